@@ -1,0 +1,113 @@
+#include <cstdio>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+
+#include "ai8xsim/ai8xsim.h"
+#include "cli/commands.h"
+#include "sim/device.h"
+#include "sim/io/files.h"
+#include "sim/io/npy.h"
+
+namespace ai8xsim::cli {
+
+void add_run_command(CLI::App& app, RunArgs& a) {
+  CLI::App* run = app.add_subcommand("run", "Run a synthesized network on a sample");
+  run->add_option("--config-file", a.config_file, "izer network YAML")->required();
+  run->add_option("--checkpoint-file", a.checkpoint_file,
+                  "quantized checkpoint (*-q.pth.tar) or weights.npz")
+      ->required();
+  run->add_option("--sample-input", a.sample_input, "sample .npy (C x H x W or C x L)")
+      ->required();
+  run->add_option("--device", a.device, "MAX78000 or MAX78002")->capture_default_str();
+  run->add_option("--output", a.output, "write the final layer's output here (.npy, int32)");
+  run->add_option("--dump-layers", a.dump_layers,
+                  "write every layer's output as DIR/layer_NNN.npy (NNN: YAML layer index)");
+  run->add_option("--no-bias", a.no_bias, "layers whose bias izer ignores")->delimiter(',');
+  run->add_flag("--avg-pool-rounding", a.avg_pool_rounding, "round average pooling");
+  run->add_flag("--fifo", a.fifo, "load the input through the FIFOs (streaming)");
+  run->add_flag("--fast-fifo", a.fast_fifo, "use the fast FIFO");
+  run->add_flag("--overlap-data", a.overlap_data, "allow a layer's output to overlap its input");
+  run->add_flag("-q,--quiet", a.quiet, "print nothing but errors");
+}
+
+namespace {
+
+std::string shape3(int c, const Dim2& d) {
+  return std::to_string(c) + "x" + std::to_string(d[0]) + "x" + std::to_string(d[1]);
+}
+
+std::string pool_str(const Layer& L) {
+  if (L.pool[0] <= 1 && L.pool[1] <= 1) return "-";
+  std::string s = (L.pool_average ? "avg " : "max ") + std::to_string(L.pool[0]);
+  if (!L.one_d()) s += "x" + std::to_string(L.pool[1]);
+  return s + "/" + std::to_string(L.pool_stride[0]);
+}
+
+std::string op_str(const Layer& L) {
+  std::string s = operator_name(L.op);
+  if (L.eltwise != Eltwise::None)
+    s = std::string(eltwise_name(L.eltwise)) + "x" + std::to_string(L.operands) +
+        (L.op == Operator::Passthrough ? "" : "+" + s);
+  if (L.flatten) s += "(flat)";
+  return s;
+}
+
+void print_table(const Network& net, std::ostream& os) {
+  os << std::left << std::setw(6) << "layer" << std::setw(20) << "op" << std::setw(14) << "input"
+     << std::setw(12) << "pool" << std::setw(14) << "output" << std::setw(6) << "shift"
+     << std::setw(7) << "act" << std::right << std::setw(14) << "MACs" << "\n";
+  for (int ll : net.order) {
+    const Layer& L = net.layers[ll];
+    const int in_c = L.in_channels * L.operands;
+    os << std::left << std::setw(6) << ll << std::setw(20) << op_str(L) << std::setw(14)
+       << shape3(in_c, L.input_dim) << std::setw(12) << pool_str(L) << std::setw(14)
+       << shape3(L.out_channels, L.output_dim) + (L.output_width == 32 ? "@32" : "")
+       << std::setw(6) << (L.is_conv() ? std::to_string(L.output_shift) : "-") << std::setw(7)
+       << activation_name(L.activation) << std::right << std::setw(14) << L.macs() << "\n";
+  }
+  os << "total MACs: " << net.total_macs() << "\n";
+}
+
+std::string layer_file(const std::string& dir, int ll) {
+  std::ostringstream s;
+  s << dir << "/layer_" << std::setw(3) << std::setfill('0') << ll << ".npy";
+  return s.str();
+}
+
+}  // namespace
+
+int run_command(const RunArgs& a) {
+  LoadOptions opt;
+  opt.device = parse_device(a.device);
+  opt.no_bias = a.no_bias;
+  opt.avg_pool_rounding = a.avg_pool_rounding;
+  opt.fifo = a.fifo || a.fast_fifo;
+  opt.fast_fifo = a.fast_fifo;
+  opt.overlap_data = a.overlap_data;
+  const Simulator sim = Simulator::load(a.config_file, a.checkpoint_file, opt);
+  const Tensor input = sample_to_tensor(read_npy(a.sample_input), a.sample_input);
+  const Network& net = sim.network(InputShape{input.c, input.h, input.w});
+  const RunResult r = sim.run(input, !a.dump_layers.empty());
+
+  std::vector<PendingFile> files;
+  if (!a.output.empty()) files.push_back({a.output, encode_npy_int32(tensor_shape(r.output),
+                                                                     r.output.data)});
+  if (!a.dump_layers.empty())
+    for (int ll : net.order)
+      if (r.layers[ll])
+        files.push_back({layer_file(a.dump_layers, ll),
+                         encode_npy_int32(tensor_shape(*r.layers[ll]), r.layers[ll]->data)});
+  write_files_atomically(files, a.dump_layers);
+
+  if (!a.quiet) {
+    std::cout << "ai8xsim " << device_name(opt.device) << ": " << a.config_file << "\n";
+    print_table(net, std::cout);
+    std::cout << "output: " << r.output.shape_str();
+    if (!a.output.empty()) std::cout << " -> " << a.output;
+    std::cout << "\n";
+  }
+  return 0;
+}
+
+}  // namespace ai8xsim::cli

@@ -1,0 +1,65 @@
+// ai8xsim: the public C++ API. One facade: load a synthesized network (izer YAML + quantized
+// checkpoint or weights.npz), run it on samples, report per layer.
+#pragma once
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ai8xsim/config.h"
+#include "ai8xsim/error.h"
+#include "ai8xsim/ndarray.h"
+#include "kernels/tensor.h"
+#include "sim/engine.h"
+#include "sim/network.h"
+
+namespace ai8xsim {
+
+struct LayerWeights;
+
+struct LoadOptions {
+  Device device = Device::MAX78000;
+  std::vector<int> no_bias;        // --no-bias: layers whose bias izer ignores
+  bool avg_pool_rounding = false;  // --avg-pool-rounding
+  bool fifo = false;               // --fifo
+  bool fast_fifo = false;          // --fast-fifo
+  bool overlap_data = false;       // --overlap-data
+};
+
+class Simulator {
+ public:
+  // Reads the YAML and the weights; throws ai8xsim::Error with a precise message.
+  static Simulator load(const std::string& config_file, const std::string& checkpoint_file,
+                        const LoadOptions& options);
+
+  // The network resolved for an input shape (izer derives the first layer's dimensions from
+  // the sample); cached per shape.
+  const Network& network(const InputShape& input) const;
+
+  // Runs one sample (C x H x W, 1-D: C x L x 1).
+  RunResult run(const Tensor& input, bool keep_layers = true) const;
+
+  // Runs many samples of one shape on `threads` threads (0: all cores). `progress`, when
+  // given, is called (from one thread at a time) with the number of samples done so far.
+  std::vector<Tensor> run_batch(const std::vector<Tensor>& inputs, int threads = 0,
+                                const std::function<void(size_t)>& progress = {}) const;
+
+  const NetworkConfig& config() const;
+  const LoadOptions& options() const;
+
+  Simulator(Simulator&&) noexcept;
+  Simulator& operator=(Simulator&&) noexcept;
+  ~Simulator();
+
+ private:
+  Simulator();
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// A sample array (.npy contents) as the engine's input tensor: integer values in [-128, 127],
+// shape C x H x W or C x L. `what` names the file for messages.
+Tensor sample_to_tensor(const NdArray& a, const std::string& what);
+
+}  // namespace ai8xsim

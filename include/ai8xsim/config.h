@@ -1,0 +1,94 @@
+// ai8xsim: the network description as the izer YAML file states it.
+// This is the loader's output: values as written (with izer's defaults), no derived shapes.
+// The resolver (sim/network.*) turns it into a runnable network model.
+#pragma once
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace ai8xsim {
+
+enum class Device { MAX78000, MAX78002 };
+enum class Operator { Conv1d, Conv2d, ConvTranspose2d, Passthrough, Linear };
+enum class Eltwise { None, Add, Sub, Or, Xor };
+enum class Activation { None, ReLU, Abs };
+
+const char* device_name(Device d);
+const char* operator_name(Operator o);
+const char* eltwise_name(Eltwise e);
+const char* activation_name(Activation a);
+
+// One entry of the YAML `layers:` list (izer's yamlcfg.parse settings for one layer).
+struct LayerConfig {
+  int yaml_line = 0;          // 1-based line of this layer in the YAML file (for messages)
+  uint64_t processors = 0;    // `processors` (required, 1 .. 2^64-1)
+  std::optional<uint64_t> output_processors;
+  std::array<int, 2> pool{1, 1};
+  bool pooling_enabled = false;
+  bool pool_average = false;            // avg_pool given
+  std::array<int, 2> pool_stride{1, 1};  // default 1 (izer: None -> [1, 1])
+  bool pool_stride_given = false;
+  std::array<int, 2> pool_dilation{1, 1};
+  std::optional<int> quantization;  // 1, 2, 4, 8, or -1 for binary; unset: izer's default
+  std::optional<int> output_shift;
+  std::optional<int> in_channels;
+  std::optional<std::array<int, 2>> in_dim;  // an int N means [N, 1]
+  std::array<int, 2> in_crop{0, 0};
+  int read_gap = 0;  // `read_gap` / `in_skip`
+  int in_channel_skip = 0;
+  std::optional<int> in_offset;
+  std::optional<int> out_channels;
+  int out_offset = 0;
+  bool out_offset_given = false;
+  Activation activation = Activation::None;
+  Operator op = Operator::Conv2d;
+  bool op_given = false;
+  Eltwise eltwise = Eltwise::None;
+  int operands = 1;
+  std::array<int, 2> padding{1, 1};
+  bool padding_given = false;  // `pad` present (see izer's shared-default quirk, docs/izer.md)
+  std::array<int, 2> output_padding{0, 0};
+  std::array<int, 2> dilation{1, 1};
+  std::array<int, 2> kernel_size{3, 3};  // Conv1d: {k, 1}; Linear and passthrough: {1, 1}
+  int groups = 1;
+  std::array<int, 2> stride{1, 1};
+  bool streaming = false;
+  bool flatten = false;
+  bool pool_first = true;
+  std::optional<std::vector<int>> in_sequences;  // -1 is the network input
+  std::optional<int> next_sequence;              // -1 is `stop`
+  std::optional<int> simulated_sequence;
+  std::optional<int> snoop_sequence;
+  int write_gap = 0;
+  bool bypass = false;
+  std::optional<std::vector<int>> bias_group;
+  bool calcx4 = false;
+  bool readahead = false;
+  std::optional<bool> tcalc;
+  bool output = false;
+  std::optional<std::string> name;
+  std::optional<int> weight_source;
+  std::optional<int> buffer_shift;
+  std::optional<int> buffer_insert;
+  bool big_data = false;  // data_format: CHW
+  int output_width = 8;   // 8 or 32
+};
+
+struct NetworkConfig {
+  std::string file;     // path of the YAML file, for messages
+  std::string arch;
+  std::string dataset;
+  std::optional<uint64_t> output_map;  // top-level `output_map`
+  std::vector<LayerConfig> layers;     // indexed by layer sequence
+  // `unload`, `data_buffer`, `snoop`, `weights`, `bias` top-level keys are parsed and kept raw:
+  bool has_unload = false;
+  bool has_data_buffer = false;
+};
+
+// Parse an izer network YAML. Throws ai8xsim::Error (Config) naming file, line, layer, key,
+// value and what is allowed. `device` bounds the values (layers, processors).
+NetworkConfig load_network_config(const std::string& path, Device device);
+
+}  // namespace ai8xsim

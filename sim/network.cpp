@@ -1,0 +1,458 @@
+#include "sim/network.h"
+
+#include <algorithm>
+#include <numeric>
+#include <sstream>
+
+#include "ai8xsim/error.h"
+#include "sim/checkpoint.h"
+#include "sim/device.h"
+
+namespace ai8xsim {
+
+int64_t Layer::macs() const {
+  if (!is_conv()) return 0;
+  const int64_t per_output =
+      int64_t{weight_in_channels() / groups} * kernel[0] * kernel[1];
+  return per_output * out_channels * output_dim[0] * output_dim[1];
+}
+
+int64_t Network::total_macs() const {
+  int64_t total = 0;
+  for (int ll : order) total += layers[ll].macs();
+  return total;
+}
+
+namespace {
+
+std::string dim_str(const Dim2& d) {
+  return "[" + std::to_string(d[0]) + ", " + std::to_string(d[1]) + "]";
+}
+
+class Resolver {
+ public:
+  Resolver(const NetworkConfig& cfg, const std::vector<LayerWeights>& weights,
+           const InputShape& input, const ResolveOptions& opt)
+      : cfg_(cfg), weights_(weights), input_(input), opt_(opt), spec_(device_spec(opt.device)) {}
+
+  Network run() {
+    net_.config_file = cfg_.file;
+    net_.device = opt_.device;
+    net_.avg_pool_rounding = opt_.avg_pool_rounding;
+    net_.input = input_;
+    copy_yaml_parameters();
+    apply_weights();
+    establish_sequence();
+    trace_dimensions();
+    return std::move(net_);
+  }
+
+ private:
+  [[noreturn]] void layer_error(int ll, ErrorKind kind, const std::string& what) const {
+    std::ostringstream m;
+    m << cfg_.file;
+    if (ll >= 0 && ll < static_cast<int>(cfg_.layers.size()) && cfg_.layers[ll].yaml_line > 0)
+      m << ":" << cfg_.layers[ll].yaml_line;
+    m << ": layer " << ll << ": " << what;
+    fail(kind, m.str());
+  }
+
+  // izer's YAML defaults give every layer without `pad` one shared [1, 1] list, and a Conv1d
+  // layer without `pad` sets its second element to 0: every default-padded layer then pads
+  // [1, 0]. Reproduced because izer's results (and so its KAT) depend on it.
+  bool shared_default_pad_mutated() const {
+    for (const auto& lc : cfg_.layers)
+      if (lc.op == Operator::Conv1d && !lc.padding_given && uses_shared_default_pad(lc))
+        return true;
+    return false;
+  }
+  static bool uses_shared_default_pad(const LayerConfig& lc) {
+    return !lc.padding_given && lc.op != Operator::Passthrough && lc.op != Operator::Linear &&
+           lc.eltwise == Eltwise::None;
+  }
+
+  void copy_yaml_parameters() {
+    const bool mutated = shared_default_pad_mutated();
+    net_.layers.resize(cfg_.layers.size());
+    for (size_t i = 0; i < cfg_.layers.size(); ++i) {
+      const LayerConfig& lc = cfg_.layers[i];
+      Layer& L = net_.layers[i];
+      L.index = static_cast<int>(i);
+      L.op = lc.op;
+      L.eltwise = lc.eltwise;
+      L.operands = lc.operands;
+      L.pool_first = lc.pool_first;
+      if (lc.in_sequences) L.in_sequences = *lc.in_sequences;
+      L.in_crop = lc.in_crop;
+      L.pool = lc.pool;
+      L.pool_stride = lc.pool_stride;
+      L.pool_dilation = lc.pool_dilation;
+      L.pool_average = lc.pool_average;
+      L.kernel = lc.kernel_size;
+      L.padding = lc.padding;
+      if (mutated && uses_shared_default_pad(lc)) L.padding = {1, 0};
+      L.stride = lc.stride;
+      L.dilation = lc.dilation;
+      L.output_padding = lc.output_padding;
+      L.groups = lc.groups;
+      L.flatten = lc.flatten;
+      L.bypass = lc.bypass;
+      L.activation = lc.activation;
+      L.output_width = lc.output_width;
+      L.processors = lc.processors;
+      L.output_processors = lc.output_processors.value_or(0);
+      L.out_offset = lc.out_offset;
+      L.write_gap = lc.write_gap;
+      L.read_gap = lc.read_gap;
+      L.streaming = lc.streaming;
+      L.big_data = lc.big_data;
+      L.output_layer = lc.output;
+      if (L.one_d()) {
+        L.padding[1] = 0;
+        L.pool[1] = 1;
+        L.pool_stride[1] = 1;
+        L.stride[1] = 1;
+        L.dilation[1] = 1;
+        L.pool_dilation[1] = 1;
+      }
+    }
+  }
+
+  void apply_weights() {
+    if (weights_.size() != cfg_.layers.size())
+      fail(ErrorKind::Checkpoint,
+           cfg_.file + ": the weights hold " + std::to_string(weights_.size()) +
+               " layers, the YAML has " + std::to_string(cfg_.layers.size()));
+    for (size_t i = 0; i < weights_.size(); ++i) {
+      const LayerWeights& w = weights_[i];
+      Layer& L = net_.layers[i];
+      const LayerConfig& lc = cfg_.layers[i];
+      L.quantization = lc.quantization.value_or(
+          (!L.bypass && L.op != Operator::Passthrough) ? 8 : 0);
+      if (w.has_weights) {
+        L.weights = w.weights;
+        L.quantization = w.quantization;
+      }
+      if (w.has_bias) L.bias = w.bias;
+      L.output_shift = lc.output_shift.value_or(L.bypass ? 7 : 0);
+      if (w.has_weights || w.has_bias) L.output_shift = w.output_shift;
+      if (L.output_shift < -15 || L.output_shift > 15)
+        layer_error(L.index, ErrorKind::Capacity,
+                    "output_shift: found " + std::to_string(L.output_shift) +
+                        "; the hardware allows -15..15");
+    }
+  }
+
+  // Channels a layer's weights imply, given its input channels (izer takes them from the
+  // weights' shape; weights.npz and izer's flattened kernels keep out x in/groups rows).
+  int weight_rows(int ll) const {
+    const Layer& L = net_.layers[ll];
+    const int64_t per_row = int64_t{L.kernel[0]} * L.kernel[1];
+    return static_cast<int>(L.weights.size() / std::max<int64_t>(per_row, 1));
+  }
+
+  int sequence_input_channels(int ll, int prev) const {
+    const Layer& L = net_.layers[ll];
+    if (!L.in_sequences.empty()) {
+      auto out_of = [&](int e) { return e == -1 ? input_.c : net_.layers[e].out_channels; };
+      if (L.eltwise == Eltwise::None) {
+        int sum = 0;
+        for (int e : L.in_sequences) sum += out_of(e);
+        return sum;
+      }
+      return out_of(L.in_sequences[0]);
+    }
+    if (prev < 0) return input_.c / std::max(L.operands, 1);
+    return net_.layers[prev].out_channels;
+  }
+
+  void check_in_sequences(int ll) const {
+    const Layer& L = net_.layers[ll];
+    const int n = static_cast<int>(net_.layers.size());
+    for (int e : L.in_sequences) {
+      if (e < -1 || e >= n)
+        layer_error(ll, ErrorKind::Config,
+                    "in_sequences: found " + std::to_string(e) + "; allowed: -1 (the input) .. " +
+                        std::to_string(n - 1));
+      if (!spec_.support_link_layer && e >= ll)
+        layer_error(ll, ErrorKind::Config,
+                    "in_sequences: found " + std::to_string(e) +
+                        "; on this device a layer can only read earlier layers (< " +
+                        std::to_string(ll) + ")");
+    }
+    if (L.eltwise != Eltwise::None && L.in_sequences.size() > 1) {
+      const int chan = net_.layers[ll].in_sequences[0] == -1
+                           ? input_.c
+                           : net_.layers[L.in_sequences[0]].out_channels;
+      for (int e : L.in_sequences) {
+        const int c = e == -1 ? input_.c : net_.layers[e].out_channels;
+        if (c != chan)
+          layer_error(ll, ErrorKind::Config,
+                      "in_sequences: the element-wise inputs have different channel counts (" +
+                          std::to_string(chan) + " vs " + std::to_string(c) + ")");
+      }
+    }
+  }
+
+  void resolve_channels(int ll, int prev) {
+    Layer& L = net_.layers[ll];
+    const LayerConfig& lc = cfg_.layers[ll];
+    check_in_sequences(ll);
+    L.in_channels = sequence_input_channels(ll, prev);
+    const LayerWeights& w = weights_[ll];
+    if (w.has_weights && w.weight_shape.size() == 3 && L.op == Operator::Linear &&
+        w.weight_shape[0] == 1) {
+      // Linear weights keep their (1, out, in) shape.
+      L.out_channels = static_cast<int>(w.weight_shape[1]);
+      L.in_channels = static_cast<int>(w.weight_shape[2]);
+    }
+    if (lc.in_channels) L.in_channels = *lc.in_channels;
+    if (L.in_channels <= 0)
+      layer_error(ll, ErrorKind::Config, "in_channels: cannot be derived; set `in_channels`");
+    if (L.out_channels <= 0 && L.has_weights()) {
+      const int64_t rows = weight_rows(ll);
+      const int64_t prod = rows * L.groups;
+      if (prod % L.in_channels != 0)
+        layer_error(ll, ErrorKind::Checkpoint,
+                    "the weights hold " + std::to_string(rows) + " kernels of " +
+                        std::to_string(L.kernel[0]) + "x" + std::to_string(L.kernel[1]) +
+                        ", which is not a whole number of output channels for " +
+                        std::to_string(L.in_channels) + " input channels and " +
+                        std::to_string(L.groups) + " groups");
+      L.out_channels = static_cast<int>(prod / L.in_channels);
+    } else if (L.out_channels <= 0 && L.bypass && !L.bias.empty()) {
+      L.out_channels = static_cast<int>(L.bias.size());
+    }
+    if (L.out_channels <= 0) L.out_channels = L.in_channels;
+    if (lc.out_channels) L.out_channels = *lc.out_channels;
+  }
+
+  // izer.py: default next layers, channel counts, the final layer, default output maps.
+  void establish_sequence() {
+    const int n = static_cast<int>(net_.layers.size());
+    for (int ll = 0; ll < n; ++ll) {
+      const auto& ns = cfg_.layers[ll].next_sequence;
+      net_.layers[ll].next = ns ? *ns : (ll + 1 < n ? ll + 1 : -1);
+      if (net_.layers[ll].next >= n) net_.layers[ll].next = -1;  // izer: past the end = stop
+    }
+    int prev = -1;
+    int ll = 0;
+    std::vector<bool> seen(n, false);
+    while (ll >= 0 && ll < n) {
+      if (seen[ll])
+        layer_error(ll, ErrorKind::Config, "next_sequence: the layer sequence loops back to " +
+                                               std::to_string(ll));
+      seen[ll] = true;
+      Layer& L = net_.layers[ll];
+      if (L.next != -1 && L.next != ll + 1 && !spec_.support_link_layer)
+        layer_error(ll, ErrorKind::Config,
+                    "next_sequence: found " + std::to_string(L.next) +
+                        "; this device runs layers in order only (supported on MAX78002)");
+      resolve_channels(ll, prev);
+      L.prev = prev;
+      if (L.output_processors == 0 && L.next != -1)
+        L.output_processors = cfg_.layers[L.next].processors;
+      net_.order.push_back(ll);
+      prev = ll;
+      if (L.next == -1) break;
+      ll = L.next;
+    }
+    net_.final_layer = net_.order.back();
+    Layer& F = net_.layers[net_.final_layer];
+    if (cfg_.output_map) {
+      F.output_processors = *cfg_.output_map;
+    } else if (F.output_processors == 0) {
+      const int expand = (F.out_channels + spec_.max_proc - 1) / spec_.max_proc;
+      int chunk = (F.out_channels + expand - 1) / expand;
+      if (F.out_channels > spec_.max_proc)
+        chunk = std::min((chunk + spec_.p_shared - 1) & ~(spec_.p_shared - 1), spec_.max_proc);
+      F.output_processors = chunk >= 64 ? ~uint64_t{0} : (uint64_t{1} << chunk) - 1;
+    }
+    bool any_output = false;
+    for (const Layer& L : net_.layers) any_output |= L.output_layer;
+    if (!any_output) F.output_layer = true;
+  }
+
+  Dim2 pooled_size(const Layer& L, bool two_d) const {
+    auto ext = [&](int a) {
+      const int num = L.input_dim[a] + L.pool_stride[a] - L.pool[a] - L.pool_dilation[a] + 1;
+      return num >= 0 ? num / L.pool_stride[a] : -1;
+    };
+    return two_d ? Dim2{ext(0), ext(1)} : Dim2{ext(0), 1};
+  }
+
+  void derive_input_dim(int ll) {
+    Layer& L = net_.layers[ll];
+    const LayerConfig& lc = cfg_.layers[ll];
+    if (L.prev < 0) {
+      L.input_dim = lc.in_dim ? *lc.in_dim : Dim2{input_.h, input_.w};
+      L.in_offset = lc.in_offset.value_or(0);
+      return;
+    }
+    L.in_offset = lc.in_offset.value_or(net_.layers[L.prev].out_offset);
+    auto dim_of = [&](int e) {
+      return e == -1 ? Dim2{input_.h, input_.w} : net_.layers[e].output_dim;
+    };
+    int64_t pixels = 0;
+    Dim2 automatic = net_.layers[L.prev].output_dim;
+    if (!L.in_sequences.empty()) {
+      automatic = dim_of(L.in_sequences[0]);
+      for (int e : L.in_sequences) {
+        const Dim2 d = dim_of(e);
+        if (d != automatic && !lc.in_dim)
+          layer_error(ll, ErrorKind::Config,
+                      "in_sequences: cannot concatenate outputs of different dimensions (" +
+                          dim_str(automatic) + " vs " + dim_str(d) + ") without `in_dim`");
+        pixels += int64_t{d[0]} * d[1];
+      }
+    }
+    if (!lc.in_dim) {
+      L.input_dim = automatic;
+      return;
+    }
+    const int64_t count =
+        int64_t{(*lc.in_dim)[0] + L.in_crop[0] + L.in_crop[1]} * (*lc.in_dim)[1];
+    if (pixels > 0 && count != pixels)
+      layer_error(ll, ErrorKind::Config,
+                  "in_dim: found " + dim_str(*lc.in_dim) + " (" + std::to_string(count) +
+                      " pixels with in_crop); the layer's in_sequences hold " +
+                      std::to_string(pixels) + " pixels");
+    L.input_dim = *lc.in_dim;
+  }
+
+  void trace_layer_dimensions(int ll) {
+    Layer& L = net_.layers[ll];
+    derive_input_dim(ll);
+    const bool two_d = L.op != Operator::Conv1d &&
+                       (L.op != Operator::Passthrough || L.input_dim[1] != 1);
+    if (!two_d) L.pool[1] = 1;
+    if (two_d && L.pool_stride[0] != L.pool_stride[1])
+      layer_error(ll, ErrorKind::Config,
+                  "pool_stride: found " + dim_str(L.pool_stride) + "; " +
+                      operator_name(L.op) + " needs a square pooling stride");
+    L.pooled_dim = pooled_size(L, two_d);
+    if (L.pooled_dim[0] <= 0 || L.pooled_dim[1] <= 0)
+      layer_error(ll, ErrorKind::Config,
+                  "pooling or zero-padding leaves a zero data dimension (input " +
+                      dim_str(L.input_dim) + ", pooled " + dim_str(L.pooled_dim) + ")");
+    auto conv_out = [&](int a) {
+      return (L.pooled_dim[a] - L.dilation[a] * (L.kernel[a] - 1) - 1 + 2 * L.padding[a]) /
+                 L.stride[a] + 1;
+    };
+    if (two_d) {
+      if (L.stride[0] != L.stride[1])
+        layer_error(ll, ErrorKind::Config,
+                    "stride: found " + dim_str(L.stride) + "; " + operator_name(L.op) +
+                        " needs a square stride");
+      if (L.op != Operator::ConvTranspose2d && L.stride[0] != 1)
+        layer_error(ll, ErrorKind::Config,
+                    "stride: found " + std::to_string(L.stride[0]) + "; " +
+                        operator_name(L.op) + " supports stride 1 only");
+      if (L.op == Operator::ConvTranspose2d) {
+        for (int a = 0; a < 2; ++a)
+          L.output_dim[a] = (L.pooled_dim[a] - 1) * L.stride[a] - 2 * L.padding[a] +
+                            L.dilation[a] * (L.kernel[a] - 1) + L.output_padding[a] + 1;
+      } else {
+        L.output_dim = {conv_out(0), conv_out(1)};
+      }
+      if (L.flatten) flatten_layer(ll);
+    } else {
+      if (L.stride[0] != 1 && !spec_.support_arbitrary_stride)
+        layer_error(ll, ErrorKind::Config,
+                    "stride: found " + std::to_string(L.stride[0]) + "; " +
+                        operator_name(L.op) + " supports stride 1 only");
+      L.output_dim = {conv_out(0), 1};
+    }
+    if (L.padding[0] >= 3 && !spec_.support_arbitrary_padding)
+      layer_error(ll, ErrorKind::Config,
+                  "pad: found " + std::to_string(L.padding[0]) + "; allowed: 0, 1, 2");
+    if (L.op == Operator::Passthrough && (L.padding[0] > 0 || L.padding[1] > 0))
+      layer_error(ll, ErrorKind::Config,
+                  "pad: found " + dim_str(L.padding) +
+                      "; padding needs a convolution (this layer has none)");
+    if (L.padding[0] >= L.kernel[0] || L.padding[1] >= L.kernel[1])
+      layer_error(ll, ErrorKind::Config,
+                  "pad: found " + dim_str(L.padding) + "; must be smaller than the kernel " +
+                      dim_str(L.kernel));
+    for (const Dim2* d : {&L.input_dim, &L.output_dim}) {
+      const char* what = d == &L.input_dim ? "input" : "output";
+      if ((*d)[0] > spec_.max_row_col || (*d)[1] > spec_.max_row_col)
+        layer_error(ll, ErrorKind::Capacity,
+                    std::string(what) + " dimension " + dim_str(*d) +
+                        " exceeds the device maximum of " + std::to_string(spec_.max_row_col));
+      if ((*d)[0] <= 0 || (*d)[1] <= 0)
+        layer_error(ll, ErrorKind::Config,
+                    std::string(what) + " dimension " + dim_str(*d) + " is zero");
+    }
+    if (L.activation != Activation::None && L.op == Operator::Passthrough)
+      layer_error(ll, ErrorKind::Config,
+                  std::string("activate: found ") + activation_name(L.activation) +
+                      "; a passthrough layer has no activation");
+  }
+
+  void flatten_layer(int ll) {
+    Layer& L = net_.layers[ll];
+    const int area = L.pooled_dim[0] * L.pooled_dim[1];
+    if (area > 256)
+      layer_error(ll, ErrorKind::Capacity,
+                  "flatten: the pooled input " + dim_str(L.pooled_dim) + " has " +
+                      std::to_string(area) + " pixels; at most 256 can be flattened");
+    L.output_dim = {1, 1};
+    L.in_channels /= area;
+    if (L.in_channels <= 0)
+      layer_error(ll, ErrorKind::Config,
+                  "flatten: fewer input channels than pixels; check `in_channels`");
+  }
+
+  void trace_dimensions() {
+    const Layer& F = net_.layers[net_.final_layer];
+    if (!spec_.support_arbitrary_output_width && F.output_width != 8 &&
+        F.activation != Activation::None)
+      layer_error(F.index, ErrorKind::Config,
+                  "output_width: found 32 with an activation; this device needs 8 there");
+    for (int ll : net_.order) {
+      Layer& L = net_.layers[ll];
+      if (L.prev >= 0) {
+        if (L.streaming && !net_.layers[L.prev].streaming)
+          layer_error(ll, ErrorKind::Config,
+                      "streaming: this layer streams but the layer before it (" +
+                          std::to_string(L.prev) + ") does not");
+        if (L.big_data)
+          layer_error(ll, ErrorKind::Config,
+                      "data_format: CHW can only be set for the first layer");
+      }
+      trace_layer_dimensions(ll);
+      check_weights_match(ll);
+    }
+  }
+
+  void check_weights_match(int ll) const {
+    const Layer& L = net_.layers[ll];
+    if (!L.has_weights()) return;
+    const int64_t expected = int64_t{L.out_channels} * (L.weight_in_channels() / L.groups) *
+                             L.kernel[0] * L.kernel[1];
+    if (expected != static_cast<int64_t>(L.weights.size()))
+      layer_error(ll, ErrorKind::Checkpoint,
+                  "the weights hold " + std::to_string(L.weights.size()) + " values; " +
+                      std::to_string(L.out_channels) + " output x " +
+                      std::to_string(L.weight_in_channels() / L.groups) + " input channels x " +
+                      std::to_string(L.kernel[0]) + "x" + std::to_string(L.kernel[1]) +
+                      " kernels need " + std::to_string(expected));
+  }
+
+  const NetworkConfig& cfg_;
+  const std::vector<LayerWeights>& weights_;
+  InputShape input_;
+  ResolveOptions opt_;
+  const DeviceSpec& spec_;
+  Network net_;
+};
+
+}  // namespace
+
+Network resolve_network(const NetworkConfig& cfg, const std::vector<LayerWeights>& weights,
+                        const InputShape& input, const ResolveOptions& options) {
+  return Resolver(cfg, weights, input, options).run();
+}
+
+}  // namespace ai8xsim

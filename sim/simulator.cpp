@@ -1,0 +1,133 @@
+#include <algorithm>
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "ai8xsim/ai8xsim.h"
+#include "sim/checkpoint.h"
+
+namespace ai8xsim {
+
+namespace {
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+}  // namespace
+
+struct Simulator::Impl {
+  NetworkConfig config;
+  std::vector<LayerWeights> weights;
+  LoadOptions options;
+  mutable std::mutex mutex;
+  mutable std::map<std::tuple<int, int, int>, std::unique_ptr<Network>> networks;
+};
+
+Simulator::Simulator() : impl_(std::make_unique<Impl>()) {}
+Simulator::Simulator(Simulator&&) noexcept = default;
+Simulator& Simulator::operator=(Simulator&&) noexcept = default;
+Simulator::~Simulator() = default;
+
+Simulator Simulator::load(const std::string& config_file, const std::string& checkpoint_file,
+                          const LoadOptions& options) {
+  Simulator s;
+  s.impl_->options = options;
+  s.impl_->config = load_network_config(config_file, options.device);
+  if (ends_with(checkpoint_file, ".npz"))
+    s.impl_->weights = load_weights_npz(checkpoint_file, s.impl_->config, options.device);
+  else
+    s.impl_->weights =
+        load_checkpoint(checkpoint_file, s.impl_->config, options.device, options.no_bias);
+  return s;
+}
+
+const Network& Simulator::network(const InputShape& input) const {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  auto key = std::make_tuple(input.c, input.h, input.w);
+  auto it = impl_->networks.find(key);
+  if (it != impl_->networks.end()) return *it->second;
+  ResolveOptions ro;
+  ro.device = impl_->options.device;
+  ro.avg_pool_rounding = impl_->options.avg_pool_rounding;
+  ro.fifo = impl_->options.fifo;
+  ro.fast_fifo = impl_->options.fast_fifo;
+  ro.overlap_data = impl_->options.overlap_data;
+  auto net = std::make_unique<Network>(resolve_network(impl_->config, impl_->weights, input, ro));
+  return *impl_->networks.emplace(key, std::move(net)).first->second;
+}
+
+RunResult Simulator::run(const Tensor& input, bool keep_layers) const {
+  return run_network(network(InputShape{input.c, input.h, input.w}), input, keep_layers);
+}
+
+std::vector<Tensor> Simulator::run_batch(const std::vector<Tensor>& inputs, int threads,
+                                         const std::function<void(size_t)>& progress) const {
+  std::vector<Tensor> out(inputs.size());
+  if (inputs.empty()) return out;
+  for (const Tensor& t : inputs)
+    if (t.c != inputs[0].c || t.h != inputs[0].h || t.w != inputs[0].w)
+      fail(ErrorKind::Input, "batch: every sample must have the shape of the first (" +
+                                 inputs[0].shape_str() + "), found " + t.shape_str());
+  const Network& net = network(InputShape{inputs[0].c, inputs[0].h, inputs[0].w});
+  size_t n_threads = threads > 0 ? static_cast<size_t>(threads)
+                                 : std::max(1u, std::thread::hardware_concurrency());
+  n_threads = std::min(n_threads, inputs.size());
+  std::atomic<size_t> next{0}, done{0};
+  std::mutex progress_mutex;
+  std::exception_ptr error;
+  std::mutex error_mutex;
+  auto worker = [&] {
+    for (size_t i; (i = next.fetch_add(1)) < inputs.size();) {
+      try {
+        out[i] = run_network(net, inputs[i], false).output;
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(error_mutex);
+        if (!error) error = std::current_exception();
+        next = inputs.size();
+        return;
+      }
+      const size_t d = ++done;
+      if (progress) {
+        std::lock_guard<std::mutex> lock(progress_mutex);
+        progress(d);
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  for (size_t t = 1; t < n_threads; ++t) pool.emplace_back(worker);
+  worker();
+  for (auto& th : pool) th.join();
+  if (error) std::rethrow_exception(error);
+  return out;
+}
+
+const NetworkConfig& Simulator::config() const { return impl_->config; }
+const LoadOptions& Simulator::options() const { return impl_->options; }
+
+Tensor sample_to_tensor(const NdArray& a, const std::string& what) {
+  if (!dtype_is_integer(a.dtype))
+    fail(ErrorKind::Input, what + ": dtype " + dtype_name(a.dtype) +
+                               "; a sample must hold integers in [-128, 127] (scale and "
+                               "round float data as training's normalization does, then save "
+                               "as int8 or int64)");
+  if (a.shape.size() != 2 && a.shape.size() != 3)
+    fail(ErrorKind::Input, what + ": shape " + a.shape_str() +
+                               "; a sample is C x H x W (2-D) or C x L (1-D)");
+  for (int64_t d : a.shape)
+    if (d <= 0 || d > (1 << 20))
+      fail(ErrorKind::Input, what + ": shape " + a.shape_str() + " has an empty or huge axis");
+  Tensor t(static_cast<int>(a.shape[0]), static_cast<int>(a.shape[1]),
+           a.shape.size() == 3 ? static_cast<int>(a.shape[2]) : 1);
+  for (size_t i = 0; i < a.values.size(); ++i) {
+    const double v = a.values[i];
+    if (v < -128 || v > 127)
+      fail(ErrorKind::Input, what + ": element " + std::to_string(i) + " is " +
+                                 std::to_string(static_cast<long long>(v)) +
+                                 "; sample values must lie in [-128, 127] (signed 8-bit)");
+    t.data[i] = static_cast<int32_t>(v);
+  }
+  return t;
+}
+
+}  // namespace ai8xsim

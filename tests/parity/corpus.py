@@ -1,0 +1,60 @@
+"""Walks the parity corpus (../shared/parity): no case names in code, only what index.json
+and each case's meta.json say."""
+import json
+import pathlib
+
+import numpy as np
+
+
+def load_index(corpus: pathlib.Path) -> dict:
+    return json.loads((corpus / "index.json").read_text())
+
+
+def meta(corpus: pathlib.Path, case: str) -> dict:
+    return json.loads((corpus / "cases" / case / "meta.json").read_text())
+
+
+# izer flags that change results or are accepted by `ai8xsim run` (the rest only shape the
+# generated C code).
+_VALUE_FLAGS = {"--no-bias"}
+_BOOL_FLAGS = {"--avg-pool-rounding", "--fifo", "--fast-fifo", "--overlap-data"}
+
+
+def run_flags(m: dict) -> list:
+    """The ai8xsim arguments for the izer options recorded in meta.json's izer_command."""
+    cmd = m["izer_command"]
+    out = []
+    i = 0
+    while i < len(cmd):
+        a = cmd[i]
+        if a in _BOOL_FLAGS:
+            out.append(a)
+        elif a in _VALUE_FLAGS and i + 1 < len(cmd):
+            out += [a, cmd[i + 1]]
+            i += 1
+        i += 1
+    return out
+
+
+def cli_args(corpus: pathlib.Path, case: str, m: dict, weights: str) -> list:
+    d = corpus / "cases" / case
+    return ["run", "--config-file", str(d / m["config"]), "--checkpoint-file",
+            str((d / weights).resolve()), "--sample-input", str(d / m["sample_input"]),
+            "--device", m["device"]] + run_flags(m)
+
+
+def compare_layers(expected: dict, dump_dir: pathlib.Path) -> list:
+    """Per expected layer: (name, matched, total, note). `output` is compared too."""
+    rows = []
+    for name in sorted(expected):
+        want = expected[name]
+        path = dump_dir / f"{name}.npy" if name != "output" else dump_dir / "output.npy"
+        if not path.is_file():
+            rows.append((name, 0, want.size, "missing"))
+            continue
+        got = np.load(path)
+        if got.shape != want.shape:
+            rows.append((name, 0, want.size, f"shape {got.shape} != {want.shape}"))
+            continue
+        rows.append((name, int((got == want).sum()), want.size, ""))
+    return rows

@@ -1,0 +1,69 @@
+"""Bit-exactness against izer over the whole parity corpus, through the CLI.
+
+Every `status: ok` case: the final output and every layer equal izer's (from weights.npz,
+and for model-zoo cases also from the quantized checkpoint). Every `status: failed` case:
+ai8xsim refuses it too (non-zero exit, no output file). Each test reports matched/total
+elements per layer when it fails."""
+import pathlib
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+import corpus as C  # noqa: E402
+from conftest import corpus_dir  # noqa: E402
+
+
+def _cases(status):
+    d = corpus_dir()
+    if not (d / "index.json").is_file():
+        return ["<no corpus>"]
+    return sorted(k for k, v in C.load_index(d).items() if v["status"] == status)
+
+
+def _weight_sources(case_list):
+    d = corpus_dir()
+    out = []
+    for case in case_list:
+        if case == "<no corpus>":
+            out.append((case, None))
+            continue
+        m = C.meta(d, case)
+        out.append((case, m["weights"]))
+        if m.get("checkpoint"):
+            out.append((case, m["checkpoint"]))
+    return out
+
+
+@pytest.mark.parametrize("case,weights", _weight_sources(_cases("ok")))
+def test_ok_case_is_bit_exact(case, weights, cli, tmp_path):
+    corpus = __import__("conftest").require_corpus()
+    m = C.meta(corpus, case)
+    dump = tmp_path / "layers"
+    out = dump / "output.npy"
+    args = C.cli_args(corpus, case, m, weights) + ["--output", str(out), "--dump-layers",
+                                                   str(dump), "--quiet"]
+    p = subprocess.run([str(cli)] + args, capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, f"{case}: ai8xsim failed: {p.stderr.strip()}"
+    expected = dict(np.load(corpus / "cases" / case / "expected.npz"))
+    rows = C.compare_layers(expected, dump)
+    bad = [r for r in rows if r[1] != r[2]]
+    report = "\n".join(f"  {n}: {m_}/{t} equal {note}" for n, m_, t, note in rows)
+    assert not bad, f"{case} ({weights}): layers differ from izer:\n{report}"
+
+
+@pytest.mark.parametrize("case", _cases("failed"))
+def test_failed_case_is_refused(case, cli, tmp_path):
+    corpus = __import__("conftest").require_corpus()
+    m = C.meta(corpus, case)
+    d = corpus / "cases" / case
+    weights = m["weights"] or "weights.npz"
+    out = tmp_path / "out.npy"
+    args = C.cli_args(corpus, case, m, weights) + ["--output", str(out), "--quiet"]
+    p = subprocess.run([str(cli)] + args, capture_output=True, text=True, timeout=600)
+    assert p.returncode != 0, f"{case}: izer refused it ({m['error']}) but ai8xsim ran it"
+    assert not out.exists(), f"{case}: a refused run left {out} behind"
+    assert "Traceback" not in p.stderr and p.stderr.strip(), f"{case}: no clear message"
