@@ -69,6 +69,8 @@ void print_table(const Network& net, std::ostream& os) {
   os << "total MACs: " << net.total_macs() << "\n";
 }
 
+std::vector<int64_t> tensor_shape(const Tensor& t) { return {t.c, t.h, t.w}; }
+
 std::string layer_file(const std::string& dir, int ll) {
   std::ostringstream s;
   s << dir << "/layer_" << std::setw(3) << std::setfill('0') << ll << ".npy";

@@ -42,8 +42,9 @@ class Resolver {
     net_.input = input_;
     copy_yaml_parameters();
     apply_weights();
+    in_from_weights_.assign(cfg_.layers.size(), false);
     establish_sequence();
-    trace_dimensions();
+    check_final_layer();
     return std::move(net_);
   }
 
@@ -134,8 +135,8 @@ class Resolver {
         L.quantization = w.quantization;
       }
       if (w.has_bias) L.bias = w.bias;
-      L.output_shift = lc.output_shift.value_or(L.bypass ? 7 : 0);
-      if (w.has_weights || w.has_bias) L.output_shift = w.output_shift;
+      // izer's default output_shift is 0, or 7 for a kernel-bypass layer.
+      L.output_shift = (!w.has_weights && !lc.output_shift && L.bypass) ? 7 : w.output_shift;
       if (L.output_shift < -15 || L.output_shift > 15)
         layer_error(L.index, ErrorKind::Capacity,
                     "output_shift: found " + std::to_string(L.output_shift) +
@@ -149,6 +150,21 @@ class Resolver {
     const Layer& L = net_.layers[ll];
     const int64_t per_row = int64_t{L.kernel[0]} * L.kernel[1];
     return static_cast<int>(L.weights.size() / std::max<int64_t>(per_row, 1));
+  }
+
+  // Output channels from the number of kernels: out x (in / groups) rows.
+  int out_channels_from_weights(int ll, int64_t in_channels) const {
+    const Layer& L = net_.layers[ll];
+    const int64_t rows = weight_rows(ll);
+    const int64_t prod = rows * L.groups;
+    if (in_channels <= 0 || prod % in_channels != 0)
+      layer_error(ll, ErrorKind::Checkpoint,
+                  "the weights hold " + std::to_string(rows) + " kernels of " +
+                      std::to_string(L.kernel[0]) + "x" + std::to_string(L.kernel[1]) +
+                      ", which is not a whole number of output channels for " +
+                      std::to_string(in_channels) + " input channels and " +
+                      std::to_string(L.groups) + " groups");
+    return static_cast<int>(prod / in_channels);
   }
 
   int sequence_input_channels(int ll, int prev) const {
@@ -206,20 +222,15 @@ class Resolver {
       L.out_channels = static_cast<int>(w.weight_shape[1]);
       L.in_channels = static_cast<int>(w.weight_shape[2]);
     }
+    in_from_weights_[ll] = L.out_channels > 0;
     if (lc.in_channels) L.in_channels = *lc.in_channels;
     if (L.in_channels <= 0)
       layer_error(ll, ErrorKind::Config, "in_channels: cannot be derived; set `in_channels`");
+    if (L.out_channels <= 0 && lc.out_channels) L.out_channels = *lc.out_channels;
+    // A flattening layer's output count needs its pooled area: derived in flatten_layer().
+    if (L.flatten && L.out_channels <= 0 && L.has_weights()) return;
     if (L.out_channels <= 0 && L.has_weights()) {
-      const int64_t rows = weight_rows(ll);
-      const int64_t prod = rows * L.groups;
-      if (prod % L.in_channels != 0)
-        layer_error(ll, ErrorKind::Checkpoint,
-                    "the weights hold " + std::to_string(rows) + " kernels of " +
-                        std::to_string(L.kernel[0]) + "x" + std::to_string(L.kernel[1]) +
-                        ", which is not a whole number of output channels for " +
-                        std::to_string(L.in_channels) + " input channels and " +
-                        std::to_string(L.groups) + " groups");
-      L.out_channels = static_cast<int>(prod / L.in_channels);
+      L.out_channels = out_channels_from_weights(ll, L.in_channels);
     } else if (L.out_channels <= 0 && L.bypass && !L.bias.empty()) {
       L.out_channels = static_cast<int>(L.bias.size());
     }
@@ -250,6 +261,7 @@ class Resolver {
                         "; this device runs layers in order only (supported on MAX78002)");
       resolve_channels(ll, prev);
       L.prev = prev;
+      trace_layer(ll);
       if (L.output_processors == 0 && L.next != -1)
         L.output_processors = cfg_.layers[L.next].processors;
       net_.order.push_back(ll);
@@ -398,32 +410,37 @@ class Resolver {
                   "flatten: the pooled input " + dim_str(L.pooled_dim) + " has " +
                       std::to_string(area) + " pixels; at most 256 can be flattened");
     L.output_dim = {1, 1};
-    L.in_channels /= area;
-    if (L.in_channels <= 0)
-      layer_error(ll, ErrorKind::Config,
-                  "flatten: fewer input channels than pixels; check `in_channels`");
+    if (in_from_weights_[ll]) {
+      // izer takes the flattened count from the weights and divides by the pooled area.
+      L.in_channels /= area;
+      if (L.in_channels <= 0)
+        layer_error(ll, ErrorKind::Config,
+                    "flatten: the weights have fewer inputs than the pooled input has pixels");
+    }
+    if (L.out_channels <= 0)
+      L.out_channels = out_channels_from_weights(ll, int64_t{L.in_channels} * area);
   }
 
-  void trace_dimensions() {
+  void check_final_layer() {
     const Layer& F = net_.layers[net_.final_layer];
     if (!spec_.support_arbitrary_output_width && F.output_width != 8 &&
         F.activation != Activation::None)
       layer_error(F.index, ErrorKind::Config,
                   "output_width: found 32 with an activation; this device needs 8 there");
-    for (int ll : net_.order) {
-      Layer& L = net_.layers[ll];
-      if (L.prev >= 0) {
-        if (L.streaming && !net_.layers[L.prev].streaming)
-          layer_error(ll, ErrorKind::Config,
-                      "streaming: this layer streams but the layer before it (" +
-                          std::to_string(L.prev) + ") does not");
-        if (L.big_data)
-          layer_error(ll, ErrorKind::Config,
-                      "data_format: CHW can only be set for the first layer");
-      }
-      trace_layer_dimensions(ll);
-      check_weights_match(ll);
+  }
+
+  void trace_layer(int ll) {
+    const Layer& L = net_.layers[ll];
+    if (L.prev >= 0) {
+      if (L.streaming && !net_.layers[L.prev].streaming)
+        layer_error(ll, ErrorKind::Config,
+                    "streaming: this layer streams but the layer before it (" +
+                        std::to_string(L.prev) + ") does not");
+      if (L.big_data)
+        layer_error(ll, ErrorKind::Config, "data_format: CHW can only be set for the first layer");
     }
+    trace_layer_dimensions(ll);
+    check_weights_match(ll);
   }
 
   void check_weights_match(int ll) const {
@@ -446,6 +463,7 @@ class Resolver {
   ResolveOptions opt_;
   const DeviceSpec& spec_;
   Network net_;
+  std::vector<bool> in_from_weights_;  // in/out channels came from a Linear (1, out, in) shape
 };
 
 }  // namespace

@@ -39,7 +39,7 @@ def run_flags(m: dict) -> list:
 def cli_args(corpus: pathlib.Path, case: str, m: dict, weights: str) -> list:
     d = corpus / "cases" / case
     return ["run", "--config-file", str(d / m["config"]), "--checkpoint-file",
-            str((d / weights).resolve()), "--sample-input", str(d / m["sample_input"]),
+            str((d / weights).resolve()), "--sample-input", str(d / (m["sample_input"] or "input.npy")),
             "--device", m["device"]] + run_flags(m)
 
 

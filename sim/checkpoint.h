@@ -1,0 +1,52 @@
+// ai8xsim: the weights of a network as izer's loader returns them.
+// load_checkpoint reproduces izer's checkpoint.py (walk the state dict in file order, give
+// each YAML layer with weights the next `*.weight` tensor, derive quantization, bias and
+// output_shift) and izer.py's alignment of that list with the YAML (empty entries for
+// passthrough layers, copies for `weight_source`). load_weights_npz reads the same result from
+// a parity case's weights.npz. docs/checkpoint-format.md describes the rules and izer's quirks.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "ai8xsim/config.h"
+#include "ai8xsim/ndarray.h"
+#include "sim/io/torch_checkpoint.h"
+
+namespace ai8xsim {
+
+struct LayerWeights {           // one per YAML layer (entry i = YAML layer i)
+  bool has_weights = false;
+  std::vector<int64_t> weight_shape;   // izer's shape, as weights.npz weight_NNN
+  std::vector<int8_t> weights;         // C order; binary weights as -1/+1
+  bool has_bias = false;
+  std::vector<int64_t> bias;           // as izer's loader returns it (weights.npz bias_NNN)
+  // izer's output_shift after loading: the YAML's or the checkpoint's value plus the implicit
+  // 8 - |quantization|. Layers without weights: the YAML's value, else 0.
+  int output_shift = 0;
+  // Weight bits (1, 2, 4, 8; -1 binary) as izer uses them after loading, izer's default
+  // applied: 8 for a layer with weights that got no value, 0 for a layer without weights.
+  int quantization = 8;
+  std::string weight_key;  // where the weights came from (checkpoint key / npz name)
+  std::string bias_key;
+};
+
+// `no_bias_layers`: izer's --no-bias (YAML layer indices whose bias is ignored).
+std::vector<LayerWeights> load_checkpoint(const std::string& path, const NetworkConfig& cfg,
+                                          Device device,
+                                          const std::vector<int>& no_bias_layers);
+// The same from an already parsed checkpoint; `file` names it in messages.
+std::vector<LayerWeights> weights_from_checkpoint(const TorchCheckpoint& ckpt,
+                                                  const std::string& file,
+                                                  const NetworkConfig& cfg, Device device,
+                                                  const std::vector<int>& no_bias_layers);
+
+// A weights.npz as the parity corpus stores it: weight_NNN (int8), bias_NNN (int64),
+// output_shift and quantization (one entry per YAML layer; quantization 0 stands for izer's
+// unset value and becomes izer's default).
+std::vector<LayerWeights> load_weights_npz(const std::string& path, const NetworkConfig& cfg,
+                                           Device device);
+std::vector<LayerWeights> weights_from_npz(const NdArrayMap& arrays, const std::string& file,
+                                           const NetworkConfig& cfg, Device device);
+
+}  // namespace ai8xsim

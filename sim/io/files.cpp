@@ -1,0 +1,158 @@
+#include "sim/io/files.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+
+#include "ai8xsim/error.h"
+
+namespace ai8xsim {
+
+namespace {
+
+constexpr size_t kMaxGunzipBytes = size_t{1} << 30;
+
+[[noreturn]] void io_fail(const std::string& path, const std::string& what) {
+  fail(ErrorKind::IO, "file " + path + ": " + what);
+}
+
+std::string errno_text() { return std::strerror(errno); }
+
+struct FileCloser {
+  void operator()(std::FILE* f) const {
+    if (f) std::fclose(f);
+  }
+};
+
+std::string directory_of(const std::string& path) {
+  const size_t slash = path.find_last_of('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+std::string base_name(const std::string& path) {
+  const size_t slash = path.find_last_of('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+void write_all(int fd, const std::string& contents, const std::string& tmp,
+               const std::string& path) {
+  size_t done = 0;
+  while (done < contents.size()) {
+    const ssize_t n = ::write(fd, contents.data() + done, contents.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const std::string reason = errno_text();
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      io_fail(path, "cannot write the temporary file " + tmp + ": " + reason);
+    }
+    done += static_cast<size_t>(n);
+  }
+}
+
+void make_directories(const std::string& dir) {
+  if (dir.empty()) return;
+  std::string partial;
+  size_t pos = 0;
+  while (pos != std::string::npos) {
+    pos = dir.find('/', pos + 1);
+    partial = dir.substr(0, pos);
+    if (partial.empty()) continue;
+    if (::mkdir(partial.c_str(), 0777) != 0 && errno != EEXIST)
+      fail(ErrorKind::IO, "directory " + dir + ": cannot create " + partial + ": " + errno_text());
+  }
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+    fail(ErrorKind::IO, "directory " + dir + ": exists but is not a directory");
+}
+
+}  // namespace
+
+std::string read_file(const std::string& path) {
+  std::unique_ptr<std::FILE, FileCloser> f(std::fopen(path.c_str(), "rb"));
+  if (!f) io_fail(path, "cannot open: " + errno_text());
+  struct stat st {};
+  if (::fstat(::fileno(f.get()), &st) == 0 && S_ISDIR(st.st_mode))
+    io_fail(path, "is a directory, expected a file");
+  std::string data;
+  char buf[1 << 16];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, f.get())) > 0) data.append(buf, n);
+  if (std::ferror(f.get())) io_fail(path, "read error: " + errno_text());
+  return data;
+}
+
+std::string gunzip(const std::string& data, const std::string& what) {
+  std::string out;
+  size_t consumed = 0;
+  char buf[1 << 16];
+  while (consumed < data.size()) {  // one iteration per gzip member
+    z_stream zs{};
+    if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK) fail(ErrorKind::Internal, "zlib init failed");
+    zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data() + consumed));
+    zs.avail_in = static_cast<uInt>(std::min<size_t>(data.size() - consumed, 1u << 30));
+    int rc = Z_OK;
+    while (rc == Z_OK) {
+      zs.next_out = reinterpret_cast<Bytef*>(buf);
+      zs.avail_out = sizeof buf;
+      rc = inflate(&zs, Z_NO_FLUSH);
+      out.append(buf, sizeof buf - zs.avail_out);
+      if (out.size() > kMaxGunzipBytes) {
+        inflateEnd(&zs);
+        fail(ErrorKind::IO, what + ": gzip data expands beyond 1 GiB");
+      }
+      if (rc == Z_BUF_ERROR && zs.avail_in == 0) break;
+    }
+    const size_t used = zs.total_in;
+    inflateEnd(&zs);
+    if (rc != Z_STREAM_END) {
+      const std::string reason = rc == Z_DATA_ERROR   ? "corrupt gzip data"
+                                 : rc == Z_BUF_ERROR ? "truncated gzip data"
+                                                     : "gzip error " + std::to_string(rc);
+      fail(ErrorKind::IO, what + ": " + reason);
+    }
+    consumed += used;
+  }
+  if (data.empty()) fail(ErrorKind::IO, what + ": empty file, expected gzip data");
+  return out;
+}
+
+std::string gunzip_file(const std::string& path) { return gunzip(read_file(path), "file " + path); }
+
+void write_file_atomically(const std::string& path, const std::string& contents) {
+  if (path.empty()) fail(ErrorKind::IO, "cannot write a file with an empty name");
+  std::string tmp = directory_of(path) + "/." + base_name(path) + ".tmp.XXXXXX";
+  std::vector<char> tmpl(tmp.begin(), tmp.end());
+  tmpl.push_back('\0');
+  const int fd = ::mkstemp(tmpl.data());
+  if (fd < 0) io_fail(path, "cannot create a temporary file next to it: " + errno_text());
+  tmp = tmpl.data();
+  write_all(fd, contents, tmp, path);
+  ::fchmod(fd, 0644);
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    const std::string reason = errno_text();
+    ::unlink(tmp.c_str());
+    io_fail(path, "cannot finish the temporary file " + tmp + ": " + reason);
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    const std::string reason = errno_text();
+    ::unlink(tmp.c_str());
+    io_fail(path, "cannot replace it with " + tmp + ": " + reason);
+  }
+}
+
+void write_files_atomically(const std::vector<PendingFile>& files, const std::string& directory) {
+  make_directories(directory);
+  for (const PendingFile& f : files) write_file_atomically(f.path, f.contents);
+}
+
+}  // namespace ai8xsim

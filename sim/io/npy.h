@@ -1,0 +1,40 @@
+// ai8xsim: NumPy .npy and .npz files.
+// Reads any bool / signed / unsigned / float dtype stored little-endian (or byte-order free),
+// format versions 1.0, 2.0 and 3.0, C order. Writes int32 / int64 arrays (C order, version 1.0)
+// through an atomic write. Errors name the file and what is wrong:
+//   "file X: .npy header key 'descr': found '>i4', expected little-endian ('<', '|' or '=')".
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "ai8xsim/error.h"
+#include "ai8xsim/ndarray.h"
+
+namespace ai8xsim {
+
+// Parse .npy bytes. `what` names the source in messages ("file x.npy" or "file a.npz, entry
+// b.npy"). Bytes after the array data are ignored, as numpy.load ignores them.
+NdArray parse_npy(const std::string& bytes, const std::string& what,
+                  ErrorKind kind = ErrorKind::Input);
+NdArray read_npy(const std::string& path, ErrorKind kind = ErrorKind::Input);
+
+// .npz: a zip (stored or deflated) of .npy files; keys are the entry names without ".npy".
+NdArrayMap read_npz(const std::string& path, ErrorKind kind = ErrorKind::Checkpoint);
+
+// Element decoding shared with the torch checkpoint reader: the size of one element and
+// `count` little-endian elements at `data` appended to `out` as doubles.
+size_t dtype_size(DType t);
+void decode_values(DType t, const char* data, size_t count, std::vector<double>& out);
+
+// .npy bytes (version 1.0 header, C order, little-endian).
+std::string encode_npy_int32(const std::vector<int64_t>& shape, const std::vector<int32_t>& data);
+std::string encode_npy_int64(const std::vector<int64_t>& shape, const std::vector<int64_t>& data);
+
+// Encode and write atomically (temporary file in the same directory, then rename).
+void write_npy_int32(const std::string& path, const std::vector<int64_t>& shape,
+                     const std::vector<int32_t>& data);
+void write_npy_int64(const std::string& path, const std::vector<int64_t>& shape,
+                     const std::vector<int64_t>& data);
+
+}  // namespace ai8xsim

@@ -1,0 +1,56 @@
+// ai8xsim: a read-only zip archive reader (the container of .npz files and of zip-format
+// torch checkpoints). Reads the central directory, supports stored and deflated entries and
+// ZIP64 extra fields, and checks every entry's CRC-32. Errors are ai8xsim::Error naming the
+// archive, the entry and what is wrong.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "ai8xsim/error.h"
+
+namespace ai8xsim {
+
+struct ZipEntry {
+  std::string name;
+  uint16_t method = 0;  // 0 stored, 8 deflate
+  uint16_t flags = 0;
+  uint32_t crc32 = 0;
+  uint64_t compressed_size = 0;
+  uint64_t uncompressed_size = 0;
+  uint64_t local_header_offset = 0;
+};
+
+class ZipArchive {
+ public:
+  // Reads the whole file. `kind` is the ErrorKind for format errors (IO errors stay IO).
+  static ZipArchive open(const std::string& path, ErrorKind kind = ErrorKind::Checkpoint);
+  // An archive held in memory; `name` is used in messages.
+  static ZipArchive from_bytes(std::string bytes, const std::string& name,
+                               ErrorKind kind = ErrorKind::Checkpoint);
+
+  // True when `bytes` begin like a zip archive (a local file header or an empty archive).
+  static bool looks_like_zip(const std::string& bytes);
+
+  const std::string& name() const { return name_; }
+  const std::vector<ZipEntry>& entries() const { return entries_; }
+  const ZipEntry* find(const std::string& entry_name) const;
+  // The entry's bytes, decompressed and CRC-checked.
+  std::string read(const ZipEntry& entry) const;
+  // As above; an Error when the archive has no such entry.
+  std::string read(const std::string& entry_name) const;
+
+ private:
+  ZipArchive() = default;
+  void parse();
+  [[noreturn]] void error(const std::string& what) const;
+  [[noreturn]] void entry_error(const ZipEntry& e, const std::string& what) const;
+  uint64_t data_offset(const ZipEntry& e) const;
+
+  std::string name_;
+  std::string bytes_;
+  ErrorKind kind_ = ErrorKind::Checkpoint;
+  std::vector<ZipEntry> entries_;
+};
+
+}  // namespace ai8xsim
