@@ -49,7 +49,7 @@ int pooled_extent(int n, int pool, int stride, int dilation) {
 namespace {
 // One element of a pooling window. A dilated window can reach past the last row or column;
 // izer's strided view then reads on in memory order (the next row, the next channel), so do
-// the same, and drop what lies past the end of the tensor (documented in docs/izer.md).
+// the same, and drop what lies past the end of the tensor (documented in docs/izer-checks.md).
 bool window_element(const Tensor& in, int c, int y, int x, int32_t& v) {
   if (y < in.h && x < in.w) {
     v = in.at(c, y, x);

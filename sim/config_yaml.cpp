@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstring>
 #include <fstream>
 #include <limits>
 #include <map>
@@ -100,10 +101,10 @@ const std::regex& float_pattern() {
 }
 
 bool is_bool_word(const std::string& s, bool& value) {
-  static const std::set<std::string> yes{"yes", "Yes", "YES", "true", "True", "TRUE",
-                                         "on",  "On",  "ON"};
-  static const std::set<std::string> no{"no", "No", "NO", "false", "False", "FALSE",
-                                        "off", "Off", "OFF"};
+  static const std::set<std::string> yes{"yes",  "Yes", "YES", "true", "True",
+                                         "TRUE", "on",  "On",  "ON"};
+  static const std::set<std::string> no{"no",    "No",  "NO",  "false", "False",
+                                        "FALSE", "off", "Off", "OFF"};
   value = yes.count(s) > 0;
   return value || no.count(s) > 0;
 }
@@ -147,9 +148,18 @@ void resolve_plain(const std::string& s, Value& v) {
 // Kind::Other for explicit tags this loader does not construct.
 Value resolve(const YAML::Node& n) {
   Value v;
-  if (n.IsSequence()) { v.kind = Kind::Seq; return v; }
-  if (n.IsMap()) { v.kind = Kind::Map; return v; }
-  if (!n.IsScalar()) { v.kind = Kind::Null; return v; }
+  if (n.IsSequence()) {
+    v.kind = Kind::Seq;
+    return v;
+  }
+  if (n.IsMap()) {
+    v.kind = Kind::Map;
+    return v;
+  }
+  if (!n.IsScalar()) {
+    v.kind = Kind::Null;
+    return v;
+  }
   v.text = n.Scalar();
   const std::string& tag = n.Tag();
   if (tag == "!" || tag == "tag:yaml.org,2002:str") {
@@ -179,8 +189,7 @@ std::string describe(const YAML::Node& n) {
 
 // Python's int(text, 16) after izer removed `.` and `_` (sign, 0x prefix, surrounding blanks).
 bool parse_python_hex(std::string s, Value& v) {
-  s.erase(std::remove_if(s.begin(), s.end(), [](char c) { return c == '.' || c == '_'; }),
-          s.end());
+  s.erase(std::remove_if(s.begin(), s.end(), [](char c) { return c == '.' || c == '_'; }), s.end());
   const auto b = s.find_first_not_of(" \t\n\r\f\v");
   if (b == std::string::npos) return false;
   s = s.substr(b, s.find_last_not_of(" \t\n\r\f\v") - b + 1);
@@ -283,8 +292,7 @@ class Keys {
   [[noreturn]] void bad_dup(const std::string& k, int line) const {
     std::ostringstream m;
     m << file_ << ":" << line << ": " << (scope_.empty() ? "" : scope_ + ": ") << "key `" << k
-      << "`: found it a second time (first on line " << line_of(k)
-      << "); allowed: each key once";
+      << "`: found it a second time (first on line " << line_of(k) << "); allowed: each key once";
     fail(ErrorKind::Config, m.str());
   }
 
@@ -299,8 +307,8 @@ std::string Keys::alias(const std::vector<std::string>& names) const {
   for (const auto& n : names) {
     if (!has(n)) continue;
     if (!present.empty())
-      bad(n, "both `" + present + "` (line " + std::to_string(line_of(present)) + ") and `" +
-                 n + "`",
+      bad(n,
+          "both `" + present + "` (line " + std::to_string(line_of(present)) + ") and `" + n + "`",
           "only one of `" + join(names, "`/`") + "`");
     present = n;
   }
@@ -312,8 +320,8 @@ int64_t Keys::integer_of(const std::string& k, const YAML::Node& n, int64_t lo, 
   const Value v = resolve(n);
   if (v.kind != Kind::Int) bad(k, describe(n), allowed);
   const bool big = v.overflow || v.magnitude > static_cast<uint64_t>(INT64_MAX);
-  const int64_t x = v.negative ? -static_cast<int64_t>(v.magnitude)
-                               : static_cast<int64_t>(v.magnitude);
+  const int64_t x =
+      v.negative ? -static_cast<int64_t>(v.magnitude) : static_cast<int64_t>(v.magnitude);
   if (big || x < lo || x > hi) bad(k, describe(n), allowed);
   return x;
 }
@@ -385,16 +393,60 @@ struct RawLayer {
 };
 
 const std::vector<std::string>& layer_keys() {
-  static const std::vector<std::string> k{
-      "processors", "output_processors", "max_pool", "avg_pool", "pool_stride",
-      "pool_dilation", "quantization", "output_shift", "in_channels", "in_dim", "in_crop",
-      "in_skip", "read_gap", "in_channel_skip", "in_offset", "out_channels", "out_offset",
-      "activate", "activation", "convolution", "op", "operation", "operator", "pad",
-      "output_pad", "dilation", "eltwise", "pool_first", "operands", "data_format",
-      "output_width", "kernel_size", "stride", "streaming", "flatten", "in_sequences",
-      "next_sequence", "snoop_sequence", "simulated_sequence", "sequence", "conv_groups",
-      "groups", "write_gap", "bypass", "bias_group", "bias_quadrant", "calcx4", "readahead",
-      "tcalc", "output", "name", "weight_source", "buffer_shift", "buffer_insert"};
+  static const std::vector<std::string> k{"processors",
+                                          "output_processors",
+                                          "max_pool",
+                                          "avg_pool",
+                                          "pool_stride",
+                                          "pool_dilation",
+                                          "quantization",
+                                          "output_shift",
+                                          "in_channels",
+                                          "in_dim",
+                                          "in_crop",
+                                          "in_skip",
+                                          "read_gap",
+                                          "in_channel_skip",
+                                          "in_offset",
+                                          "out_channels",
+                                          "out_offset",
+                                          "activate",
+                                          "activation",
+                                          "convolution",
+                                          "op",
+                                          "operation",
+                                          "operator",
+                                          "pad",
+                                          "output_pad",
+                                          "dilation",
+                                          "eltwise",
+                                          "pool_first",
+                                          "operands",
+                                          "data_format",
+                                          "output_width",
+                                          "kernel_size",
+                                          "stride",
+                                          "streaming",
+                                          "flatten",
+                                          "in_sequences",
+                                          "next_sequence",
+                                          "snoop_sequence",
+                                          "simulated_sequence",
+                                          "sequence",
+                                          "conv_groups",
+                                          "groups",
+                                          "write_gap",
+                                          "bypass",
+                                          "bias_group",
+                                          "bias_quadrant",
+                                          "calcx4",
+                                          "readahead",
+                                          "tcalc",
+                                          "output",
+                                          "name",
+                                          "weight_source",
+                                          "buffer_shift",
+                                          "buffer_insert"};
   return k;
 }
 
@@ -405,8 +457,7 @@ constexpr int kBig = 1 << 30;  // "any non-negative int" bound for register-size
 
 class LayerReader {
  public:
-  LayerReader(RawLayer& raw, const DeviceSpec& spec, std::vector<std::string>& names,
-              bool& op_seen)
+  LayerReader(RawLayer& raw, const DeviceSpec& spec, std::vector<std::string>& names, bool& op_seen)
       : k_(*raw.keys), raw_(raw), c_(raw.cfg), spec_(spec), names_(names), op_seen_(op_seen) {}
 
   void read() {
@@ -486,9 +537,9 @@ void LayerReader::numbers() {
     const Value v = k_.value("quantization");
     const std::string s = lower(v.text);
     const bool word = v.kind == Kind::Str && (s == "bin" || s == "binary");
-    const bool bits = v.kind == Kind::Int && !v.negative && !v.overflow &&
-                      (v.magnitude == 1 || v.magnitude == 2 || v.magnitude == 4 ||
-                       v.magnitude == 8);
+    const bool bits =
+        v.kind == Kind::Int && !v.negative && !v.overflow &&
+        (v.magnitude == 1 || v.magnitude == 2 || v.magnitude == 4 || v.magnitude == 8);
     if (!word && !bits) k_.bad("quantization", "1, 2, 4, 8, or bin/binary");
     c_.quantization = word ? -1 : static_cast<int>(v.magnitude);
   }
@@ -499,7 +550,8 @@ void LayerReader::numbers() {
 void LayerReader::channels_and_offsets() {
   const std::string count = "an integer >= 1";
   const std::string offset = "an integer >= 0";
-  if (k_.has("in_channels")) c_.in_channels = static_cast<int>(k_.integer("in_channels", 1, kBig, count));
+  if (k_.has("in_channels"))
+    c_.in_channels = static_cast<int>(k_.integer("in_channels", 1, kBig, count));
   if (k_.has("in_dim")) {
     const YAML::Node& n = k_.node("in_dim");
     const std::string allowed = "an integer >= 1 or a list of one or two such integers";
@@ -516,14 +568,15 @@ void LayerReader::channels_and_offsets() {
   if (!gap.empty()) c_.read_gap = static_cast<int>(k_.integer(gap, 0, kBig, offset));
   if (k_.has("in_channel_skip"))
     c_.in_channel_skip = static_cast<int>(k_.integer("in_channel_skip", 0, kBig, offset));
-  if (k_.has("in_offset")) c_.in_offset = static_cast<int>(k_.integer("in_offset", 0, kBig, offset));
+  if (k_.has("in_offset"))
+    c_.in_offset = static_cast<int>(k_.integer("in_offset", 0, kBig, offset));
   if (k_.has("out_channels"))
     c_.out_channels = static_cast<int>(k_.integer("out_channels", 1, kBig, count));
   if (k_.has("out_offset")) {
     const int limit = spec_.out_offset_limit();
-    c_.out_offset = static_cast<int>(k_.integer(
-        "out_offset", 0, limit - 1,
-        "0 to " + hex(static_cast<uint64_t>(limit) - 1) + " on " + spec_.partnum));
+    c_.out_offset = static_cast<int>(
+        k_.integer("out_offset", 0, limit - 1,
+                   "0 to " + hex(static_cast<uint64_t>(limit) - 1) + " on " + spec_.partnum));
     c_.out_offset_given = true;
   }
 }
@@ -533,10 +586,14 @@ void LayerReader::activation() {
   if (key.empty()) return;
   const std::string allowed = "ReLU, Abs or None (any letter case)";
   const std::string v = lower(k_.string(key, allowed));
-  if (v == "relu") c_.activation = Activation::ReLU;
-  else if (v == "abs") c_.activation = Activation::Abs;
-  else if (v == "none") c_.activation = Activation::None;
-  else k_.bad(key, allowed);
+  if (v == "relu")
+    c_.activation = Activation::ReLU;
+  else if (v == "abs")
+    c_.activation = Activation::Abs;
+  else if (v == "none")
+    c_.activation = Activation::None;
+  else
+    k_.bad(key, allowed);
 }
 
 struct OpSpelling {
@@ -589,7 +646,8 @@ void LayerReader::operation() {
 // internal error (UnboundLocalError). Reproduced as an error so the same files are refused.
 void LayerReader::unbound_conv_quirk() {
   if (op_seen_ || k_.has("activate") || k_.has("activation")) return;
-  k_.bad("activation", "neither `activation` nor `op` here, nor `op`/`eltwise` in any earlier layer",
+  k_.bad("activation",
+         "neither `activation` nor `op` here, nor `op`/`eltwise` in any earlier layer",
          "izer needs `activation` (e.g. None) or an `op` in this layer; without either it fails "
          "with an internal error (UnboundLocalError)");
 }
@@ -612,11 +670,16 @@ void LayerReader::eltwise_and_format() {
   if (k_.has("eltwise")) {
     const std::string allowed = "Add, Sub, Or or Xor (any letter case)";
     const std::string v = lower(k_.string("eltwise", allowed));
-    if (v == "add") c_.eltwise = Eltwise::Add;
-    else if (v == "sub") c_.eltwise = Eltwise::Sub;
-    else if (v == "or") c_.eltwise = Eltwise::Or;
-    else if (v == "xor") c_.eltwise = Eltwise::Xor;
-    else k_.bad("eltwise", allowed);
+    if (v == "add")
+      c_.eltwise = Eltwise::Add;
+    else if (v == "sub")
+      c_.eltwise = Eltwise::Sub;
+    else if (v == "or")
+      c_.eltwise = Eltwise::Or;
+    else if (v == "xor")
+      c_.eltwise = Eltwise::Xor;
+    else
+      k_.bad("eltwise", allowed);
     c_.operands = 2;
   }
   if (k_.has("pool_first")) c_.pool_first = k_.boolean("pool_first");
@@ -629,8 +692,10 @@ void LayerReader::eltwise_and_format() {
   if (k_.has("data_format")) {
     const std::string allowed = "HWC/little or CHW/big (any letter case)";
     const std::string v = lower(k_.string("data_format", allowed));
-    if (v == "chw" || v == "big") c_.big_data = true;
-    else if (v != "hwc" && v != "little") k_.bad("data_format", allowed);
+    if (v == "chw" || v == "big")
+      c_.big_data = true;
+    else if (v != "hwc" && v != "little")
+      k_.bad("data_format", allowed);
   }
   if (k_.has("output_width")) {
     const int w = static_cast<int>(k_.integer("output_width", 8, 32, "8 or 32"));
@@ -648,13 +713,15 @@ void LayerReader::kernel_size() {
     k_.bad("kernel_size", k_.found("kernel_size") + " in a Linear/FC/MLP layer",
            "no `kernel_size` for fully connected layers (always 1x1)");
   const Value v = k_.value("kernel_size");
-  if (v.kind != Kind::Int && v.kind != Kind::Str) k_.bad("kernel_size", "1x1 or 3x3 (2-D), 1..9 (1-D)");
-  const std::string text = v.kind == Kind::Int ? (v.negative ? "-" : "") + std::to_string(v.magnitude)
-                                               : lower(v.text);
+  if (v.kind != Kind::Int && v.kind != Kind::Str)
+    k_.bad("kernel_size", "1x1 or 3x3 (2-D), 1..9 (1-D)");
+  const std::string text =
+      v.kind == Kind::Int ? (v.negative ? "-" : "") + std::to_string(v.magnitude) : lower(v.text);
   if (c_.op == Operator::Conv2d || c_.op == Operator::ConvTranspose2d) {
     const bool ok = text == "3x3" || (c_.op == Operator::Conv2d && text == "1x1");
-    if (!ok) k_.bad("kernel_size", c_.op == Operator::Conv2d ? "1x1 or 3x3 for Conv2d"
-                                                              : "3x3 for ConvTranspose2d");
+    if (!ok)
+      k_.bad("kernel_size",
+             c_.op == Operator::Conv2d ? "1x1 or 3x3 for Conv2d" : "3x3 for ConvTranspose2d");
     c_.kernel_size = {text[0] - '0', text[2] - '0'};
     return;
   }
@@ -677,8 +744,7 @@ void LayerReader::stride() {
              "1 when pooling (the pool stride sets the step)");
     return;
   }
-  if (c_.op == Operator::ConvTranspose2d && s[0] != 2)
-    k_.bad("stride", "2 for ConvTranspose2d");
+  if (c_.op == Operator::ConvTranspose2d && s[0] != 2) k_.bad("stride", "2 for ConvTranspose2d");
   c_.stride = {s[0], s[0]};
 }
 
@@ -697,11 +763,14 @@ std::optional<int> LayerReader::link(const std::string& key, Slot slot) {
 void LayerReader::sequencing() {
   if (k_.has("in_sequences")) {
     const YAML::Node& n = k_.node("in_sequences");
-    const std::string allowed = "a layer number (-1: the input), a layer name, or a non-empty list of these";
+    const std::string allowed =
+        "a layer number (-1: the input), a layer name, or a non-empty list of these";
     if (n.IsSequence() && n.size() == 0) k_.bad("in_sequences", allowed);
     std::vector<YAML::Node> items;
-    if (n.IsSequence()) for (const auto& e : n) items.push_back(e);
-    else items.push_back(n);
+    if (n.IsSequence())
+      for (const auto& e : n) items.push_back(e);
+    else
+      items.push_back(n);
     std::vector<int> seq;
     for (const auto& e : items) {
       const Value v = resolve(e);
@@ -716,9 +785,11 @@ void LayerReader::sequencing() {
     c_.in_sequences = seq;
   }
   if (k_.has("next_sequence")) c_.next_sequence = link("next_sequence", Slot::Next);
-  if (k_.has("simulated_sequence")) c_.simulated_sequence = link("simulated_sequence", Slot::Simulated);
+  if (k_.has("simulated_sequence"))
+    c_.simulated_sequence = link("simulated_sequence", Slot::Simulated);
   if (k_.has("snoop_sequence"))
-    c_.snoop_sequence = static_cast<int>(k_.integer("snoop_sequence", -kBig, kBig, "a layer number"));
+    c_.snoop_sequence =
+        static_cast<int>(k_.integer("snoop_sequence", -kBig, kBig, "a layer number"));
 }
 
 void LayerReader::flags_and_groups() {
@@ -726,7 +797,8 @@ void LayerReader::flags_and_groups() {
   if (k_.has("flatten")) c_.flatten = k_.boolean("flatten");
   const std::string g = k_.alias({"conv_groups", "groups"});
   if (!g.empty()) c_.groups = static_cast<int>(k_.integer(g, 1, kBig, "an integer >= 1"));
-  if (k_.has("write_gap")) c_.write_gap = static_cast<int>(k_.integer("write_gap", 0, kBig, "an integer >= 0"));
+  if (k_.has("write_gap"))
+    c_.write_gap = static_cast<int>(k_.integer("write_gap", 0, kBig, "an integer >= 0"));
   if (k_.has("bypass")) c_.bypass = k_.boolean("bypass");
   const std::string b = k_.alias({"bias_group", "bias_quadrant"});
   if (!b.empty()) {
@@ -735,7 +807,8 @@ void LayerReader::flags_and_groups() {
     std::vector<int> groups;
     if (n.IsSequence()) {
       if (n.size() == 0) k_.bad(b, allowed);
-      for (const auto& e : n) groups.push_back(static_cast<int>(k_.integer_of(b, e, 0, kBig, allowed)));
+      for (const auto& e : n)
+        groups.push_back(static_cast<int>(k_.integer_of(b, e, 0, kBig, allowed)));
     } else {
       groups.push_back(static_cast<int>(k_.integer(b, 0, kBig, allowed)));
     }
@@ -841,8 +914,8 @@ class ConfigParser {
   void check_data_buffer_inputs() const;
   void resolve_names();
   void check_pool_first() const;
-  [[noreturn]] void layer_error(const RawLayer& l, const std::string& key,
-                                const std::string& found, const std::string& allowed) const {
+  [[noreturn]] void layer_error(const RawLayer& l, const std::string& key, const std::string& found,
+                                const std::string& allowed) const {
     l.keys->bad(key, found, allowed);
   }
 
@@ -855,16 +928,55 @@ class ConfigParser {
   bool op_seen_ = false;
 };
 
+// PyYAML (izer's reader) refuses a tab anywhere outside a quoted string or a comment
+// ("found character '\t' that cannot start any token"); yaml-cpp accepts some. Returns the
+// 1-based line and column of the first such tab, or {0, 0}.
+std::pair<int, int> find_refused_tab(const std::string& text) {
+  int line = 1, col = 0;
+  char quote = 0;  // the open quote character, 0 outside quotes
+  bool comment = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    ++col;
+    if (c == '\n') {
+      ++line, col = 0, comment = false;
+      continue;
+    }
+    if (comment) continue;
+    if (quote) {
+      if (quote == '"' && c == '\\')
+        ++i, ++col;
+      else if (c == quote)
+        quote = 0;
+      continue;
+    }
+    if (c == '\t') return {line, col};
+    if (c == '#' && (i == 0 || text[i - 1] == ' ' || text[i - 1] == '\n'))
+      comment = true;
+    else if ((c == '"' || c == '\'') && (i == 0 || std::strchr(" \n[{,:-", text[i - 1])))
+      quote = c;
+  }
+  return {0, 0};
+}
+
 YAML::Node ConfigParser::load_yaml() const {
   std::ifstream in(path_, std::ios::binary);
   if (!in) fail(ErrorKind::IO, path_ + ": cannot open the network YAML file");
   std::stringstream text;
   text << in.rdbuf();
+  const auto tab = find_refused_tab(text.str());
+  if (tab.first)
+    fail(ErrorKind::Config, path_ + ":" + std::to_string(tab.first) +
+                                ": not valid YAML for izer: found a tab character (column " +
+                                std::to_string(tab.second) +
+                                "); allowed: spaces (PyYAML accepts tabs only inside quoted "
+                                "strings and comments)");
   try {
     return YAML::Load(text.str());
   } catch (const YAML::Exception& e) {
     fail(ErrorKind::Config, path_ + ":" + std::to_string(e.mark.line + 1) +
-                                ": not valid YAML: " + e.msg + "; allowed: a YAML mapping with "
+                                ": not valid YAML: " + e.msg +
+                                "; allowed: a YAML mapping with "
                                 "`arch`, `dataset` and `layers`");
   }
 }
@@ -880,7 +992,8 @@ NetworkConfig ConfigParser::run() {
   const YAML::Node root = load_yaml();
   if (!root.IsMap())
     fail(ErrorKind::Config, path_ + ":" + std::to_string(root.Mark().line + 1) + ": found " +
-                                describe(root) + " at the top level; allowed: a mapping with "
+                                describe(root) +
+                                " at the top level; allowed: a mapping with "
                                 "`arch`, `dataset` and `layers`");
   top_level(root);
   close_holes();
@@ -893,8 +1006,8 @@ NetworkConfig ConfigParser::run() {
 
 void ConfigParser::top_level(const YAML::Node& root) {
   Keys top(root, path_, "");
-  top.only({"arch", "dataset", "layers", "output_map", "unload", "data_buffer", "snoop",
-            "weights", "bias"});
+  top.only({"arch", "dataset", "layers", "output_map", "unload", "data_buffer", "snoop", "weights",
+            "bias"});
   for (const char* k : {"arch", "dataset", "layers"})
     top.require(k, "a file with `arch`, `dataset` and `layers`");
   net_.arch = top.string("arch", "the network architecture name (a string)");
@@ -936,7 +1049,8 @@ void ConfigParser::entries(const Keys& top, const std::string& key,
     if (!list[i].IsMap()) top.bad(key, describe(list[i]) + " as " + scope, "a mapping");
     Keys e(list[i], path_, scope);
     e.only(keys);
-    for (const auto& r : required) e.require(r, "every `" + key + "` entry has " + join(required, ", "));
+    for (const auto& r : required)
+      e.require(r, "every `" + key + "` entry has " + join(required, ", "));
     e.processor_map("processors");
     if (key == "data_buffer") data_buffer_name_ = e.string("name", "the buffer name (a string)");
   }
@@ -963,8 +1077,10 @@ int ConfigParser::layer_sequence(const Keys& k, int list_index, int sequence) co
                             " (sequences 0.." + std::to_string(max - 1) + ")";
   if (k.has("sequence")) return static_cast<int>(k.integer("sequence", 0, max - 1, limit));
   if (sequence >= max)
-    k.bad("layers", "layer sequence " + std::to_string(sequence) + " (entry " +
-                        std::to_string(list_index) + " of `layers`)", limit);
+    k.bad("layers",
+          "layer sequence " + std::to_string(sequence) + " (entry " + std::to_string(list_index) +
+              " of `layers`)",
+          limit);
   return sequence;
 }
 
@@ -1056,8 +1172,8 @@ NetworkConfig load_network_config(const std::string& path, Device device) {
     fail(ErrorKind::Config, path + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg +
                                 "; allowed: a valid izer network YAML");
   } catch (const std::exception& e) {
-    fail(ErrorKind::Internal, path + ": unexpected failure reading the network YAML: " +
-                                  std::string(e.what()));
+    fail(ErrorKind::Internal,
+         path + ": unexpected failure reading the network YAML: " + std::string(e.what()));
   }
 }
 

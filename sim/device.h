@@ -14,7 +14,7 @@ namespace ai8xsim {
 struct DeviceSpec {
   Device device = Device::MAX78000;
   const char* partnum = "";  // "MAX78000" / "MAX78002"
-  int code = 0;               // izer's device number: 85 / 87
+  int code = 0;              // izer's device number: 85 / 87
 
   // ---- processors and layers
   int max_layers = 0;         // hardware layers
@@ -40,7 +40,7 @@ struct DeviceSpec {
   // `out_offset` must be below this (izer: 4*MEM_SIZE). MAX78000 0x20000, MAX78002 0x50000.
   int out_offset_limit() const { return 4 * mem_size; }
   uint32_t c_cnn_base = 0;
-  uint32_t c_sram_base = 0;  // data memory base (APB)
+  uint32_t c_sram_base = 0;   // data memory base (APB)
   uint32_t c_group_offs = 0;  // address step between groups
   uint32_t c_tram_base = 0;
   uint32_t c_mram_base = 0;  // kernel memory base
@@ -49,8 +49,8 @@ struct DeviceSpec {
   int frame_size_max = 0;  // rows * columns * passes (cnn_ctl P_FRMABITS)
 
   // ---- kernel (weight) memory: one row holds one 9-byte (72-bit) kernel
-  int mask_width_small = 0;  // kernel rows of a processor with small kernel memory
-  int mask_width_large = 0;  // kernel rows of a processor with large kernel memory (p % 16 == 0)
+  int mask_width_small = 0;     // kernel rows of a processor with small kernel memory
+  int mask_width_large = 0;     // kernel rows of a processor with large kernel memory (p % 16 == 0)
   int mask_instances = 1;       // kernel memory instances of a large processor
   int mask_instances_each = 1;  // kernel memory instances of any other processor
   int mask_instance_small = 0;  // rows per small instance
@@ -73,8 +73,8 @@ struct DeviceSpec {
   int max_dilation_1d_kernel = 3;  // Conv1d kernels up to this length may use large dilation
   int max_dilation_1d_pad = 0;
   int max_pool_dilation = 1;
-  int max_pool_passes = 1;         // passes a pooling passthrough layer may use
-  int max_pool_last_elements = 2;  // element-wise operands with `pool_first: False`
+  int max_pool_passes = 1;                     // passes a pooling passthrough layer may use
+  int max_pool_last_elements = 2;              // element-wise operands with `pool_first: False`
   std::vector<int> supported_x2d_pads;         // ConvTranspose2d hardware pads
   std::vector<int> supported_x2d_output_pads;  // ConvTranspose2d output pads
 
@@ -149,8 +149,8 @@ struct DeviceSpec {
   int mask_count(int proc) const { return mask_large(proc) ? mask_instances : mask_instances_each; }
   // Data memory sub-instance holding byte offset `offs` of an instance.
   int datainstance_from_offs(int64_t offs) const {
-    return static_cast<int>(offs / (static_cast<int64_t>(instance_width) * p_shared * 4 /
-                                    instance_count));
+    return static_cast<int>(offs /
+                            (static_cast<int64_t>(instance_width) * p_shared * 4 / instance_count));
   }
   // Bit i set when data memory instance i (one per p_shared processors) is used by `proc`;
   // `quad`: the fast-FIFO quad mode also uses processors 16, 32 and 48.

@@ -16,7 +16,7 @@ namespace {
 
 // izer keeps one slot per layer: a layer's output goes to the slot of the layer that runs
 // next, and `in_sequences: [i]` reads slot i + 1 (the same as layer i's output when the
-// sequence runs in order; see docs/izer.md for link layers).
+// sequence runs in order; see docs/izer-checks.md for link layers).
 class Slots {
  public:
   explicit Slots(size_t layers) : slot_(layers + 1) {}

@@ -6,6 +6,7 @@
 
 #include "ai8xsim/error.h"
 #include "sim/checkpoint.h"
+#include "sim/checks.h"
 #include "sim/device.h"
 
 namespace ai8xsim {
@@ -39,12 +40,15 @@ class Resolver {
     net_.config_file = cfg_.file;
     net_.device = opt_.device;
     net_.avg_pool_rounding = opt_.avg_pool_rounding;
+    net_.options = opt_;
     net_.input = input_;
     copy_yaml_parameters();
     apply_weights();
     in_from_weights_.assign(cfg_.layers.size(), false);
     establish_sequence();
     check_final_layer();
+    const std::vector<Violation> v = find_violations(net_);
+    if (!v.empty()) fail(ErrorKind::Capacity, cfg_.file + ": " + v.front().message);
     return std::move(net_);
   }
 
@@ -68,8 +72,8 @@ class Resolver {
     return false;
   }
   static bool uses_shared_default_pad(const LayerConfig& lc) {
-    return !lc.padding_given && lc.op != Operator::Passthrough && lc.op != Operator::Linear &&
-           lc.eltwise == Eltwise::None;
+    // `op: add` and friends (passthrough), Linear and passthrough set their own [0, 0].
+    return !lc.padding_given && lc.op != Operator::Passthrough && lc.op != Operator::Linear;
   }
 
   void copy_yaml_parameters() {
@@ -108,6 +112,9 @@ class Resolver {
       L.streaming = lc.streaming;
       L.big_data = lc.big_data;
       L.output_layer = lc.output;
+      L.readahead = lc.readahead;
+      L.calcx4 = lc.calcx4;
+      L.has_bias_group = lc.bias_group.has_value();
       if (L.one_d()) {
         L.padding[1] = 0;
         L.pool[1] = 1;
@@ -150,6 +157,22 @@ class Resolver {
     const Layer& L = net_.layers[ll];
     const int64_t per_row = int64_t{L.kernel[0]} * L.kernel[1];
     return static_cast<int>(L.weights.size() / std::max<int64_t>(per_row, 1));
+  }
+
+  // The weights' kernel shape (izer's (rows, kh, kw) or (rows, k)) against the YAML's.
+  void check_kernel_shape(int ll) const {
+    const Layer& L = net_.layers[ll];
+    const auto& shape = weights_[ll].weight_shape;
+    if (!weights_[ll].has_weights || L.op == Operator::Linear) return;
+    Dim2 k{0, 0};
+    if (shape.size() == 3) k = {static_cast<int>(shape[1]), static_cast<int>(shape[2])};
+    else if (shape.size() == 2) k = {static_cast<int>(shape[1]), 1};
+    else return;
+    if (k != L.kernel)
+      layer_error(ll, ErrorKind::Checkpoint,
+                  "kernel_size: the YAML configures " + std::to_string(L.kernel[0]) + "x" +
+                      std::to_string(L.kernel[1]) + " kernels, the weights are " +
+                      std::to_string(k[0]) + "x" + std::to_string(k[1]));
   }
 
   // Output channels from the number of kernels: out x (in / groups) rows.
@@ -214,6 +237,7 @@ class Resolver {
     Layer& L = net_.layers[ll];
     const LayerConfig& lc = cfg_.layers[ll];
     check_in_sequences(ll);
+    check_kernel_shape(ll);
     L.in_channels = sequence_input_channels(ll, prev);
     const LayerWeights& w = weights_[ll];
     if (w.has_weights && w.weight_shape.size() == 3 && L.op == Operator::Linear &&

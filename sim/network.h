@@ -77,6 +77,9 @@ struct Layer {
   bool streaming = false;
   bool big_data = false;
   bool output_layer = false;
+  bool readahead = false;
+  bool calcx4 = false;
+  bool has_bias_group = false;
 
   bool has_weights() const { return !weights.empty(); }
   bool is_conv() const { return op != Operator::Passthrough; }
@@ -102,6 +105,7 @@ struct ResolveOptions {
 
 struct Network {
   std::string config_file;
+  ResolveOptions options;
   Device device = Device::MAX78000;
   bool avg_pool_rounding = false;
   InputShape input;               // the sample input the network was resolved for

@@ -48,7 +48,7 @@ struct LayerConfig {
   Eltwise eltwise = Eltwise::None;
   int operands = 1;
   std::array<int, 2> padding{1, 1};
-  bool padding_given = false;  // `pad` present (see izer's shared-default quirk, docs/izer.md)
+  bool padding_given = false;  // `pad` present (see izer's shared-default quirk, docs/izer-checks.md)
   std::array<int, 2> output_padding{0, 0};
   std::array<int, 2> dilation{1, 1};
   std::array<int, 2> kernel_size{3, 3};  // Conv1d: {k, 1}; Linear and passthrough: {1, 1}

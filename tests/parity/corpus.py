@@ -1,6 +1,7 @@
 """Walks the parity corpus (../shared/parity): no case names in code, only what index.json
 and each case's meta.json say."""
 import json
+import re
 import pathlib
 
 import numpy as np
@@ -58,3 +59,36 @@ def compare_layers(expected: dict, dump_dir: pathlib.Path) -> list:
             continue
         rows.append((name, int((got == want).sum()), want.size, ""))
     return rows
+
+
+# What izer's refusal is about -> words ai8xsim's message must contain (any of them).
+# Derived from the phrasing of izer's messages, not from case names.
+_LIMIT_PHRASES = [
+    ("binary weights", ["binary"]),
+    ("kernel bypass", ["bypass"]),
+    ("convolution groups", ["groups"]),
+    ("requires use of a fifo", ["fifo"]),
+    ("exceeds data memory instance size", ["data memory instance"]),
+    ("processors per pass", ["processors per pass"]),
+    ("pooling in passthrough layer", ["pass"]),
+    ("exceeds system maximum", ["dimension"]),
+    ("padding for the final streaming layer", ["pad"]),
+    ("padded conv1d with input expansion", ["input expansion"]),
+    ("exceeds a multi-pass", ["passes"]),
+    ("packed version", ["packed"]),
+    ("supports up to", ["layers"]),
+    ("kernel dimensions", ["kernel"]),
+    # izer finds the mismatch while simulating; weights.npz does not keep a layer's input
+    # channel count, so ai8xsim derives it from the data and refuses on the channels instead.
+    ("input dimensions do not match", ["input dimensions", "channels"]),
+]
+
+
+def limit_terms(izer_error: str) -> list:
+    """Alternatives, one of which ai8xsim's message must name, for izer's refusal."""
+    low = izer_error.lower()
+    for phrase, terms in _LIMIT_PHRASES:
+        if phrase in low:
+            return terms
+    ticked = re.findall(r"`([a-z_0-9]+)`", izer_error)
+    return ticked[:1] if ticked else []

@@ -67,3 +67,9 @@ def test_failed_case_is_refused(case, cli, tmp_path):
     assert p.returncode != 0, f"{case}: izer refused it ({m['error']}) but ai8xsim ran it"
     assert not out.exists(), f"{case}: a refused run left {out} behind"
     assert "Traceback" not in p.stderr and p.stderr.strip(), f"{case}: no clear message"
+    message = p.stderr.lower()
+    terms = C.limit_terms(m["error"])
+    assert terms, f"{case}: izer's refusal is not classified: {m['error']}"
+    assert any(t.lower() in message for t in terms), (
+        f"{case}: izer refused it for: {m['error']}\n  ai8xsim says: {p.stderr.strip()}\n"
+        f"  expected the message to name one of {terms}")

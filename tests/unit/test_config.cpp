@@ -121,8 +121,8 @@ TEST_CASE("config: defaults of a minimal Conv2d layer") {
 }
 
 TEST_CASE("config: yaml_line of each layer") {
-  const NetworkConfig n = parse(
-      "  - processors: 1\n    activation: None\n\n  - op: conv2d\n    processors: 3\n");
+  const NetworkConfig n =
+      parse("  - processors: 1\n    activation: None\n\n  - op: conv2d\n    processors: 3\n");
   REQUIRE(n.layers.size() == 2);
   CHECK(n.layers[0].yaml_line == 4);
   CHECK(n.layers[1].yaml_line == 7);
@@ -157,8 +157,9 @@ TEST_CASE("config: duplicate alias keys are refused naming both") {
                       {"`read_gap`", "`in_skip`"});
   check_layer_refused("  - processors: 1\n    op: conv2d\n    groups: 1\n    conv_groups: 1\n",
                       {"`groups`", "`conv_groups`"});
-  check_layer_refused("  - processors: 1\n    op: conv2d\n    bias_group: 1\n    bias_quadrant: 1\n",
-                      {"`bias_quadrant`", "`bias_group`"});
+  check_layer_refused(
+      "  - processors: 1\n    op: conv2d\n    bias_group: 1\n    bias_quadrant: 1\n",
+      {"`bias_quadrant`", "`bias_group`"});
 }
 
 TEST_CASE("config: duplicate and unknown keys") {
@@ -195,7 +196,8 @@ TEST_CASE("config: processors") {
              .output_processors == 0xff00000000000000ull);
   check_layer_refused("  - op: conv2d\n    pad: 1\n", {"`processors`", "missing"});
   check_layer_refused("  - processors:\n    op: conv2d\n", {"`processors`"});
-  check_layer_refused("  - processors: 0\n    op: conv2d\n", {"`processors`", "found 0", "2**64-1"});
+  check_layer_refused("  - processors: 0\n    op: conv2d\n",
+                      {"`processors`", "found 0", "2**64-1"});
   check_layer_refused("  - processors: 0x10000000000000000\n    op: conv2d\n",
                       {"`processors`", "0x10000000000000000"});
   check_layer_refused("  - processors: -1\n    op: conv2d\n", {"`processors`", "-1"});
@@ -239,10 +241,12 @@ TEST_CASE("config: operators and their defaults") {
   CHECK(l.operands == 1);
   l = one("  - processors: 1\n    op: none\n");
   CHECK(l.op == Operator::Passthrough);
-  struct { const char* text; Eltwise e; } elts[] = {
-      {"add", Eltwise::Add}, {"Sub", Eltwise::Sub}, {"or", Eltwise::Or},
-      {"bitwise_or", Eltwise::Or}, {"BitwiseOr", Eltwise::Or}, {"xor", Eltwise::Xor},
-      {"bitwisexor", Eltwise::Xor}, {"bitwise_xor", Eltwise::Xor}};
+  struct {
+    const char* text;
+    Eltwise e;
+  } elts[] = {{"add", Eltwise::Add},        {"Sub", Eltwise::Sub},        {"or", Eltwise::Or},
+              {"bitwise_or", Eltwise::Or},  {"BitwiseOr", Eltwise::Or},   {"xor", Eltwise::Xor},
+              {"bitwisexor", Eltwise::Xor}, {"bitwise_xor", Eltwise::Xor}};
   for (const auto& e : elts) {
     CAPTURE(e.text);
     l = one(std::string("  - processors: 1\n    op: ") + e.text + "\n");
@@ -278,7 +282,8 @@ TEST_CASE("config: Conv1d defaults and fix-ups") {
   CHECK(l.kernel_size == std::array<int, 2>{9, 1});
   CHECK(l.padding == std::array<int, 2>{1, 0});
   CHECK_FALSE(l.padding_given);
-  l = one("  - processors: 1\n    op: conv1d\n    kernel_size: 5\n    pad: 2\n"
+  l =
+      one("  - processors: 1\n    op: conv1d\n    kernel_size: 5\n    pad: 2\n"
           "    max_pool: [4, 4]\n    pool_stride: [2, 3]\n    dilation: [2, 2]\n");
   CHECK(l.kernel_size == std::array<int, 2>{5, 1});
   CHECK(l.padding == std::array<int, 2>{2, 0});
@@ -365,10 +370,10 @@ TEST_CASE("config: element-wise keys, data format, width, quantization") {
 }
 
 TEST_CASE("config: channels, dimensions and offsets") {
-  LayerConfig l = one(
-      "  - processors: 1\n    op: conv2d\n    in_channels: 3\n    out_channels: 8\n"
-      "    in_dim: 28\n    in_offset: 0x1000\n    out_offset: 0x2000\n    in_crop: [1, 2]\n"
-      "    in_channel_skip: 2\n    write_gap: 1\n");
+  LayerConfig l =
+      one("  - processors: 1\n    op: conv2d\n    in_channels: 3\n    out_channels: 8\n"
+          "    in_dim: 28\n    in_offset: 0x1000\n    out_offset: 0x2000\n    in_crop: [1, 2]\n"
+          "    in_channel_skip: 2\n    write_gap: 1\n");
   CHECK(*l.in_channels == 3);
   CHECK(*l.out_channels == 8);
   CHECK(*l.in_dim == std::array<int, 2>{28, 1});
@@ -394,10 +399,10 @@ TEST_CASE("config: channels, dimensions and offsets") {
 }
 
 TEST_CASE("config: booleans") {
-  LayerConfig l = one(
-      "  - processors: 1\n    op: conv2d\n    streaming: yes\n    flatten: True\n"
-      "    bypass: on\n    calcx4: 1\n    readahead: true\n    tcalc: false\n    output: true\n"
-      "    pool_first: true\n");
+  LayerConfig l =
+      one("  - processors: 1\n    op: conv2d\n    streaming: yes\n    flatten: True\n"
+          "    bypass: on\n    calcx4: 1\n    readahead: true\n    tcalc: false\n    output: true\n"
+          "    pool_first: true\n");
   CHECK(l.streaming);
   CHECK(l.flatten);
   CHECK(l.bypass);
@@ -411,8 +416,8 @@ TEST_CASE("config: booleans") {
                       {"`streaming`", "\"false\"", "true or false"});
   check_layer_refused("  - processors: 1\n    op: add\n    pool_first: false\n",
                       {"`pool_first`", "False", "pooling"});
-  CHECK_FALSE(one("  - processors: 1\n    op: add\n    max_pool: 2\n    pool_first: false\n")
-                  .pool_first);
+  CHECK_FALSE(
+      one("  - processors: 1\n    op: add\n    max_pool: 2\n    pool_first: false\n").pool_first);
 }
 
 TEST_CASE("config: layer names and links") {
@@ -463,7 +468,8 @@ TEST_CASE("config: sequence overrides and holes") {
 
 TEST_CASE("config: layer count limit per device") {
   CHECK(parse(repeat_layers(32)).layers.size() == 32);
-  check_layer_refused(repeat_layers(33), {"`layers`", "layer sequence 32", "at most 32", "MAX78000"});
+  check_layer_refused(repeat_layers(33),
+                      {"`layers`", "layer sequence 32", "at most 32", "MAX78000"});
   CHECK(parse(repeat_layers(128), Device::MAX78002).layers.size() == 128);
   check_layer_refused(repeat_layers(129), {"`layers`", "128", "at most 128", "MAX78002"},
                       Device::MAX78002);
@@ -487,9 +493,10 @@ TEST_CASE("config: buffers and the data buffer") {
   CHECK(*n.layers[0].in_sequences == std::vector<int>{-2});
   check_refused(buf + "  - processors: 1\n    op: none\n    in_sequences: buf\n",
                 {"`in_offset`", "data buffer"}, Device::MAX78002);
-  check_refused("arch: x\ndataset: y\ndata_buffer:\n  - processors: 1\n    dim: 1\n"
-                "    channels: 1\n    offset: 0\nlayers:\n  - processors: 1\n    op: none\n",
-                {"`name`", "`data_buffer` entry 0"}, Device::MAX78002);
+  check_refused(
+      "arch: x\ndataset: y\ndata_buffer:\n  - processors: 1\n    dim: 1\n"
+      "    channels: 1\n    offset: 0\nlayers:\n  - processors: 1\n    op: none\n",
+      {"`name`", "`data_buffer` entry 0"}, Device::MAX78002);
 }
 
 TEST_CASE("config: other top-level keys") {
@@ -504,12 +511,15 @@ TEST_CASE("config: other top-level keys") {
   check_refused("arch: a\ndataset: d\nunload:\n  - processors: 1\n    dims: 4\nlayers:\n" + layer,
                 {"`dims`", "unknown key", "`unload` entry 0"});
   check_refused("arch: a\ndataset: d\nsnoop: [1]\nlayers:\n" + layer, {"`snoop`", "MAX78000"});
-  CHECK(parse(layer, Device::MAX78002, "arch: a\ndataset: d\nsnoop: [1]\nlayers:\n").layers.size() == 1);
+  CHECK(
+      parse(layer, Device::MAX78002, "arch: a\ndataset: d\nsnoop: [1]\nlayers:\n").layers.size() ==
+      1);
   check_refused("arch: a\ndataset: d\noutput_map: \"0xf\"\nlayers:\n" + layer,
                 {"`output_map`", "\"0xf\""});
   check_refused("arch: [a]\ndataset: d\nlayers:\n" + layer, {"`arch`", "[a]"});
   check_refused("arch: a\ndataset: d\nbias: [a]\nlayers:\n" + layer, {"`bias`", "[a]"});
-  CHECK(parse(layer, Device::MAX78000, "arch: a\ndataset: d\nbias: 64\nlayers:\n").layers.size() == 1);
+  CHECK(parse(layer, Device::MAX78000, "arch: a\ndataset: d\nbias: 64\nlayers:\n").layers.size() ==
+        1);
 }
 
 TEST_CASE("config: a convolution without `activation` before any `op` is refused (izer fails)") {
@@ -519,6 +529,17 @@ TEST_CASE("config: a convolution without `activation` before any `op` is refused
   CHECK(parse("  - processors: 1\n    op: conv2d\n  - processors: 1\n").layers.size() == 2);
   CHECK(parse("  - processors: 1\n    op: conv2d\n    eltwise: add\n  - processors: 1\n")
             .layers.size() == 2);
+}
+
+TEST_CASE("config: tabs outside quotes and comments are refused, as PyYAML does") {
+  const std::string tab = error_of(std::string(kHead) + "  - processors: 1\n    op: conv2d\t\n");
+  CHECK(tab.find(":5: ") != std::string::npos);
+  CHECK(tab.find("tab character (column 15)") != std::string::npos);
+  CHECK(tab.find("; allowed: spaces") != std::string::npos);
+  CHECK_FALSE(error_of(std::string(kHead) + "  - processors: 1\n    stride\t: 1\n").empty());
+  const NetworkConfig n =
+      parse("  - processors: 1  # a\tcomment\n    op: conv2d\n    name: \"a\tb\"\n");
+  CHECK(*n.layers[0].name == "a\tb");
 }
 
 TEST_CASE("config: YAML syntax errors, bad files and wrong types are Config errors") {
@@ -602,8 +623,10 @@ TEST_CASE("config: every parity corpus network.yaml") {
 
 // ------------------------------------------------------------------------------------------------
 TEST_CASE("device: parse_device spellings") {
-  for (const char* s : {"MAX78000", "max78000", "Ai85", "85"}) CHECK(parse_device(s) == Device::MAX78000);
-  for (const char* s : {"MAX78002", "max78002", "AI87", "87"}) CHECK(parse_device(s) == Device::MAX78002);
+  for (const char* s : {"MAX78000", "max78000", "Ai85", "85"})
+    CHECK(parse_device(s) == Device::MAX78000);
+  for (const char* s : {"MAX78002", "max78002", "AI87", "87"})
+    CHECK(parse_device(s) == Device::MAX78002);
   try {
     parse_device("MAX78001");
     FAIL("expected an error");
