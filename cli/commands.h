@@ -1,20 +1,27 @@
+// ai8xsim command line: each subcommand registers its options and returns how to run it.
 #pragma once
 #include <CLI/CLI.hpp>
 
+#include <functional>
 #include <string>
 #include <vector>
 
 namespace ai8xsim::cli {
 
-struct RunArgs {
-  std::string config_file, checkpoint_file, sample_input, device = "MAX78000";
-  std::string output, dump_layers;
-  std::vector<int> no_bias;
-  bool avg_pool_rounding = false, fifo = false, fast_fifo = false, overlap_data = false;
-  bool quiet = false;
+struct Command {
+  CLI::App* app = nullptr;
+  std::function<int()> run;  // returns the exit code; throws ai8xsim::Error
 };
 
-void add_run_command(CLI::App& app, RunArgs& args);
-int run_command(const RunArgs& args);
+Command add_run_command(CLI::App& app);
+Command add_check_command(CLI::App& app);
+
+// Shared options of the commands that load a network.
+struct NetworkArgs {
+  std::string config_file, checkpoint_file, device = "MAX78000";
+  std::vector<int> no_bias;
+  bool avg_pool_rounding = false, fifo = false, fast_fifo = false, overlap_data = false;
+};
+void add_network_options(CLI::App* cmd, NetworkArgs& a);
 
 }  // namespace ai8xsim::cli

@@ -11,24 +11,28 @@
 
 namespace ai8xsim::cli {
 
-void add_run_command(CLI::App& app, RunArgs& a) {
-  CLI::App* run = app.add_subcommand("run", "Run a synthesized network on a sample");
-  run->add_option("--config-file", a.config_file, "izer network YAML")->required();
-  run->add_option("--checkpoint-file", a.checkpoint_file,
+void add_network_options(CLI::App* cmd, NetworkArgs& a) {
+  cmd->add_option("--config-file", a.config_file, "izer network YAML")->required();
+  cmd->add_option("--checkpoint-file", a.checkpoint_file,
                   "quantized checkpoint (*-q.pth.tar) or weights.npz")
       ->required();
-  run->add_option("--sample-input", a.sample_input, "sample .npy (C x H x W or C x L)")
-      ->required();
-  run->add_option("--device", a.device, "MAX78000 or MAX78002")->capture_default_str();
-  run->add_option("--output", a.output, "write the final layer's output here (.npy, int32)");
-  run->add_option("--dump-layers", a.dump_layers,
-                  "write every layer's output as DIR/layer_NNN.npy (NNN: YAML layer index)");
-  run->add_option("--no-bias", a.no_bias, "layers whose bias izer ignores")->delimiter(',');
-  run->add_flag("--avg-pool-rounding", a.avg_pool_rounding, "round average pooling");
-  run->add_flag("--fifo", a.fifo, "load the input through the FIFOs (streaming)");
-  run->add_flag("--fast-fifo", a.fast_fifo, "use the fast FIFO");
-  run->add_flag("--overlap-data", a.overlap_data, "allow a layer's output to overlap its input");
-  run->add_flag("-q,--quiet", a.quiet, "print nothing but errors");
+  cmd->add_option("--device", a.device, "MAX78000 or MAX78002")->capture_default_str();
+  cmd->add_option("--no-bias", a.no_bias, "layers whose bias izer ignores")->delimiter(',');
+  cmd->add_flag("--avg-pool-rounding", a.avg_pool_rounding, "round average pooling");
+  cmd->add_flag("--fifo", a.fifo, "load the input through the FIFOs (streaming)");
+  cmd->add_flag("--fast-fifo", a.fast_fifo, "use the fast FIFO");
+  cmd->add_flag("--overlap-data", a.overlap_data, "allow a layer's output to overlap its input");
+}
+
+LoadOptions load_options(const NetworkArgs& a) {
+  LoadOptions opt;
+  opt.device = parse_device(a.device);
+  opt.no_bias = a.no_bias;
+  opt.avg_pool_rounding = a.avg_pool_rounding;
+  opt.fifo = a.fifo || a.fast_fifo;
+  opt.fast_fifo = a.fast_fifo;
+  opt.overlap_data = a.overlap_data;
+  return opt;
 }
 
 namespace {
@@ -79,15 +83,16 @@ std::string layer_file(const std::string& dir, int ll) {
 
 }  // namespace
 
+namespace {
+struct RunArgs {
+  NetworkArgs net;
+  std::string sample_input, output, dump_layers;
+  bool quiet = false;
+};
+
 int run_command(const RunArgs& a) {
-  LoadOptions opt;
-  opt.device = parse_device(a.device);
-  opt.no_bias = a.no_bias;
-  opt.avg_pool_rounding = a.avg_pool_rounding;
-  opt.fifo = a.fifo || a.fast_fifo;
-  opt.fast_fifo = a.fast_fifo;
-  opt.overlap_data = a.overlap_data;
-  const Simulator sim = Simulator::load(a.config_file, a.checkpoint_file, opt);
+  const LoadOptions opt = load_options(a.net);
+  const Simulator sim = Simulator::load(a.net.config_file, a.net.checkpoint_file, opt);
   const Tensor input = sample_to_tensor(read_npy(a.sample_input), a.sample_input);
   const Network& net = sim.network(InputShape{input.c, input.h, input.w});
   const RunResult r = sim.run(input, !a.dump_layers.empty());
@@ -103,13 +108,28 @@ int run_command(const RunArgs& a) {
   write_files_atomically(files, a.dump_layers);
 
   if (!a.quiet) {
-    std::cout << "ai8xsim " << device_name(opt.device) << ": " << a.config_file << "\n";
+    std::cout << "ai8xsim " << device_name(opt.device) << ": " << a.net.config_file << "\n";
     print_table(net, std::cout);
     std::cout << "output: " << r.output.shape_str();
     if (!a.output.empty()) std::cout << " -> " << a.output;
     std::cout << "\n";
   }
   return 0;
+}
+
+}  // namespace
+
+Command add_run_command(CLI::App& app) {
+  auto a = std::make_shared<RunArgs>();
+  CLI::App* run = app.add_subcommand("run", "Run a synthesized network on a sample");
+  add_network_options(run, a->net);
+  run->add_option("--sample-input", a->sample_input, "sample .npy (C x H x W or C x L)")
+      ->required();
+  run->add_option("--output", a->output, "write the final layer's output here (.npy, int32)");
+  run->add_option("--dump-layers", a->dump_layers,
+                  "write every layer's output as DIR/layer_NNN.npy (NNN: YAML layer index)");
+  run->add_flag("-q,--quiet", a->quiet, "print nothing but errors");
+  return {run, [a] { return run_command(*a); }};
 }
 
 }  // namespace ai8xsim::cli

@@ -41,6 +41,8 @@ class Checker {
       if (ran(L.index)) layer_rules(L);
     for (const Layer& L : net_.layers)
       if (ran(L.index)) processor_rules(L);
+    // izer finds this one while simulating, after every rule above.
+    for (int ll : net_.order) input_channels_rule(net_.layers[ll]);
     return std::move(out_);
   }
 
@@ -189,8 +191,8 @@ class Checker {
       add(ll, "pool-last-operands", "operands",
           "pool_first: False supports at most " + std::to_string(spec_.max_pool_last_elements) +
               " element-wise operands; found " + std::to_string(L.operands));
-    const int out_pad = dilation_rules(L);
-    data_memory_output_rule(L, p, out_pad);
+    dilation_rules(L);
+    data_memory_output_rule(L, p);
     if (!L.is_conv()) passthrough_rules(L, p);
     else conv_rules(L);
     if (L.read_gap != 0 && !spec_.support_multipass_stride)
@@ -231,8 +233,7 @@ class Checker {
   }
 
   void data_memory_input_rule(const Layer& L, const LayerPasses& p) {
-    const int64_t in_size = int64_t{L.input_dim[0]} * L.input_dim[1] * p.in_expand *
-                            L.operands * (L.big_data ? 1 : 4);
+    const int64_t in_size = input_data_size(net_, L);
     const int64_t limit = spec_.instance_bytes();
     if (!L.streaming && in_size + L.in_offset > limit)
       add(L.index, "data-memory-input", "data memory instance",
@@ -246,24 +247,23 @@ class Checker {
   }
 
   // Dilated Conv1d: stretched kernels up to 9 taps, or the Conv2d hardware for longer spans.
-  // Returns the extra output pixels the Conv2d form writes (izer's out_pad).
-  int dilation_rules(const Layer& L) {
+  void dilation_rules(const Layer& L) {
     const int ll = L.index;
-    if (L.dilation[0] <= 1) return 0;
+    if (L.dilation[0] <= 1) return;
     if (!L.one_d()) {
       add(ll, "dilation", "operator", "dilation: found " + std::to_string(L.dilation[0]) +
                                           "; dilation > 1 is supported for Conv1d only");
-      return 0;
+      return;
     }
     if (L.kernel[0] == 1)
       add(ll, "dilation", "kernel", "dilation > 1 needs a kernel longer than 1");
-    if ((L.kernel[0] - 1) * L.dilation[0] < 9) return 0;
+    if ((L.kernel[0] - 1) * L.dilation[0] < 9) return;
     if (L.kernel[0] > spec_.max_dilation_1d_kernel) {
       add(ll, "dilation", "kernel",
           "kernel_size: found " + std::to_string(L.kernel[0]) + "; dilation " +
               std::to_string(L.dilation[0]) + " needs a kernel of at most " +
               std::to_string(spec_.max_dilation_1d_kernel));
-      return 0;
+      return;
     }
     if (L.pool[0] != 1) add(ll, "dilation", "pooling", "dilation > 4 needs pooling 1");
     if (L.padding[0] > spec_.max_dilation_1d_pad)
@@ -278,21 +278,18 @@ class Checker {
       add(ll, "dilation", "operator",
           "dilation: found " + std::to_string(L.dilation[0]) + "; at most " +
               std::to_string(spec_.max_dilation_1d));
-    const int rows = (L.input_dim[0] + L.dilation[0] - 1) / L.dilation[0];
     const LayerPasses p = layer_passes(net_, L);
     if (L.kernel[0] == 3 && L.out_offset < 4 * L.dilation[0] * p.out_expand)
       add(ll, "dilation", "data memory",
           "out_offset: found " + hex4(L.out_offset) + "; dilation " +
               std::to_string(L.dilation[0]) + " needs at least " +
               hex4(4 * L.dilation[0] * p.out_expand));
-    return rows * L.dilation[0] - L.output_dim[0];
   }
 
   int terminating_layer() const { return net_.final_layer; }
 
-  void data_memory_output_rule(const Layer& L, const LayerPasses& p, int out_pad) {
-    const int64_t out_size = (int64_t{L.output_dim[0]} * L.output_dim[1] + out_pad) *
-                             p.out_expand * 4 * L.output_width / 8;
+  void data_memory_output_rule(const Layer& L, const LayerPasses& p) {
+    const int64_t out_size = output_data_size(net_, L);
     const int64_t limit = spec_.instance_bytes();
     if ((!L.streaming || L.index == terminating_layer()) && out_size + L.out_offset > limit)
       add(L.index, "data-memory-output", "data memory instance",
@@ -391,6 +388,34 @@ class Checker {
     }
   }
 
+  // The channels the layer's input data holds once reshaped to in_dim, against in_channels.
+  void input_channels_rule(const Layer& L) {
+    std::vector<int> sources = L.in_sequences;
+    if (sources.empty()) sources = {L.prev};
+    int64_t elements = 0;
+    int rows = 0;
+    for (int e : sources) {
+      const bool input = e < 0;
+      const int c = input ? net_.input.c : net_.layers[e].out_channels;
+      const int h = input ? net_.input.h : net_.layers[e].output_dim[0];
+      const int w = input ? net_.input.w : net_.layers[e].output_dim[1];
+      elements += int64_t{c} * h * w;
+      rows = h;
+    }
+    elements /= std::max(L.operands, 1);
+    if ((L.in_crop[0] || L.in_crop[1]) && rows > 0)
+      elements = elements / rows * (rows - L.in_crop[0] - L.in_crop[1]);
+    const int64_t area = int64_t{L.input_dim[0]} * (L.one_d() ? 1 : L.input_dim[1]);
+    if (area <= 0 || elements % area != 0 || elements / area != L.in_channels)
+      add(L.index, "input-channels", "channels",
+          "input dimensions do not match: the layer expects " +
+              plural(L.in_channels, "input channel") + " of " +
+              std::to_string(L.input_dim[0]) + "x" + std::to_string(L.input_dim[1]) +
+              ", its input holds " + std::to_string(elements) +
+              " values per operand (check in_channels, in_dim and the layer before it)",
+          L.in_channels, area > 0 ? elements / area : 0);
+  }
+
   // ---- processor maps (izer's second layer loop) -------------------------------------------
   void processor_rules(const Layer& L) {
     const int ll = L.index;
@@ -484,6 +509,23 @@ LayerPasses layer_passes(const Network& net, const Layer& L) {
   p.in_expand_thresh = (L.in_channels + p.in_expand - 1) / std::max(p.in_expand, 1);
   if (L.in_channels > spec.max_proc) p.in_expand_thresh = round_up_shared(p.in_expand_thresh);
   return p;
+}
+
+// The extra output pixels a long dilated Conv1d writes when it runs on the Conv2d hardware.
+static int dilated_conv1d_out_pad(const Layer& L) {
+  if (!L.one_d() || L.dilation[0] <= 1 || (L.kernel[0] - 1) * L.dilation[0] < 9) return 0;
+  const int rows = (L.input_dim[0] + L.dilation[0] - 1) / L.dilation[0];
+  return rows * L.dilation[0] - L.output_dim[0];
+}
+
+int64_t input_data_size(const Network& net, const Layer& L) {
+  return int64_t{L.input_dim[0]} * L.input_dim[1] * layer_passes(net, L).in_expand *
+         L.operands * (L.big_data ? 1 : 4);
+}
+
+int64_t output_data_size(const Network& net, const Layer& L) {
+  return (int64_t{L.output_dim[0]} * L.output_dim[1] + dilated_conv1d_out_pad(L)) *
+         layer_passes(net, L).out_expand * 4 * L.output_width / 8;
 }
 
 std::vector<Violation> find_violations(const Network& net) { return Checker(net).run(); }

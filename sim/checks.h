@@ -32,4 +32,10 @@ struct LayerPasses {
 };
 LayerPasses layer_passes(const Network& net, const Layer& L);
 
+// Data memory a layer's input and output take in one memory instance, in izer's units
+// (bytes: 4 channels per 32-bit word in HWC; CHW input: 1 channel per word), before the
+// offset. These are what the device's instance size (DeviceSpec::instance_bytes) bounds.
+int64_t input_data_size(const Network& net, const Layer& L);
+int64_t output_data_size(const Network& net, const Layer& L);
+
 }  // namespace ai8xsim

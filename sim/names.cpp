@@ -1,5 +1,6 @@
 // Display names of the enums in ai8xsim/config.h (izer's spellings where izer has one).
 #include "ai8xsim/config.h"
+#include "ai8xsim/error.h"
 
 namespace ai8xsim {
 
@@ -42,4 +43,18 @@ const char* activation_name(Activation a) {
   return "?";
 }
 
+}  // namespace ai8xsim
+
+namespace ai8xsim {
+const char* error_kind_name(ErrorKind k) {
+  switch (k) {
+    case ErrorKind::Config: return "config";
+    case ErrorKind::Checkpoint: return "checkpoint";
+    case ErrorKind::Input: return "input";
+    case ErrorKind::Capacity: return "capacity";
+    case ErrorKind::IO: return "io";
+    case ErrorKind::Internal: return "internal";
+  }
+  return "unknown";
+}
 }  // namespace ai8xsim

@@ -47,8 +47,10 @@ class Resolver {
     in_from_weights_.assign(cfg_.layers.size(), false);
     establish_sequence();
     check_final_layer();
-    const std::vector<Violation> v = find_violations(net_);
-    if (!v.empty()) fail(ErrorKind::Capacity, cfg_.file + ": " + v.front().message);
+    if (opt_.enforce_limits) {
+      const std::vector<Violation> v = find_violations(net_);
+      if (!v.empty()) fail(ErrorKind::Capacity, cfg_.file + ": " + v.front().message);
+    }
     return std::move(net_);
   }
 

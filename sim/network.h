@@ -101,6 +101,9 @@ struct ResolveOptions {
   bool fifo = false;
   bool fast_fifo = false;
   bool overlap_data = false;
+  // Refuse the network at the first broken device rule (sim/checks.h). `ai8xsim check`
+  // turns this off to list every rule broken.
+  bool enforce_limits = true;
 };
 
 struct Network {

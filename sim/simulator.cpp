@@ -102,6 +102,39 @@ std::vector<Tensor> Simulator::run_batch(const std::vector<Tensor>& inputs, int 
   return out;
 }
 
+Simulator::CheckResult Simulator::check(const InputShape& input) const {
+  ResolveOptions ro;
+  ro.device = impl_->options.device;
+  ro.avg_pool_rounding = impl_->options.avg_pool_rounding;
+  ro.fifo = impl_->options.fifo;
+  ro.fast_fifo = impl_->options.fast_fifo;
+  ro.overlap_data = impl_->options.overlap_data;
+  ro.enforce_limits = false;
+  CheckResult r{resolve_network(impl_->config, impl_->weights, input, ro), {}};
+  r.violations = find_violations(r.network);
+  return r;
+}
+
+InputShape Simulator::inferred_input_shape() const {
+  const NetworkConfig& cfg = impl_->config;
+  if (cfg.layers.empty()) fail(ErrorKind::Config, cfg.file + ": no layers");
+  const LayerConfig& first = cfg.layers.front();
+  InputShape s;
+  int procs = 0;
+  for (uint64_t p = first.processors; p; p &= p - 1) ++procs;
+  if (first.in_channels) s.c = *first.in_channels * first.operands;
+  else if (procs < 64) s.c = procs * first.operands;
+  if (s.c <= 0 || !first.in_dim)
+    fail(ErrorKind::Config,
+         cfg.file + ": layer 0: the input shape is not in the YAML (" +
+             (first.in_dim ? std::string("`in_channels` missing and all 64 processors used")
+                           : std::string("no `in_dim`")) +
+             "); give --sample-input or --input-shape C,H,W");
+  s.h = (*first.in_dim)[0];
+  s.w = (*first.in_dim)[1];
+  return s;
+}
+
 const NetworkConfig& Simulator::config() const { return impl_->config; }
 const LoadOptions& Simulator::options() const { return impl_->options; }
 

@@ -11,6 +11,7 @@
 #include "ai8xsim/error.h"
 #include "ai8xsim/ndarray.h"
 #include "kernels/tensor.h"
+#include "sim/checks.h"
 #include "sim/engine.h"
 #include "sim/network.h"
 
@@ -44,6 +45,18 @@ class Simulator {
   // given, is called (from one thread at a time) with the number of samples done so far.
   std::vector<Tensor> run_batch(const std::vector<Tensor>& inputs, int threads = 0,
                                 const std::function<void(size_t)>& progress = {}) const;
+
+  // Resolve for an input shape without refusing: every device rule the network breaks.
+  struct CheckResult {
+    Network network;
+    std::vector<Violation> violations;
+  };
+  CheckResult check(const InputShape& input) const;
+
+  // The input shape the YAML and weights imply when no sample is at hand: channels from the
+  // first layer's `in_channels` or its processors (x operands, up to 64), rows and columns
+  // from its `in_dim`. Throws a Config error saying what to give when they do not tell.
+  InputShape inferred_input_shape() const;
 
   const NetworkConfig& config() const;
   const LoadOptions& options() const;

@@ -16,7 +16,6 @@ namespace {
 const char kMagic[] = "\x93NUMPY";
 constexpr size_t kMagicLen = 6;
 constexpr size_t kMaxDims = 64;
-const char kHeaderExample[] = "{'descr': '<i8', 'fortran_order': False, 'shape': (3, 4), }";
 
 // ---- element decoding -----------------------------------------------------------------------
 

@@ -57,13 +57,6 @@ std::string method_name(uint16_t m) {
   }
 }
 
-struct EndRecord {
-  uint64_t entries = 0;
-  uint64_t cd_size = 0;
-  uint64_t cd_offset = 0;
-  uint64_t end_offset = 0;  // where the (classic) end record starts
-};
-
 }  // namespace
 
 ZipArchive ZipArchive::open(const std::string& path, ErrorKind kind) {
@@ -112,7 +105,33 @@ bool find_end_record(const std::string& b, uint64_t& at) {
 
 }  // namespace
 
-void ZipArchive::parse() {
+namespace {
+
+// Reads the ZIP64 extended-information extra field: the 8-byte values of the entry fields that
+// hold 0xffffffff, in the order uncompressed size, compressed size, local header offset.
+// Returns false when the field is too short.
+bool read_zip64_extra(const std::string& b, uint64_t x, uint64_t x_end, ZipEntry& e) {
+  while (x + 4 <= x_end) {
+    const uint16_t id = le16(b, x), len = le16(b, x + 2);
+    if (x + 4 + len > x_end) return false;
+    if (id == 0x0001) {
+      uint64_t f = x + 4;
+      for (uint64_t* field : {&e.uncompressed_size, &e.compressed_size, &e.local_header_offset}) {
+        if (*field != 0xffffffffu) continue;
+        if (f + 8 > x + 4 + len) return false;
+        *field = le64(b, f);
+        f += 8;
+      }
+    }
+    x += 4 + len;
+  }
+  return true;
+}
+
+}  // namespace
+
+// The end-of-central-directory record, and its ZIP64 version when there is one.
+void ZipArchive::read_end_record(uint64_t& entries, uint64_t& cd_offset, uint64_t& cd_size) const {
   const std::string& b = bytes_;
   uint64_t end_at = 0;
   if (!find_end_record(b, end_at)) {
@@ -121,14 +140,12 @@ void ZipArchive::parse() {
     if (looks_like_zip(b)) error("truncated zip archive: no end-of-central-directory record");
     error("not a zip archive (no end-of-central-directory record)");
   }
-  EndRecord end;
-  end.end_offset = end_at;
   if (le16(b, end_at + 4) != 0 || le16(b, end_at + 6) != 0)
     error("multi-disk (split) zip archives are not supported");
-  end.entries = le16(b, end_at + 10);
-  end.cd_size = le32(b, end_at + 12);
-  end.cd_offset = le32(b, end_at + 16);
-
+  entries = le16(b, end_at + 10);
+  cd_size = le32(b, end_at + 12);
+  cd_offset = le32(b, end_at + 16);
+  uint64_t records_start = end_at;  // the central directory must end before this
   const bool has_locator = end_at >= kZip64LocatorSize &&
                            le32(b, end_at - kZip64LocatorSize) == kZip64LocatorSig;
   if (has_locator) {
@@ -136,68 +153,56 @@ void ZipArchive::parse() {
     if (!fits(b.size(), z64, kZip64EndSize) || le32(b, z64) != kZip64EndSig)
       error("corrupt ZIP64 end-of-central-directory record (at offset " + std::to_string(z64) +
             ")");
-    end.entries = le64(b, z64 + 32);
-    end.cd_size = le64(b, z64 + 40);
-    end.cd_offset = le64(b, z64 + 48);
-    end.end_offset = z64;
-  } else if (end.entries == 0xffff || end.cd_size == 0xffffffffu ||
-             end.cd_offset == 0xffffffffu) {
+    entries = le64(b, z64 + 32);
+    cd_size = le64(b, z64 + 40);
+    cd_offset = le64(b, z64 + 48);
+    records_start = z64;
+  } else if (entries == 0xffff || cd_size == 0xffffffffu || cd_offset == 0xffffffffu) {
     error("ZIP64 archive without its ZIP64 end-of-central-directory locator (truncated?)");
   }
-  if (!fits(end.end_offset, end.cd_offset, end.cd_size))
-    error("truncated or corrupt: the central directory (offset " +
-          std::to_string(end.cd_offset) + ", " + std::to_string(end.cd_size) +
-          " bytes) lies outside the file of " + std::to_string(b.size()) + " bytes");
-  if (end.entries > end.cd_size / kCentralSize)
-    error("corrupt central directory: " + std::to_string(end.entries) + " entries cannot fit in " +
-          std::to_string(end.cd_size) + " bytes");
+  if (!fits(records_start, cd_offset, cd_size))
+    error("truncated or corrupt: the central directory (offset " + std::to_string(cd_offset) +
+          ", " + std::to_string(cd_size) + " bytes) lies outside the file of " +
+          std::to_string(b.size()) + " bytes");
+  if (entries > cd_size / kCentralSize)
+    error("corrupt central directory: " + std::to_string(entries) + " entries cannot fit in " +
+          std::to_string(cd_size) + " bytes");
+}
 
-  uint64_t pos = end.cd_offset;
-  const uint64_t cd_end = end.cd_offset + end.cd_size;
-  entries_.reserve(end.entries);
-  for (uint64_t i = 0; i < end.entries; ++i) {
-    if (!fits(cd_end, pos, kCentralSize) || le32(b, pos) != kCentralSig)
-      error("corrupt central directory: entry " + std::to_string(i) + " at offset " +
-            std::to_string(pos) + " has no valid header");
-    ZipEntry e;
-    e.flags = le16(b, pos + 8);
-    e.method = le16(b, pos + 10);
-    e.crc32 = le32(b, pos + 16);
-    e.compressed_size = le32(b, pos + 20);
-    e.uncompressed_size = le32(b, pos + 24);
-    const uint16_t name_len = le16(b, pos + 28);
-    const uint16_t extra_len = le16(b, pos + 30);
-    const uint16_t comment_len = le16(b, pos + 32);
-    const uint16_t disk = le16(b, pos + 34);
-    e.local_header_offset = le32(b, pos + 42);
-    const uint64_t var_len = uint64_t{name_len} + extra_len + comment_len;
-    if (!fits(cd_end, pos + kCentralSize, var_len))
-      error("corrupt central directory: entry " + std::to_string(i) + " runs past its end");
-    e.name = b.substr(pos + kCentralSize, name_len);
-    // ZIP64 extended information: the 8-byte values of the fields that hold 0xffffffff.
-    uint64_t x = pos + kCentralSize + name_len;
-    const uint64_t x_end = x + extra_len;
-    while (x + 4 <= x_end) {
-      const uint16_t id = le16(b, x), len = le16(b, x + 2);
-      if (x + 4 + len > x_end) entry_error(e, "corrupt extra field in the central directory");
-      if (id == 0x0001) {
-        uint64_t f = x + 4;
-        const uint64_t f_end = f + len;
-        auto take = [&](uint64_t& field) {
-          if (f + 8 > f_end) entry_error(e, "ZIP64 extra field too short");
-          field = le64(b, f);
-          f += 8;
-        };
-        if (e.uncompressed_size == 0xffffffffu) take(e.uncompressed_size);
-        if (e.compressed_size == 0xffffffffu) take(e.compressed_size);
-        if (e.local_header_offset == 0xffffffffu) take(e.local_header_offset);
-      }
-      x += 4 + len;
-    }
-    if (disk != 0 && disk != 0xffff) entry_error(e, "lies on another disk of a split archive");
-    entries_.push_back(std::move(e));
-    pos += kCentralSize + var_len;
-  }
+// One central-directory header at `pos`; advances `pos` past it.
+ZipEntry ZipArchive::read_central_entry(uint64_t& pos, uint64_t cd_end, uint64_t index) const {
+  const std::string& b = bytes_;
+  if (!fits(cd_end, pos, kCentralSize) || le32(b, pos) != kCentralSig)
+    error("corrupt central directory: entry " + std::to_string(index) + " at offset " +
+          std::to_string(pos) + " has no valid header");
+  ZipEntry e;
+  e.flags = le16(b, pos + 8);
+  e.method = le16(b, pos + 10);
+  e.crc32 = le32(b, pos + 16);
+  e.compressed_size = le32(b, pos + 20);
+  e.uncompressed_size = le32(b, pos + 24);
+  const uint16_t name_len = le16(b, pos + 28), extra_len = le16(b, pos + 30);
+  const uint16_t comment_len = le16(b, pos + 32), disk = le16(b, pos + 34);
+  e.local_header_offset = le32(b, pos + 42);
+  const uint64_t var_len = uint64_t{name_len} + extra_len + comment_len;
+  if (!fits(cd_end, pos + kCentralSize, var_len))
+    error("corrupt central directory: entry " + std::to_string(index) + " runs past its end");
+  e.name = b.substr(pos + kCentralSize, name_len);
+  const uint64_t extra = pos + kCentralSize + name_len;
+  if (!read_zip64_extra(b, extra, extra + extra_len, e))
+    entry_error(e, "corrupt extra field (ZIP64 information) in the central directory");
+  if (disk != 0 && disk != 0xffff) entry_error(e, "lies on another disk of a split archive");
+  pos += kCentralSize + var_len;
+  return e;
+}
+
+void ZipArchive::parse() {
+  uint64_t entries = 0, cd_offset = 0, cd_size = 0;
+  read_end_record(entries, cd_offset, cd_size);
+  uint64_t pos = cd_offset;
+  entries_.reserve(entries);
+  for (uint64_t i = 0; i < entries; ++i)
+    entries_.push_back(read_central_entry(pos, cd_offset + cd_size, i));
 }
 
 const ZipEntry* ZipArchive::find(const std::string& entry_name) const {

@@ -43,6 +43,8 @@ class ZipArchive {
  private:
   ZipArchive() = default;
   void parse();
+  void read_end_record(uint64_t& entries, uint64_t& cd_offset, uint64_t& cd_size) const;
+  ZipEntry read_central_entry(uint64_t& pos, uint64_t cd_end, uint64_t index) const;
   [[noreturn]] void error(const std::string& what) const;
   [[noreturn]] void entry_error(const ZipEntry& e, const std::string& what) const;
   uint64_t data_offset(const ZipEntry& e) const;

@@ -1,0 +1,144 @@
+// `ai8xsim check`: will the network fit? Per layer: processors, passes, channels and shapes,
+// data memory at in_offset/out_offset, MACs; every device rule broken, the first one named.
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "ai8xsim/ai8xsim.h"
+#include "cli/commands.h"
+#include "sim/device.h"
+#include "sim/io/files.h"
+#include "sim/io/npy.h"
+
+namespace ai8xsim::cli {
+
+LoadOptions load_options(const NetworkArgs& a);  // cli/run.cpp
+
+namespace {
+
+struct CheckArgs {
+  NetworkArgs net;
+  std::string sample_input, report;
+  std::vector<int> input_shape;
+};
+
+std::string hex(uint64_t v) {
+  std::ostringstream s;
+  s << "0x" << std::hex << std::setw(16) << std::setfill('0') << v;
+  return s.str();
+}
+
+InputShape input_shape_for(const Simulator& sim, const CheckArgs& a) {
+  if (!a.sample_input.empty()) {
+    const Tensor t = sample_to_tensor(read_npy(a.sample_input), a.sample_input);
+    return {t.c, t.h, t.w};
+  }
+  if (!a.input_shape.empty()) {
+    if (a.input_shape.size() < 2 || a.input_shape.size() > 3)
+      fail(ErrorKind::Input, "--input-shape: found " + std::to_string(a.input_shape.size()) +
+                                 " values; give C,H,W or C,L");
+    return {a.input_shape[0], a.input_shape[1], a.input_shape.size() == 3 ? a.input_shape[2] : 1};
+  }
+  return sim.inferred_input_shape();
+}
+
+nlohmann::json layer_json(const Network& net, const Layer& L) {
+  const LayerPasses p = layer_passes(net, L);
+  return {{"layer", L.index},
+          {"op", operator_name(L.op)},
+          {"processors", hex(L.processors)},
+          {"output_processors", hex(L.output_processors)},
+          {"in_channels", L.in_channels * L.operands},
+          {"out_channels", L.out_channels},
+          {"passes", p.in_expand},
+          {"input", {L.input_dim[0], L.input_dim[1]}},
+          {"output", {L.output_dim[0], L.output_dim[1]}},
+          {"in_offset", L.in_offset},
+          {"out_offset", L.out_offset},
+          {"input_data_bytes", input_data_size(net, L)},
+          {"output_data_bytes", output_data_size(net, L)},
+          {"macs", L.macs()}};
+}
+
+nlohmann::json violation_json(const Violation& v) {
+  return {{"layer", v.layer},         {"rule", v.rule},           {"resource", v.resource},
+          {"needed", v.needed},       {"available", v.available}, {"message", v.message}};
+}
+
+void print_layers(const Network& net, std::ostream& os) {
+  const DeviceSpec& spec = device_spec(net.device);
+  os << std::left << std::setw(6) << "layer" << std::setw(20) << "processors" << std::setw(8)
+     << "passes" << std::setw(12) << "channels" << std::setw(12) << "in" << std::setw(12)
+     << "out" << std::setw(22) << "data in (offset)" << std::setw(22) << "data out (offset)"
+     << std::right << std::setw(12) << "MACs" << "\n";
+  for (int ll : net.order) {
+    const Layer& L = net.layers[ll];
+    const LayerPasses p = layer_passes(net, L);
+    auto dims = [](const Dim2& d) { return std::to_string(d[0]) + "x" + std::to_string(d[1]); };
+    auto mem = [](int64_t size, int offset) {
+      std::ostringstream s;
+      s << size << " (0x" << std::hex << offset << ")";
+      return s.str();
+    };
+    os << std::left << std::setw(6) << ll << std::setw(20) << hex(L.processors) << std::setw(8)
+       << p.in_expand << std::setw(12)
+       << (std::to_string(L.in_channels * L.operands) + "->" + std::to_string(L.out_channels))
+       << std::setw(12) << dims(L.input_dim) << std::setw(12) << dims(L.output_dim)
+       << std::setw(22) << mem(input_data_size(net, L), L.in_offset) << std::setw(22)
+       << mem(output_data_size(net, L), L.out_offset) << std::right << std::setw(12)
+       << L.macs() << "\n";
+  }
+  os << "layers: " << net.order.size() << " of " << spec.max_layers
+     << "; data memory instance: " << spec.instance_bytes() << " bytes; total MACs "
+     << net.total_macs() << "\n";
+}
+
+int check_command(const CheckArgs& a) {
+  const LoadOptions opt = load_options(a.net);
+  const Simulator sim = Simulator::load(a.net.config_file, a.net.checkpoint_file, opt);
+  const InputShape in = input_shape_for(sim, a);
+  const Simulator::CheckResult r = sim.check(in);
+  std::cout << "ai8xsim check " << device_name(opt.device) << ": " << a.net.config_file
+            << " (input " << in.c << "x" << in.h << "x" << in.w << ")\n";
+  print_layers(r.network, std::cout);
+  if (!a.report.empty()) {
+    nlohmann::json j = {{"device", device_name(opt.device)},
+                        {"config_file", a.net.config_file},
+                        {"input", {in.c, in.h, in.w}},
+                        {"fits", r.violations.empty()},
+                        {"layers", nlohmann::json::array()},
+                        {"violations", nlohmann::json::array()}};
+    for (int ll : r.network.order) j["layers"].push_back(layer_json(r.network, r.network.layers[ll]));
+    for (const Violation& v : r.violations) j["violations"].push_back(violation_json(v));
+    write_file_atomically(a.report, j.dump(2) + "\n");
+  }
+  if (r.violations.empty()) {
+    std::cout << "fits: every device limit holds\n";
+    return 0;
+  }
+  std::cout << "does not fit: " << r.violations.front().message << "\n";
+  if (r.violations.size() > 1) {
+    std::cout << "also:\n";
+    for (size_t i = 1; i < r.violations.size(); ++i)
+      std::cout << "  " << r.violations[i].message << "\n";
+  }
+  return 2;
+}
+
+}  // namespace
+
+Command add_check_command(CLI::App& app) {
+  auto a = std::make_shared<CheckArgs>();
+  CLI::App* cmd = app.add_subcommand("check", "Will the network fit the device? (no sample needed)");
+  add_network_options(cmd, a->net);
+  cmd->add_option("--sample-input", a->sample_input, "a sample .npy, for the input shape");
+  cmd->add_option("--input-shape", a->input_shape, "the input shape C,H,W (or C,L)")
+      ->delimiter(',');
+  cmd->add_option("--report", a->report, "write the same as JSON");
+  return {cmd, [a] { return check_command(*a); }};
+}
+
+}  // namespace ai8xsim::cli
