@@ -14,6 +14,16 @@ bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() &&
          s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
+
+ResolveOptions resolve_options(const LoadOptions& o) {
+  ResolveOptions ro;
+  ro.device = o.device;
+  ro.avg_pool_rounding = o.avg_pool_rounding;
+  ro.fifo = o.fifo;
+  ro.fast_fifo = o.fast_fifo;
+  ro.overlap_data = o.overlap_data;
+  return ro;
+}
 }  // namespace
 
 struct Simulator::Impl {
@@ -47,13 +57,9 @@ const Network& Simulator::network(const InputShape& input) const {
   auto key = std::make_tuple(input.c, input.h, input.w);
   auto it = impl_->networks.find(key);
   if (it != impl_->networks.end()) return *it->second;
-  ResolveOptions ro;
-  ro.device = impl_->options.device;
-  ro.avg_pool_rounding = impl_->options.avg_pool_rounding;
-  ro.fifo = impl_->options.fifo;
-  ro.fast_fifo = impl_->options.fast_fifo;
-  ro.overlap_data = impl_->options.overlap_data;
-  auto net = std::make_unique<Network>(resolve_network(impl_->config, impl_->weights, input, ro));
+  ResolveOptions ro = resolve_options(impl_->options);
+  auto net =
+      std::make_unique<Network>(resolve_network(impl_->config, impl_->weights, input, ro));
   return *impl_->networks.emplace(key, std::move(net)).first->second;
 }
 
@@ -103,12 +109,7 @@ std::vector<Tensor> Simulator::run_batch(const std::vector<Tensor>& inputs, int 
 }
 
 Simulator::CheckResult Simulator::check(const InputShape& input) const {
-  ResolveOptions ro;
-  ro.device = impl_->options.device;
-  ro.avg_pool_rounding = impl_->options.avg_pool_rounding;
-  ro.fifo = impl_->options.fifo;
-  ro.fast_fifo = impl_->options.fast_fifo;
-  ro.overlap_data = impl_->options.overlap_data;
+  ResolveOptions ro = resolve_options(impl_->options);
   ro.enforce_limits = false;
   CheckResult r{resolve_network(impl_->config, impl_->weights, input, ro), {}};
   r.violations = find_violations(r.network);
