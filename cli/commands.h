@@ -15,6 +15,7 @@ struct Command {
 
 Command add_run_command(CLI::App& app);
 Command add_check_command(CLI::App& app);
+Command add_eval_command(CLI::App& app);
 
 // Shared options of the commands that load a network.
 struct NetworkArgs {
@@ -23,5 +24,12 @@ struct NetworkArgs {
   bool avg_pool_rounding = false, fifo = false, fast_fifo = false, overlap_data = false;
 };
 void add_network_options(CLI::App* cmd, NetworkArgs& a);
+
+// ---- data memory commands (cli/memory_commands.cpp) ----
+// Adds `--kat sampleoutput.h[.gz]` to the run command: after the run, the known-answer check
+// on the data memory (exit 2 when a word differs).
+Command add_kat_option(Command run);
+Command add_explain_address_command(CLI::App& app);
+Command add_check_memory_command(CLI::App& app);
 
 }  // namespace ai8xsim::cli

@@ -5,7 +5,9 @@
 
 #include "ai8xsim/ai8xsim.h"
 #include "cli/commands.h"
+#include "sim/cycles.h"
 #include "sim/device.h"
+#include <nlohmann/json.hpp>
 #include "sim/io/files.h"
 #include "sim/io/npy.h"
 
@@ -57,20 +59,55 @@ std::string op_str(const Layer& L) {
   return s;
 }
 
-void print_table(const Network& net, std::ostream& os) {
+void print_table(const Network& net, const NetworkCycles& cyc, std::ostream& os) {
   os << std::left << std::setw(6) << "layer" << std::setw(20) << "op" << std::setw(14) << "input"
      << std::setw(12) << "pool" << std::setw(14) << "output" << std::setw(6) << "shift"
-     << std::setw(7) << "act" << std::right << std::setw(14) << "MACs" << "\n";
-  for (int ll : net.order) {
-    const Layer& L = net.layers[ll];
+     << std::setw(7) << "act" << std::right << std::setw(12) << "MACs" << std::setw(10)
+     << "cycles" << std::setw(10) << "us" << std::setw(9) << "MAC/cyc" << "\n";
+  for (const NetworkLayerCycles& lc : cyc.layers) {
+    const Layer& L = net.layers[lc.layer];
     const int in_c = L.in_channels * L.operands;
-    os << std::left << std::setw(6) << ll << std::setw(20) << op_str(L) << std::setw(14)
+    const int64_t cycles = lc.cycles.total;
+    os << std::left << std::setw(6) << L.index << std::setw(20) << op_str(L) << std::setw(14)
        << shape3(in_c, L.input_dim) << std::setw(12) << pool_str(L) << std::setw(14)
        << shape3(L.out_channels, L.output_dim) + (L.output_width == 32 ? "@32" : "")
        << std::setw(6) << (L.is_conv() ? std::to_string(L.output_shift) : "-") << std::setw(7)
-       << activation_name(L.activation) << std::right << std::setw(14) << L.macs() << "\n";
+       << (L.activation == Activation::None ? "-" : activation_name(L.activation)) << std::right
+       << std::setw(12) << L.macs() << std::setw(10) << cycles << std::setw(10) << std::fixed
+       << std::setprecision(1) << cycles / cyc.clock_mhz << std::setw(9) << std::setprecision(1)
+       << (cycles > 0 ? static_cast<double>(L.macs()) / cycles : 0.0)
+       << (lc.cycles.estimated ? " est." : "") << "\n";
   }
-  os << "total MACs: " << net.total_macs() << "\n";
+  os << "total: " << net.total_macs() << " MACs, " << cyc.total << " cycles, " << std::fixed
+     << std::setprecision(1) << cyc.microseconds() << " us at " << cyc.clock_mhz << " MHz"
+     << (cyc.estimated ? " (estimated: streaming layers or a device izer does not estimate)"
+                       : "")
+     << "\n";
+}
+
+// --report: the run's per-layer figures as JSON (cycle model, MACs, shapes).
+std::string report_json(const Network& net, const NetworkCycles& cyc) {
+  nlohmann::json j = {{"device", device_name(net.device)},
+                      {"config_file", net.config_file},
+                      {"clock_mhz", cyc.clock_mhz},
+                      {"total_cycles", cyc.total},
+                      {"latency_us", cyc.microseconds()},
+                      {"estimated", cyc.estimated},
+                      {"total_macs", net.total_macs()},
+                      {"layers", nlohmann::json::array()}};
+  for (const NetworkLayerCycles& lc : cyc.layers) {
+    const Layer& L = net.layers[lc.layer];
+    nlohmann::json terms = nlohmann::json::object();
+    for (const CycleTerm& t : lc.cycles.terms()) terms[t.name] = t.cycles;
+    j["layers"].push_back({{"layer", L.index},
+                           {"op", operator_name(L.op)},
+                           {"output", {L.out_channels, L.output_dim[0], L.output_dim[1]}},
+                           {"macs", L.macs()},
+                           {"cycles", lc.cycles.total},
+                           {"estimated", lc.cycles.estimated},
+                           {"cycle_terms", terms}});
+  }
+  return j.dump(2) + "\n";
 }
 
 std::vector<int64_t> tensor_shape(const Tensor& t) { return {t.c, t.h, t.w}; }
@@ -86,7 +123,8 @@ std::string layer_file(const std::string& dir, int ll) {
 namespace {
 struct RunArgs {
   NetworkArgs net;
-  std::string sample_input, output, dump_layers;
+  std::string sample_input, output, dump_layers, report;
+  double clock_mhz = 0;
   bool quiet = false;
 };
 
@@ -105,11 +143,14 @@ int run_command(const RunArgs& a) {
       if (r.layers[ll])
         files.push_back({layer_file(a.dump_layers, ll),
                          encode_npy_int32(tensor_shape(*r.layers[ll]), r.layers[ll]->data)});
+  const NetworkCycles cyc = estimate_network_cycles(
+      net, a.clock_mhz > 0 ? a.clock_mhz : default_cnn_clock_mhz(opt.device));
+  if (!a.report.empty()) files.push_back({a.report, report_json(net, cyc)});
   write_files_atomically(files, a.dump_layers);
 
   if (!a.quiet) {
     std::cout << "ai8xsim " << device_name(opt.device) << ": " << a.net.config_file << "\n";
-    print_table(net, std::cout);
+    print_table(net, cyc, std::cout);
     std::cout << "output: " << r.output.shape_str();
     if (!a.output.empty()) std::cout << " -> " << a.output;
     std::cout << "\n";
@@ -128,6 +169,11 @@ Command add_run_command(CLI::App& app) {
   run->add_option("--output", a->output, "write the final layer's output here (.npy, int32)");
   run->add_option("--dump-layers", a->dump_layers,
                   "write every layer's output as DIR/layer_NNN.npy (NNN: YAML layer index)");
+  run->add_option("--report", a->report,
+                  "write per-layer cycles, latency and MACs as JSON (total_cycles, latency_us, "
+                  "clock_mhz, layers[i].cycles, layers[i].macs)");
+  run->add_option("--clock-mhz", a->clock_mhz,
+                  "CNN clock for latency (default: MAX78000 50, MAX78002 200)");
   run->add_flag("-q,--quiet", a->quiet, "print nothing but errors");
   return {run, [a] { return run_command(*a); }};
 }

@@ -165,7 +165,22 @@ kernels::ConvGeometry geometry(const Layer& L) {
   return g;
 }
 
-Tensor convolve(const Network& net, const Layer& L, const Tensor& pooled) {
+// The layer's kernels as the convolution reads them: its weights, or ones for kernel bypass.
+std::vector<int8_t> layer_kernels(const Layer& L, int in_channels) {
+  if (!L.bypass) return L.weights;
+  return std::vector<int8_t>(
+      static_cast<size_t>(L.out_channels) * (in_channels / L.groups) * L.kernel[0] * L.kernel[1],
+      1);
+}
+
+std::vector<int64_t> bias_x128(const Layer& L) {
+  std::vector<int64_t> b;
+  for (int64_t v : L.bias) b.push_back(v * 128);
+  return b;
+}
+
+Tensor convolve(const Network& net, const Layer& L, const Tensor& pooled,
+                const kernels::PreparedConv* prepared) {
   Tensor in = pooled;
   if (L.flatten) in = pooled.reshaped(static_cast<int>(pooled.size()), 1, 1);
   const int in_per_group = in.c / L.groups;
@@ -173,20 +188,16 @@ Tensor convolve(const Network& net, const Layer& L, const Tensor& pooled) {
     run_error(net, L.index, "groups: " + std::to_string(L.groups) + " groups with " +
                                 std::to_string(L.out_channels) +
                                 " output channels read past the input channels");
-  std::vector<int8_t> ones;
-  const int8_t* w = L.weights.data();
-  if (L.bypass) {
-    ones.assign(static_cast<size_t>(L.out_channels) * in_per_group * L.kernel[0] * L.kernel[1],
-                1);
-    w = ones.data();
-  }
-  std::vector<int64_t> bias128;
-  for (int64_t b : L.bias) bias128.push_back(b * 128);
-  const AccTensor acc = kernels::conv2d(in, w, L.out_channels, bias128, geometry(L));
-  return kernels::output_stage(acc, L.output_shift, L.output_width == 32, L.activation);
+  const bool wide = L.output_width == 32;
+  if (prepared && prepared->in_channels() == in.c)
+    return prepared->conv2d_output(in, L.output_shift, wide, L.activation);
+  const std::vector<int8_t> w = layer_kernels(L, in.c);
+  const AccTensor acc = kernels::conv2d(in, w.data(), L.out_channels, bias_x128(L), geometry(L));
+  return kernels::output_stage(acc, L.output_shift, wide, L.activation);
 }
 
-Tensor run_layer(const Network& net, const Layer& L, const Tensor& gathered) {
+Tensor run_layer(const Network& net, const Layer& L, const Tensor& gathered,
+                 const kernels::PreparedConv* prepared) {
   std::vector<Tensor> ops = split_operands(net, L, gathered);
   // An element-wise layer keeps 32 bits when it is pure element-wise with output_width 32.
   const bool elt_wide = L.op == Operator::Passthrough && L.output_width == 32;
@@ -201,20 +212,40 @@ Tensor run_layer(const Network& net, const Layer& L, const Tensor& gathered) {
   const Tensor& pooled = ops[0];
   check_pooled(net, L, pooled);
   if (L.op == Operator::Passthrough) return pooled;
-  return convolve(net, L, pooled);
+  return convolve(net, L, pooled, prepared);
 }
 
 }  // namespace
 
-RunResult run_network(const Network& net, const Tensor& input, bool keep_layers) {
+PreparedNetwork prepare_network(const Network& net) {
+  PreparedNetwork p;
+  p.convs.resize(net.layers.size());
+  for (int ll : net.order) {
+    const Layer& L = net.layers[ll];
+    if (!L.is_conv()) continue;
+    const int in_c = L.weight_in_channels();
+    const std::vector<int8_t> w = layer_kernels(L, in_c);
+    p.convs[ll].emplace(w.data(), L.out_channels, in_c, bias_x128(L), geometry(L));
+  }
+  return p;
+}
+
+RunResult run_network(const Network& net, const Tensor& input, bool keep_layers,
+                      LayerHook* hook, const PreparedNetwork* prepared) {
   RunResult result;
   result.layers.resize(net.layers.size());
   Slots slots(net.layers.size());
   slots.put(0, input);
+  if (hook) hook->begin(net, input);  // data-memory hook
   Tensor last;
   for (int ll : net.order) {
     const Layer& L = net.layers[ll];
-    Tensor out = run_layer(net, L, gather_input(net, L, slots));
+    Tensor gathered = gather_input(net, L, slots);
+    if (hook) hook->before_layer(L, gathered);  // data-memory hook
+    const kernels::PreparedConv* prep =
+        prepared && prepared->convs[ll] ? &*prepared->convs[ll] : nullptr;
+    Tensor out = run_layer(net, L, gathered, prep);
+    if (hook) hook->after_layer(L, out);  // data-memory hook
     if (keep_layers) result.layers[ll] = out;
     if (L.next == -1) {
       last = std::move(out);

@@ -31,7 +31,22 @@ struct Simulator::Impl {
   std::vector<LayerWeights> weights;
   LoadOptions options;
   mutable std::mutex mutex;
-  mutable std::map<std::tuple<int, int, int>, std::unique_ptr<Network>> networks;
+  struct Resolved {
+    Network net;
+    PreparedNetwork prepared;  // weights packed for the fast kernels, once per network
+  };
+  mutable std::map<std::tuple<int, int, int>, std::unique_ptr<Resolved>> networks;
+
+  const Resolved& resolved(const InputShape& input) const {
+    std::lock_guard<std::mutex> lock(mutex);
+    auto key = std::make_tuple(input.c, input.h, input.w);
+    auto it = networks.find(key);
+    if (it != networks.end()) return *it->second;
+    auto r = std::make_unique<Resolved>();
+    r->net = resolve_network(config, weights, input, resolve_options(options));
+    r->prepared = prepare_network(r->net);
+    return *networks.emplace(key, std::move(r)).first->second;
+  }
 };
 
 Simulator::Simulator() : impl_(std::make_unique<Impl>()) {}
@@ -53,18 +68,12 @@ Simulator Simulator::load(const std::string& config_file, const std::string& che
 }
 
 const Network& Simulator::network(const InputShape& input) const {
-  std::lock_guard<std::mutex> lock(impl_->mutex);
-  auto key = std::make_tuple(input.c, input.h, input.w);
-  auto it = impl_->networks.find(key);
-  if (it != impl_->networks.end()) return *it->second;
-  ResolveOptions ro = resolve_options(impl_->options);
-  auto net =
-      std::make_unique<Network>(resolve_network(impl_->config, impl_->weights, input, ro));
-  return *impl_->networks.emplace(key, std::move(net)).first->second;
+  return impl_->resolved(input).net;
 }
 
 RunResult Simulator::run(const Tensor& input, bool keep_layers) const {
-  return run_network(network(InputShape{input.c, input.h, input.w}), input, keep_layers);
+  const Impl::Resolved& r = impl_->resolved(InputShape{input.c, input.h, input.w});
+  return run_network(r.net, input, keep_layers, nullptr, &r.prepared);
 }
 
 std::vector<Tensor> Simulator::run_batch(const std::vector<Tensor>& inputs, int threads,
@@ -75,7 +84,7 @@ std::vector<Tensor> Simulator::run_batch(const std::vector<Tensor>& inputs, int 
     if (t.c != inputs[0].c || t.h != inputs[0].h || t.w != inputs[0].w)
       fail(ErrorKind::Input, "batch: every sample must have the shape of the first (" +
                                  inputs[0].shape_str() + "), found " + t.shape_str());
-  const Network& net = network(InputShape{inputs[0].c, inputs[0].h, inputs[0].w});
+  const Impl::Resolved& r = impl_->resolved(InputShape{inputs[0].c, inputs[0].h, inputs[0].w});
   size_t n_threads = threads > 0 ? static_cast<size_t>(threads)
                                  : std::max(1u, std::thread::hardware_concurrency());
   n_threads = std::min(n_threads, inputs.size());
@@ -86,7 +95,7 @@ std::vector<Tensor> Simulator::run_batch(const std::vector<Tensor>& inputs, int 
   auto worker = [&] {
     for (size_t i; (i = next.fetch_add(1)) < inputs.size();) {
       try {
-        out[i] = run_network(net, inputs[i], false).output;
+        out[i] = run_network(r.net, inputs[i], false, nullptr, &r.prepared).output;
       } catch (...) {
         std::lock_guard<std::mutex> lock(error_mutex);
         if (!error) error = std::current_exception();

@@ -1,0 +1,536 @@
+// ai8xsim fast kernels: the SIMD row kernels, compiled once per x86 instruction set (and a
+// portable scalar fallback) by Highway's foreach_target.h and chosen at run time.
+//
+// Dense convolution ("oc lanes"): a vector holds `lanes` output channels of one output pixel
+// as int32 accumulators. The input is repacked by the driver as HWC bytes u = x + 128 (so
+// u is in [0, 255]; padding and ConvTranspose2d's inserted zeros are u = 128, i.e. x = 0) and
+// the weights as int8 [oc block][tap][channel quad][lane][4]. One step takes 4 consecutive
+// input channels of one pixel (a broadcast 32-bit word) against 4 channels x `lanes` output
+// channels of weights and adds the 4 products per lane into the int32 accumulator:
+//   AVX3_DL (AVX-512 VNNI): one VPDPBUSD (u8 x s8, non-saturating);
+//   other x86 targets: the bytes split into even/odd 16-bit halves and two PMADDWD;
+//   scalar targets: plain integer arithmetic.
+// The accumulator then holds sum((x + 128) * w) = sum(x * w) + 128 * sum(w); the driver
+// precomputes 128 * sum(w) per output channel and tap (wsum128), and the epilogue subtracts
+// it for exactly the taps that were summed.
+//
+// Why int32 cannot overflow: |x| <= 128 and |w| <= 128, so |x * w| <= 2^14 and the true dot
+// product of K = channels * taps terms is below K * 2^14, which fits int32 for K < 2^17 =
+// 131072. The raw VNNI accumulator (u <= 255) may pass 2^31 for K > 65793, but every SIMD add
+// wraps modulo 2^32, and the true value after subtracting the (also wrapped) offset is exact
+// whenever it is itself in int32 range: so K < 131072 is the condition. The driver only sends
+// layers with K below that here (and bias in int64 or, when the epilogue requantizes, only
+// when K * 2^14 + |bias128| < 2^30); others go to the reference.
+//
+// Grouped/depthwise convolution ("channel lanes"): lane o is output channel o, which reads
+// its own input channels o * ipg .. o * ipg + ipg - 1; the input is repacked int8 with those
+// channels interleaved by lane, the weights widened to int32, and each step is an int32
+// multiply-add (|x * w| <= 2^14, the same bound).
+#include "kernels/fast_simd.h"
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#ifndef HWY_WANT_AVX3_DL
+#define HWY_WANT_AVX3_DL 1  // compile the AVX-512 VNNI (Ice Lake / Zen 4) target too
+#endif
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "kernels/fast_simd.cpp"
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
+#include <hwy/highway.h>
+
+HWY_BEFORE_NAMESPACE();
+namespace ai8xsim::fast::detail {
+namespace HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+#undef AI8X_VNNI512
+#undef AI8X_GENERIC
+#if HWY_TARGET == HWY_AVX3_DL && HWY_COMPILER_GCC_ACTUAL
+// Highway 1.0.3's AVX3_DL target string lacks avx512vnni; the CPU check for AVX3_DL includes
+// it (VNNI is part of the AVX3_DL group), so enabling it here is safe.
+#pragma GCC target("avx512vnni")
+#define AI8X_VNNI512 1
+#else
+#define AI8X_VNNI512 0
+#endif
+
+#if HWY_TARGET == HWY_SCALAR || HWY_TARGET == HWY_EMU128 || !HWY_ARCH_X86
+#define AI8X_GENERIC 1
+#else
+#define AI8X_GENERIC 0
+#endif
+
+using D32 = hn::ScalableTag<int32_t>;
+using V32 = hn::Vec<D32>;
+
+// ---- the 4-byte dot product step ---------------------------------------------------------------
+#if AI8X_VNNI512
+struct WPrep {
+  V32 w;
+};
+struct XPrep {
+  V32 x;
+};
+HWY_INLINE WPrep PrepW(const int8_t* p) {
+  const hn::ScalableTag<int8_t> d8;
+  return {hn::BitCast(D32(), hn::LoadU(d8, p))};
+}
+HWY_INLINE XPrep PrepX(const uint8_t* p) {
+  int32_t v;
+  std::memcpy(&v, p, 4);
+  return {hn::Set(D32(), v)};
+}
+HWY_INLINE V32 Dot(V32 acc, const XPrep& x, const WPrep& w) {
+  return V32{_mm512_dpbusd_epi32(acc.raw, x.x.raw, w.w.raw)};
+}
+#elif !AI8X_GENERIC
+// x86 without VNNI: 16-bit halves and PMADDWD (exact: every product and pair sum fits).
+using D16 = hn::Repartition<int16_t, D32>;
+using V16 = hn::Vec<D16>;
+struct WPrep {
+  V16 e, o;
+};
+struct XPrep {
+  V16 e, o;
+};
+HWY_INLINE WPrep PrepW(const int8_t* p) {
+  const hn::Repartition<int8_t, D32> d8;
+  const V16 v = hn::BitCast(D16(), hn::LoadU(d8, p));
+  return {hn::ShiftRight<8>(hn::ShiftLeft<8>(v)), hn::ShiftRight<8>(v)};  // sign-extended
+}
+HWY_INLINE XPrep PrepX(const uint8_t* p) {
+  const hn::Repartition<uint16_t, D32> du16;
+  int32_t v;
+  std::memcpy(&v, p, 4);
+  const auto b = hn::BitCast(du16, hn::Set(D32(), v));
+  return {hn::BitCast(D16(), hn::And(b, hn::Set(du16, 0xFF))),
+          hn::BitCast(D16(), hn::ShiftRight<8>(b))};  // zero-extended
+}
+HWY_INLINE V32 Dot(V32 acc, const XPrep& x, const WPrep& w) {
+  V32 unused = hn::Zero(D32());  // x86's ReorderWidenMulAccumulate is PMADDWD; sum1 unused
+  acc = hn::ReorderWidenMulAccumulate(D32(), x.e, w.e, acc, unused);
+  return hn::ReorderWidenMulAccumulate(D32(), x.o, w.o, acc, unused);
+}
+#else
+// Portable fallback: lane by lane (wrapping unsigned arithmetic, as the SIMD adds).
+struct WPrep {
+  const int8_t* p;
+};
+struct XPrep {
+  const uint8_t* p;
+};
+HWY_INLINE WPrep PrepW(const int8_t* p) { return {p}; }
+HWY_INLINE XPrep PrepX(const uint8_t* p) { return {p}; }
+HWY_INLINE V32 Dot(V32 acc, const XPrep& x, const WPrep& w) {
+  const D32 d;
+  HWY_ALIGN int32_t a[hn::MaxLanes(d)];
+  hn::Store(acc, d, a);
+  for (size_t l = 0; l < hn::Lanes(d); ++l) {
+    uint32_t s = static_cast<uint32_t>(a[l]);
+    for (int b = 0; b < 4; ++b)
+      s += static_cast<uint32_t>(int32_t{x.p[b]} * int32_t{w.p[l * 4 + b]});
+    a[l] = static_cast<int32_t>(s);
+  }
+  return hn::Load(d, a);
+}
+#endif
+
+// ---- register tiles: M output-channel vectors x N pixels ---------------------------------------
+#if AI8X_VNNI512
+constexpr int kMaxM = 4;
+constexpr int MaxN(int m) { return m <= 2 ? 12 : m == 3 ? 8 : 6; }  // <= 29 of 32 zmm
+#elif HWY_TARGET == HWY_AVX3
+constexpr int kMaxM = 2;
+constexpr int MaxN(int m) { return m == 1 ? 12 : 8; }
+#elif !AI8X_GENERIC
+constexpr int kMaxM = 2;  // 16 registers
+constexpr int MaxN(int m) { return m == 1 ? 8 : 4; }
+#else
+constexpr int kMaxM = 1;
+constexpr int MaxN(int) { return 4; }
+#endif
+
+struct Tap {
+  ptrdiff_t in_off;  // bytes from the pixel's base in the input buffer
+  ptrdiff_t w_off;   // dense: bytes into an oc block's weights; grouped: int32 elements
+};
+
+struct TileArgs {
+  const ConvPlan* p;
+  const uint8_t* in;   // input buffer at the first pixel's base
+  ptrdiff_t pix_step;  // bytes between the tile's pixels in the input buffer
+  const Tap* taps;
+  int nt;
+  int ob0;             // first oc block
+  const int32_t* corr;  // [opad] offset to subtract (dense), zeros (grouped)
+  int32_t* out;         // output at the first pixel
+  ptrdiff_t out_step;   // int32 elements between the tile's pixels in the output
+};
+
+// The epilogue: true dot product -> stored value (see Epilogue).
+HWY_INLINE void Finish(const ConvPlan& p, V32 acc, const int32_t* corr, const int32_t* bias,
+                       int32_t* dst) {
+  const D32 d;
+  V32 v = hn::Sub(acc, hn::LoadU(d, corr));
+  if (p.mode == Epilogue::Raw) {
+    hn::StoreU(v, d, dst);
+    return;
+  }
+  v = hn::Add(v, hn::LoadU(d, bias));  // Wide: wraps as the int64 -> int32 truncation does
+  if (p.mode == Epilogue::Requant8) {
+    // |v| < 2^30 here (the driver's condition), so the rounding add cannot overflow.
+    const int s = 7 - p.shift;
+    if (s > 0) {
+      v = hn::ShiftRightSame(hn::Add(v, hn::Set(d, int32_t{1} << (s - 1))), s);  // floor
+    } else {
+      // Clamping to +-2^22 first changes nothing after the final clamp, and keeps v << 8 exact.
+      v = hn::Min(hn::Max(v, hn::Set(d, -(1 << 22))), hn::Set(d, 1 << 22));
+      v = hn::ShiftLeftSame(v, -s);
+    }
+    v = hn::Min(hn::Max(v, hn::Set(d, -128)), hn::Set(d, 127));
+  }
+  if (p.act == 1) {  // ReLU: clamp to [0, 127]
+    v = hn::Min(hn::Max(v, hn::Zero(d)), hn::Set(d, 127));
+  } else if (p.act == 2) {  // Abs: clamp(|v|, 0, 127); |INT32_MIN| stays negative -> 0
+    v = hn::Min(hn::Max(hn::Abs(v), hn::Zero(d)), hn::Set(d, 127));
+  }
+  hn::StoreU(v, d, dst);
+}
+
+template <int M, int N>
+HWY_NOINLINE void DenseTile(const TileArgs& a) {
+  const D32 d;
+  const ConvPlan& p = *a.p;
+  const int L = static_cast<int>(hn::Lanes(d));
+  const int c4 = p.c4;
+  const ptrdiff_t wblk = static_cast<ptrdiff_t>(p.kh) * p.kw * c4 * L * 4;
+  const int8_t* wbase = p.w + a.ob0 * wblk;
+  V32 acc[M][N];
+#pragma GCC unroll 16
+  for (int m = 0; m < M; ++m)
+#pragma GCC unroll 16
+    for (int n = 0; n < N; ++n) acc[m][n] = hn::Zero(d);
+  for (int t = 0; t < a.nt; ++t) {
+    const uint8_t* ip = a.in + a.taps[t].in_off;
+    const int8_t* wp = wbase + a.taps[t].w_off;
+    for (int k = 0; k < c4; ++k) {
+      WPrep wv[M];
+#pragma GCC unroll 16
+      for (int m = 0; m < M; ++m) wv[m] = PrepW(wp + m * wblk + k * L * 4);
+#pragma GCC unroll 16
+      for (int n = 0; n < N; ++n) {
+        const XPrep x = PrepX(ip + n * a.pix_step + 4 * k);
+#pragma GCC unroll 16
+        for (int m = 0; m < M; ++m) acc[m][n] = Dot(acc[m][n], x, wv[m]);
+      }
+    }
+  }
+#pragma GCC unroll 16
+  for (int m = 0; m < M; ++m) {
+    const int o = (a.ob0 + m) * L;
+#pragma GCC unroll 16
+    for (int n = 0; n < N; ++n) Finish(p, acc[m][n], a.corr + o, p.bias32 + o, a.out + n * a.out_step + o);
+  }
+}
+
+template <int M, int N>
+HWY_NOINLINE void GroupedTile(const TileArgs& a) {
+  const D32 d;
+  const hn::Rebind<int8_t, D32> d8;
+  const ConvPlan& p = *a.p;
+  const int L = static_cast<int>(hn::Lanes(d));
+  const int opad = p.ocb * L;
+  V32 acc[M][N];
+#pragma GCC unroll 16
+  for (int m = 0; m < M; ++m)
+#pragma GCC unroll 16
+    for (int n = 0; n < N; ++n) acc[m][n] = hn::Zero(d);
+  for (int t = 0; t < a.nt; ++t) {
+    const int8_t* ip = reinterpret_cast<const int8_t*>(a.in + a.taps[t].in_off) + a.ob0 * L;
+    const int32_t* wp = p.wg + a.taps[t].w_off + a.ob0 * L;
+    for (int ci = 0; ci < p.ipg; ++ci) {
+      V32 wv[M];
+#pragma GCC unroll 16
+      for (int m = 0; m < M; ++m) wv[m] = hn::LoadU(d, wp + ci * opad + m * L);
+#pragma GCC unroll 16
+      for (int n = 0; n < N; ++n)
+#pragma GCC unroll 16
+        for (int m = 0; m < M; ++m) {
+          const V32 x = hn::PromoteTo(d, hn::LoadU(d8, ip + n * a.pix_step + ci * opad + m * L));
+          acc[m][n] = hn::Add(acc[m][n], x * wv[m]);
+        }
+    }
+  }
+#pragma GCC unroll 16
+  for (int m = 0; m < M; ++m) {
+    const int o = (a.ob0 + m) * L;
+#pragma GCC unroll 16
+    for (int n = 0; n < N; ++n) Finish(p, acc[m][n], a.corr + o, p.bias32 + o, a.out + n * a.out_step + o);
+  }
+}
+
+// Run the M x n tile, n <= MaxN(M), instantiating only the needed sizes.
+template <bool kGrouped, int M, int N = 1>
+HWY_INLINE void TileN(int n, const TileArgs& a) {
+  if constexpr (N < MaxN(M)) {
+    if (n != N) return TileN<kGrouped, M, N + 1>(n, a);
+  }
+  if constexpr (kGrouped) {
+    GroupedTile<M, N>(a);
+  } else {
+    DenseTile<M, N>(a);
+  }
+}
+
+template <bool kGrouped, int M = 1>
+HWY_INLINE void TileMN(int m, int n, const TileArgs& a) {
+  if constexpr (M < kMaxM) {
+    if (m != M) return TileMN<kGrouped, M + 1>(m, n, a);
+  }
+  TileN<kGrouped, M>(n, a);
+}
+
+int FloorMod(int a, int b) {
+  const int r = a % b;
+  return r < 0 ? r + b : r;
+}
+
+void ConvRowsImpl(const ConvPlan& p, int y0, int y1) {
+  const D32 d;
+  const int L = static_cast<int>(hn::Lanes(d));
+  const int opad = p.ocb * L;
+  std::vector<Tap> taps(static_cast<size_t>(p.kh) * p.kw);
+  std::vector<int> rtaps(p.kh), ctaps(p.kw);
+  std::vector<int32_t> corr(opad, 0);
+  const int phases = p.uw < p.ow ? p.uw : p.ow;
+  for (int y = y0; y < y1; ++y) {
+    int nr = 0;
+    for (int i = 0; i < p.kh; ++i)
+      if (FloorMod(y * p.sh + i * p.dh - p.pbh, p.uh) == 0) rtaps[nr++] = i;
+    for (int r = 0; r < phases; ++r) {
+      int nc = 0;
+      for (int j = 0; j < p.kw; ++j)
+        if (FloorMod(r * p.sw + j * p.dw - p.pbw, p.uw) == 0) ctaps[nc++] = j;
+      int nt = 0;
+      for (int ii = 0; ii < nr; ++ii)
+        for (int jj = 0; jj < nc; ++jj) {
+          const int i = rtaps[ii], j = ctaps[jj];
+          const int t = i * p.kw + j;
+          taps[nt].in_off = static_cast<ptrdiff_t>(y * p.sh + i * p.dh) * p.in_row +
+                            static_cast<ptrdiff_t>(j * p.dw) * p.in_pix;
+          taps[nt].w_off = p.grouped ? static_cast<ptrdiff_t>(t) * p.ipg * opad
+                                     : static_cast<ptrdiff_t>(t) * p.c4 * L * 4;
+          ++nt;
+        }
+      if (!p.grouped) {  // the +128 offset of exactly these taps
+        std::fill(corr.begin(), corr.end(), 0);
+        for (int ii = 0; ii < nr; ++ii)
+          for (int jj = 0; jj < nc; ++jj) {
+            const int32_t* ws = p.wsum128 + static_cast<size_t>(rtaps[ii] * p.kw + ctaps[jj]) * opad;
+            for (int o = 0; o < opad; o += L)
+              hn::StoreU(hn::Add(hn::LoadU(d, corr.data() + o), hn::LoadU(d, ws + o)), d,
+                         corr.data() + o);
+          }
+      }
+      const int npix = (p.ow - r + p.uw - 1) / p.uw;  // x = r, r + uw, ...
+      TileArgs a;
+      a.p = &p;
+      a.pix_step = static_cast<ptrdiff_t>(p.uw) * p.sw * p.in_pix;
+      a.taps = taps.data();
+      a.nt = nt;
+      a.corr = corr.data();
+      a.out_step = static_cast<ptrdiff_t>(p.uw) * opad;
+      for (int ob0 = 0; ob0 < p.ocb; ob0 += kMaxM) {
+        const int m = p.ocb - ob0 < kMaxM ? p.ocb - ob0 : kMaxM;
+        const int nmax = MaxN(m);
+        a.ob0 = ob0;
+        for (int q = 0; q < npix; q += nmax) {
+          const int n = npix - q < nmax ? npix - q : nmax;
+          const int x = r + q * p.uw;
+          a.in = p.in + static_cast<ptrdiff_t>(x) * p.sw * p.in_pix;
+          a.out = p.out + (static_cast<size_t>(y) * p.ow + x) * opad;
+          if (p.grouped) {
+            TileMN<true>(m, n, a);
+          } else {
+            TileMN<false>(m, n, a);
+          }
+        }
+      }
+    }
+  }
+}
+
+int LanesImpl() { return static_cast<int>(hn::Lanes(D32())); }
+const char* TargetNameImpl() { return hwy::TargetName(HWY_TARGET); }
+
+void EltwiseIntoImpl(int32_t* a, const int32_t* b, size_t n, int op) {
+  const D32 d;
+  const size_t L = hn::Lanes(d);
+  size_t i = 0;
+  for (; i + L <= n; i += L) {
+    const V32 x = hn::LoadU(d, a + i), y = hn::LoadU(d, b + i);
+    V32 r = x;
+    switch (op) {
+      case 1: r = hn::Add(x, y); break;  // wraps, as the reference does on int32 overflow
+      case 2: r = hn::Sub(x, y); break;
+      case 3: r = hn::Or(x, y); break;
+      case 4: r = hn::Xor(x, y); break;
+      default: break;
+    }
+    hn::StoreU(r, d, a + i);
+  }
+  for (; i < n; ++i) {
+    const uint32_t x = static_cast<uint32_t>(a[i]), y = static_cast<uint32_t>(b[i]);
+    switch (op) {
+      case 1: a[i] = static_cast<int32_t>(x + y); break;
+      case 2: a[i] = static_cast<int32_t>(x - y); break;
+      case 3: a[i] = static_cast<int32_t>(x | y); break;
+      case 4: a[i] = static_cast<int32_t>(x ^ y); break;
+      default: break;
+    }
+  }
+}
+
+void Clamp8Impl(int32_t* a, size_t n) {
+  const D32 d;
+  const size_t L = hn::Lanes(d);
+  size_t i = 0;
+  for (; i + L <= n; i += L)
+    hn::StoreU(hn::Min(hn::Max(hn::LoadU(d, a + i), hn::Set(d, -128)), hn::Set(d, 127)), d,
+               a + i);
+  for (; i < n; ++i) a[i] = a[i] < -128 ? -128 : a[i] > 127 ? 127 : a[i];
+}
+
+void MinMaxImpl(const int32_t* a, size_t n, int32_t* mn, int32_t* mx) {
+  const D32 d;
+  const size_t L = hn::Lanes(d);
+  V32 vmin = hn::Set(d, INT32_MAX), vmax = hn::Set(d, INT32_MIN);
+  size_t i = 0;
+  for (; i + L <= n; i += L) {
+    const V32 v = hn::LoadU(d, a + i);
+    vmin = hn::Min(vmin, v);
+    vmax = hn::Max(vmax, v);
+  }
+  int32_t lo = hn::GetLane(hn::MinOfLanes(d, vmin)), hi = hn::GetLane(hn::MaxOfLanes(d, vmax));
+  for (; i < n; ++i) {
+    lo = a[i] < lo ? a[i] : lo;
+    hi = a[i] > hi ? a[i] : hi;
+  }
+  *mn = lo;
+  *mx = hi;
+}
+
+
+// int64 accumulators -> int32 outputs (== ref::output_stage), n elements.
+void OutputStage64Impl(const int64_t* a, size_t n, int shift, int wide, int act, int32_t* out) {
+  const hn::ScalableTag<int64_t> d64;
+  const hn::RebindToUnsigned<decltype(d64)> du64;
+  const hn::Rebind<uint32_t, decltype(d64)> du32;
+  const hn::Rebind<int32_t, decltype(d64)> d32;
+  const size_t L = hn::Lanes(d64);
+  const int s = 7 - shift;
+  const int64_t lim = int64_t{1} << 40;  // clamping to +-2^40 changes no requantized result
+  auto finish = [&](hn::Vec<decltype(d32)> v) {
+    if (act == 1) v = hn::Min(hn::Max(v, hn::Zero(d32)), hn::Set(d32, 127));
+    if (act == 2) v = hn::Min(hn::Max(hn::Abs(v), hn::Zero(d32)), hn::Set(d32, 127));
+    return v;
+  };
+  size_t i = 0;
+  for (; i + L <= n; i += L) {
+    auto v = hn::LoadU(d64, a + i);
+    if (!wide) {
+      v = hn::Min(hn::Max(v, hn::Set(d64, -lim)), hn::Set(d64, lim));
+      v = s > 0 ? hn::ShiftRightSame(hn::Add(v, hn::Set(d64, int64_t{1} << (s - 1))), s)
+                : hn::ShiftLeftSame(v, -s);
+      v = hn::Min(hn::Max(v, hn::Set(d64, -128)), hn::Set(d64, 127));
+    }
+    const auto v32 = hn::BitCast(d32, hn::TruncateTo(du32, hn::BitCast(du64, v)));
+    hn::StoreU(finish(v32), d32, out + i);
+  }
+  for (; i < n; ++i) {
+    int64_t v = a[i];
+    if (!wide) {
+      v = v < -lim ? -lim : v > lim ? lim : v;
+      v = s > 0 ? (v + (int64_t{1} << (s - 1))) >> s : v * (int64_t{1} << -s);
+      v = v < -128 ? -128 : v > 127 ? 127 : v;
+    }
+    int32_t r = static_cast<int32_t>(static_cast<uint32_t>(static_cast<uint64_t>(v)));
+    if (act == 1) r = r < 0 ? 0 : r > 127 ? 127 : r;
+    if (act == 2) {
+      r = r < 0 ? static_cast<int32_t>(0u - static_cast<uint32_t>(r)) : r;
+      r = r < 0 ? 0 : r > 127 ? 127 : r;
+    }
+    out[i] = r;
+  }
+}
+
+// dst[o * pixels + p] = src[p * opad + o] for o < channels (HWC -> CHW), 4x4 blocks.
+void TransposeOutImpl(const int32_t* src, size_t pixels, int opad, int channels, int32_t* dst) {
+  size_t p = 0;
+#if HWY_TARGET != HWY_SCALAR
+  const hn::Full128<int32_t> d;
+  const hn::Full128<int64_t> d64;
+  const int o4 = channels & ~3;
+  constexpr size_t kBlk = 64;
+  // Blocks of kBlk pixels: every channel row of dst gets whole 64-byte lines per block
+  // (a 4-pixel walk over all channels would write with the plane's stride and thrash L1).
+  for (; p + kBlk <= pixels; p += kBlk) {
+    int o = 0;
+    for (; o < o4; o += 4) {
+      for (size_t pp = p; pp < p + kBlk; pp += 4) {
+        const int32_t* s0 = src + pp * opad + o;
+        const auto r0 = hn::LoadU(d, s0), r1 = hn::LoadU(d, s0 + opad);
+        const auto r2 = hn::LoadU(d, s0 + 2 * opad), r3 = hn::LoadU(d, s0 + 3 * opad);
+        const auto t0 = hn::BitCast(d64, hn::InterleaveLower(d, r0, r1));
+        const auto t1 = hn::BitCast(d64, hn::InterleaveLower(d, r2, r3));
+        const auto t2 = hn::BitCast(d64, hn::InterleaveUpper(d, r0, r1));
+        const auto t3 = hn::BitCast(d64, hn::InterleaveUpper(d, r2, r3));
+        int32_t* q = dst + static_cast<size_t>(o) * pixels + pp;
+        hn::StoreU(hn::BitCast(d, hn::InterleaveLower(d64, t0, t1)), d, q);
+        hn::StoreU(hn::BitCast(d, hn::InterleaveUpper(d64, t0, t1)), d, q + pixels);
+        hn::StoreU(hn::BitCast(d, hn::InterleaveLower(d64, t2, t3)), d, q + 2 * pixels);
+        hn::StoreU(hn::BitCast(d, hn::InterleaveUpper(d64, t2, t3)), d, q + 3 * pixels);
+      }
+    }
+    for (; o < channels; ++o)
+      for (size_t k = p; k < p + kBlk; ++k) dst[static_cast<size_t>(o) * pixels + k] = src[k * opad + o];
+  }
+#endif
+  for (; p < pixels; ++p)
+    for (int o = 0; o < channels; ++o) dst[static_cast<size_t>(o) * pixels + p] = src[p * opad + o];
+}
+}  // namespace HWY_NAMESPACE
+}  // namespace ai8xsim::fast::detail
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace ai8xsim::fast::detail {
+HWY_EXPORT(ConvRowsImpl);
+HWY_EXPORT(LanesImpl);
+HWY_EXPORT(TargetNameImpl);
+HWY_EXPORT(EltwiseIntoImpl);
+HWY_EXPORT(Clamp8Impl);
+HWY_EXPORT(MinMaxImpl);
+HWY_EXPORT(OutputStage64Impl);
+HWY_EXPORT(TransposeOutImpl);
+
+void ConvRows(const ConvPlan& p, int y0, int y1) { HWY_DYNAMIC_DISPATCH(ConvRowsImpl)(p, y0, y1); }
+int Lanes() { return HWY_DYNAMIC_DISPATCH(LanesImpl)(); }
+const char* TargetName() { return HWY_DYNAMIC_DISPATCH(TargetNameImpl)(); }
+void EltwiseInto(int32_t* a, const int32_t* b, size_t n, int op) {
+  HWY_DYNAMIC_DISPATCH(EltwiseIntoImpl)(a, b, n, op);
+}
+void Clamp8(int32_t* a, size_t n) { HWY_DYNAMIC_DISPATCH(Clamp8Impl)(a, n); }
+void MinMax(const int32_t* a, size_t n, int32_t* mn, int32_t* mx) {
+  HWY_DYNAMIC_DISPATCH(MinMaxImpl)(a, n, mn, mx);
+}
+void OutputStage64(const int64_t* acc, size_t n, int shift, bool wide, int act, int32_t* out) {
+  HWY_DYNAMIC_DISPATCH(OutputStage64Impl)(acc, n, shift, wide ? 1 : 0, act, out);
+}
+void TransposeOut(const int32_t* src, size_t pixels, int opad, int channels, int32_t* dst) {
+  HWY_DYNAMIC_DISPATCH(TransposeOutImpl)(src, pixels, opad, channels, dst);
+}
+}  // namespace ai8xsim::fast::detail
+#endif  // HWY_ONCE

@@ -1,0 +1,62 @@
+// ai8xsim fast kernels: the interface between the layer driver (kernels/fast.cpp) and the
+// SIMD row kernels (kernels/fast_simd.cpp, compiled once per instruction set by Highway and
+// chosen at run time with HWY_DYNAMIC_DISPATCH). Internal: use kernels/fast.h.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+namespace ai8xsim::fast::detail {
+
+// What the row kernel does with a finished accumulator (true dot product, int32):
+enum class Epilogue : int {
+  Raw = 0,       // store the dot product (bias added later in int64 by the driver)
+  Requant8 = 1,  // bias, requantize to 8 bits, activate  (== ref::output_stage, !wide)
+  Wide = 2,      // bias, keep the low 32 bits, activate   (== ref::output_stage, wide)
+};
+
+// One convolution, ready for the row kernel. Geometry is the (possibly axis-swapped or
+// flattened) problem: output pixel (y, x), tap (i, j) reads buffer row y*sh + i*dh, column
+// x*sw + j*dw, which is stretched-input position (row - pbh, col - pbw); a tap whose stretched
+// position is not a multiple of the upsampling factor is skipped (ConvTranspose2d's inserted
+// zeros), every other position outside the input is padding already in the buffer.
+struct ConvPlan {
+  bool grouped = false;  // false: dense u8 x s8 dot-product kernel; true: channel-lane kernel
+  int lanes = 0;         // int32 lanes the weights were packed for (oc per block)
+  int ocb = 0;           // output-channel blocks; opad = ocb * lanes
+  int kh = 1, kw = 1, sh = 1, sw = 1, dh = 1, dw = 1, uh = 1, uw = 1, pbh = 0, pbw = 0;
+  int oh = 0, ow = 0;
+  // Input buffer. Dense: uint8 (value + 128; padding 128), HWC, pixel stride in_pix = 4*c4.
+  // Grouped: int8 [row][col][ipg][opad] (lane o of input channel ci is in[o*ipg + ci]).
+  const uint8_t* in = nullptr;
+  ptrdiff_t in_row = 0, in_pix = 0;
+  int c4 = 0;   // dense: input channels / 4 (rounded up)
+  int ipg = 0;  // grouped: input channels per output channel
+  // Weights. Dense: int8 [ocb][tap][c4][lanes][4]; wsum128: int32 [tap][opad] = 128 * sum_c w
+  // (the offset the +128 input bias adds). Grouped: int32 [tap][ipg][opad].
+  const int8_t* w = nullptr;
+  const int32_t* wsum128 = nullptr;
+  const int32_t* wg = nullptr;
+  // Epilogue.
+  Epilogue mode = Epilogue::Raw;
+  int shift = 0;
+  int act = 0;                     // ai8xsim::Activation as int
+  const int32_t* bias32 = nullptr;  // [opad]: Requant8: bias128 (|.| < 2^30); Wide: low 32 bits
+  int32_t* out = nullptr;           // [oh * ow][opad], HWC
+};
+
+int Lanes();              // int32 lanes of the dispatched target
+const char* TargetName();  // its name (e.g. "AVX3_DL")
+// Rows [y0, y1) of the output. Thread-safe for disjoint row ranges.
+void ConvRows(const ConvPlan& p, int y0, int y1);
+// Element-wise op (ai8xsim::Eltwise as int) of b into a, n elements; clamp to int8 if clamp.
+void EltwiseInto(int32_t* a, const int32_t* b, size_t n, int op);
+void Clamp8(int32_t* a, size_t n);
+// Largest and smallest value of n int32.
+void MinMax(const int32_t* a, size_t n, int32_t* mn, int32_t* mx);
+
+// == ref::output_stage on n accumulators (act: ai8xsim::Activation as int).
+void OutputStage64(const int64_t* acc, size_t n, int shift, bool wide, int act, int32_t* out);
+// HWC -> CHW: dst[o * pixels + p] = src[p * opad + o] for o < channels.
+void TransposeOut(const int32_t* src, size_t pixels, int opad, int channels, int32_t* dst);
+
+}  // namespace ai8xsim::fast::detail

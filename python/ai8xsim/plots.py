@@ -1,0 +1,99 @@
+"""Plots (matplotlib, imported when a plot is drawn): per-layer activation histograms with
+the saturation marked, and the difference map of a diverging layer."""
+import math
+
+import numpy as np
+
+from . import _diagnose
+
+
+def _plt():
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _layers_of(source):
+    """(network or None, {index: simulator array}, {index: reference array} or {}) from a
+    ParityReport or a RunResult / dict of layer outputs."""
+    if hasattr(source, "simulated"):
+        return source.network, source.simulated, source.reference
+    layers = getattr(source, "layers", source)
+    return None, dict(layers), {}
+
+
+def histograms(source, layers=None, network=None, cols=4, bins=64):
+    """One histogram per layer of its output values (a RunResult, a dict of layer outputs,
+    or a ParityReport, whose reference is overlaid). Clamp limits are drawn as dashed lines
+    and the share of saturated values is in each title. Returns the figure."""
+    net, sim, ref = _layers_of(source)
+    net = net or network
+    indices = [i for i in (layers if layers is not None else sorted(sim)) if i in sim]
+    rows = max(1, math.ceil(len(indices) / cols))
+    fig, axes = _plt().subplots(rows, cols, figsize=(3.2 * cols, 2.4 * rows), squeeze=False)
+    for ax, i in zip(axes.flat, indices):
+        _histogram(ax, i, sim[i], ref.get(i), net.layers[i] if net else None, bins)
+    for ax in list(axes.flat)[len(indices):]:
+        ax.set_visible(False)
+    fig.tight_layout()
+    return fig
+
+
+def _histogram(ax, index, values, ref, layer, bins):
+    v = np.asarray(values).ravel()
+    eight_bit = layer is None or layer.output_width == 8
+    edges = np.arange(-128.5, 128.5, max(1, 256 // bins)) if eight_bit else bins
+    ax.hist(v, bins=edges, color="tab:blue", alpha=0.7, label="simulator")
+    if ref is not None and ref.size == v.size:
+        ax.hist(np.asarray(ref).ravel(), bins=edges, histtype="step", color="tab:red",
+                label="reference")
+    title = f"layer {index}"
+    if eight_bit:
+        for limit in _limits(layer):
+            ax.axvline(limit, color="black", linestyle="--", linewidth=0.8)
+        sat = _diagnose.saturation(v, layer) if layer is not None else \
+            float(((v <= -128) | (v >= 127)).mean())
+        title += f": {100 * sat:.1f}% saturated"
+    ax.set_title(title, fontsize=9)
+    ax.set_yscale("log")
+    ax.tick_params(labelsize=7)
+
+
+def _limits(layer):
+    if layer is None or layer.activation not in ("ReLU", "Abs"):
+        return (-128, 127)
+    return (0, 127) if layer.activation == "ReLU" else (127,)
+
+
+def difference_map(report, layer=None, max_channels=64):
+    """reference - simulator for one layer of a ParityReport (default: the first diverging
+    layer), one row per channel, its pixels along x (H*W flattened). Returns the figure, or
+    None when every layer is exact."""
+    entry = report.first_diverging if layer is None else report.layer(layer)
+    if entry is None or not entry.ref_shape or entry.shape != entry.ref_shape:
+        return None
+    sim = report.simulated[entry.layer].astype(np.float64)
+    ref = report.reference[entry.layer].reshape(sim.shape).astype(np.float64)
+    diff = (ref - sim).reshape(sim.shape[0], -1)[:max_channels]
+    lim = max(1.0, float(np.abs(diff).max()))
+    fig, ax = _plt().subplots(figsize=(9, 1.5 + 0.12 * diff.shape[0]))
+    im = ax.imshow(diff, aspect="auto", cmap="coolwarm", vmin=-lim, vmax=lim,
+                   interpolation="nearest")
+    fig.colorbar(im, ax=ax, label="reference - simulator")
+    ax.set_xlabel(f"pixel (row-major over {'x'.join(map(str, sim.shape[1:]))})")
+    ax.set_ylabel("channel")
+    ax.set_title(f"layer {entry.layer}: {entry.total - entry.equal:,} of {entry.total:,} "
+                 f"differ\n{_wrap(entry.diagnosis)}", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def _wrap(text, width=110):
+    words, lines, line = text.split(), [], ""
+    for w in words:
+        if len(line) + len(w) + 1 > width:
+            lines.append(line)
+            line = w
+        else:
+            line = f"{line} {w}".strip()
+    return "\n".join(lines + [line])

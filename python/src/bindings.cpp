@@ -1,0 +1,487 @@
+// ai8xsim._ai8xsim: thin pybind11 bindings around the C++ facade (include/ai8xsim/ai8xsim.h).
+// numpy in (any integer dtype, checked as the library checks samples), numpy out without
+// copies (each result tensor's buffer is handed to numpy), the GIL released while simulating,
+// ai8xsim::Error raised as ai8xsim.Error (a RuntimeError) with the same message and `.kind`.
+// The Python package (python/ai8xsim/*.py) builds the user-facing API on top of this.
+#include <pybind11/functional.h>
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ai8xsim/ai8xsim.h"
+#include "sim/device.h"
+#if __has_include("sim/cycles.h")
+#include "sim/cycles.h"
+#define AI8XSIM_HAVE_CYCLES 1
+#endif
+#if __has_include("sim/kernelmem.h") && __has_include("sim/biasmem.h")
+#include "sim/biasmem.h"
+#include "sim/kernelmem.h"
+#define AI8XSIM_HAVE_MEMORY 1
+#endif
+
+namespace py = pybind11;
+using namespace ai8xsim;
+
+namespace {
+
+// ---- numpy -> Tensor ---------------------------------------------------------------------
+
+// The library's dtype for a numpy dtype (kind + item size); false when it has none.
+bool library_dtype(const py::dtype& dt, DType& out) {
+  const char k = dt.kind();
+  const auto n = dt.itemsize();
+  static const DType ints[] = {DType::I8, DType::I16, DType::I32, DType::I64};
+  static const DType uints[] = {DType::U8, DType::U16, DType::U32, DType::U64};
+  const int i = n == 1 ? 0 : n == 2 ? 1 : n == 4 ? 2 : n == 8 ? 3 : -1;
+  if (k == 'b' && n == 1) out = DType::Bool;
+  else if (k == 'i' && i >= 0) out = ints[i];
+  else if (k == 'u' && i >= 0) out = uints[i];
+  else if (k == 'f' && n == 2) out = DType::F16;
+  else if (k == 'f' && n == 4) out = DType::F32;
+  else if (k == 'f' && n == 8) out = DType::F64;
+  else return false;
+  return true;
+}
+
+// The slow path: the array as the library's NdArray, checked by sample_to_tensor, so that a
+// bad sample gets exactly the message the CLI gives for the same data in a .npy file.
+Tensor checked_by_library(const py::array& a, const std::string& what) {
+  NdArray nd;
+  if (!library_dtype(a.dtype(), nd.dtype))
+    fail(ErrorKind::Input, what + ": dtype " + py::str(a.dtype()).cast<std::string>() +
+                               "; a sample must hold integers in [-128, 127] (int8 .. int64)");
+  for (py::ssize_t d = 0; d < a.ndim(); ++d) nd.shape.push_back(a.shape(d));
+  if (dtype_is_integer(nd.dtype)) {
+    // Only integer data reaches the value checks; float data fails on its dtype first.
+    py::array_t<double, py::array::c_style | py::array::forcecast> v(a);
+    nd.values.assign(v.data(), v.data() + v.size());
+  }
+  return sample_to_tensor(nd, what);
+}
+
+template <typename T>
+bool copy_in_range(const py::array& c, Tensor& t) {
+  const T* p = static_cast<const T*>(c.data());
+  for (size_t i = 0; i < t.data.size(); ++i) {
+    const T v = p[i];
+    if constexpr (std::numeric_limits<T>::is_signed) {
+      if (v < T(-128) || v > T(127)) return false;
+    } else {
+      if (v > T(127)) return false;
+    }
+    t.data[i] = static_cast<int32_t>(v);
+  }
+  return true;
+}
+
+bool fast_copy(const py::array& c, Tensor& t) {
+  const char k = c.dtype().kind();
+  const auto n = c.dtype().itemsize();
+  if (k == 'i' && n == 1) return copy_in_range<int8_t>(c, t);
+  if (k == 'i' && n == 2) return copy_in_range<int16_t>(c, t);
+  if (k == 'i' && n == 4) return copy_in_range<int32_t>(c, t);
+  if (k == 'i' && n == 8) return copy_in_range<int64_t>(c, t);
+  if (k == 'u' && n == 1) return copy_in_range<uint8_t>(c, t);
+  if (k == 'u' && n == 2) return copy_in_range<uint16_t>(c, t);
+  if (k == 'u' && n == 4) return copy_in_range<uint32_t>(c, t);
+  if (k == 'u' && n == 8) return copy_in_range<uint64_t>(c, t);
+  return false;
+}
+
+// One sample (C x H x W or C x L) as the engine's tensor: copied once, never through double
+// unless it is bad (then the library's check produces the message).
+Tensor to_tensor(const py::array& a, const std::string& what) {
+  const bool shape_ok = a.ndim() == 2 || a.ndim() == 3;
+  const char k = a.dtype().kind();
+  if (shape_ok && (k == 'i' || k == 'u') && a.size() > 0) {
+    py::array c = py::array::ensure(a, py::array::c_style);
+    Tensor t(static_cast<int>(a.shape(0)), static_cast<int>(a.shape(1)),
+             a.ndim() == 3 ? static_cast<int>(a.shape(2)) : 1);
+    if (fast_copy(c, t)) return t;
+  }
+  return checked_by_library(a, what);
+}
+
+// ---- Tensor -> numpy (no copy: numpy owns the moved tensor) -------------------------------
+
+py::array_t<int32_t> to_numpy(Tensor&& t) {
+  auto* owned = new Tensor(std::move(t));
+  py::capsule free_it(owned, [](void* p) { delete static_cast<Tensor*>(p); });
+  const std::vector<py::ssize_t> shape{owned->c, owned->h, owned->w};
+  return py::array_t<int32_t>(shape, owned->data.data(), free_it);
+}
+
+// A batch of tensors stacked as N x C x H x W (one copy: the facade returns separate tensors).
+py::array_t<int32_t> stack(std::vector<Tensor>&& ts) {
+  if (ts.empty()) return py::array_t<int32_t>(std::vector<py::ssize_t>{0, 0, 0, 0});
+  const Tensor& f = ts[0];
+  py::array_t<int32_t> out(std::vector<py::ssize_t>{static_cast<py::ssize_t>(ts.size()), f.c,
+                                                    f.h, f.w});
+  int32_t* dst = out.mutable_data();
+  for (Tensor& t : ts) {
+    std::copy(t.data.begin(), t.data.end(), dst);
+    dst += t.data.size();
+    Tensor().data.swap(t.data);
+  }
+  return out;
+}
+
+// ---- the facade ---------------------------------------------------------------------------
+
+Simulator load(const std::string& config, const std::string& checkpoint,
+               const std::string& device, const std::vector<int>& no_bias,
+               bool avg_pool_rounding, bool fifo, bool fast_fifo, bool overlap_data) {
+  LoadOptions o;
+  o.device = parse_device(device);
+  o.no_bias = no_bias;
+  o.avg_pool_rounding = avg_pool_rounding;
+  o.fifo = fifo || fast_fifo;  // as the CLI: the fast FIFO is a FIFO
+  o.fast_fifo = fast_fifo;
+  o.overlap_data = overlap_data;
+  py::gil_scoped_release release;
+  return Simulator::load(config, checkpoint, o);
+}
+
+py::tuple run(const Simulator& sim, const py::array& x, bool keep_layers) {
+  Tensor input = to_tensor(x, "input");
+  RunResult r;
+  {
+    py::gil_scoped_release release;
+    r = sim.run(input, keep_layers);
+  }
+  py::dict layers;
+  for (size_t i = 0; i < r.layers.size(); ++i)
+    if (r.layers[i]) layers[py::int_(i)] = to_numpy(std::move(*r.layers[i]));
+  return py::make_tuple(to_numpy(std::move(r.output)), layers);
+}
+
+std::vector<Tensor> batch_tensors(const py::array& xs) {
+  if (xs.ndim() != 3 && xs.ndim() != 4)
+    fail(ErrorKind::Input, "batch: shape " + py::str(py::tuple(py::cast(
+                                                 std::vector<py::ssize_t>(
+                                                     xs.shape(), xs.shape() + xs.ndim()))))
+                                                 .cast<std::string>() +
+                               "; a batch is N x C x H x W (2-D samples) or N x C x L (1-D)");
+  std::vector<Tensor> out;
+  out.reserve(static_cast<size_t>(xs.shape(0)));
+  for (py::ssize_t i = 0; i < xs.shape(0); ++i)
+    out.push_back(to_tensor(py::array(xs[py::int_(i)]), "batch sample " + std::to_string(i)));
+  return out;
+}
+
+// `progress(done)` is called with the GIL held at most every `every` samples and at the end.
+// A Python exception in it (e.g. KeyboardInterrupt) cannot stop the facade's workers: it is
+// kept and raised once the batch returns.
+py::array_t<int32_t> run_batch(const Simulator& sim, const py::array& xs, int threads,
+                               const py::object& progress, size_t every) {
+  std::vector<Tensor> inputs = batch_tensors(xs);
+  const size_t n = inputs.size();
+  std::function<void(size_t)> cb;
+  std::unique_ptr<py::error_already_set> pending;
+  size_t last = 0;
+  if (!progress.is_none())
+    cb = [&](size_t done) {
+      if (pending || (done - last < std::max<size_t>(every, 1) && done != n)) return;
+      last = done;
+      py::gil_scoped_acquire gil;
+      try {
+        progress(done);
+      } catch (py::error_already_set& e) {
+        pending = std::make_unique<py::error_already_set>(std::move(e));
+      }
+    };
+  std::vector<Tensor> outs;
+  {
+    py::gil_scoped_release release;
+    outs = sim.run_batch(inputs, threads, cb);
+  }
+  if (pending) throw std::move(*pending);
+  return stack(std::move(outs));
+}
+
+InputShape input_shape(const std::vector<int>& s) {
+  if (s.size() != 2 && s.size() != 3)
+    fail(ErrorKind::Input, "input shape: " + std::to_string(s.size()) +
+                               " values; give (C, H, W) or (C, L)");
+  return InputShape{s[0], s[1], s.size() == 3 ? s[2] : 1};
+}
+
+// ---- cycle and memory models (when the tree has them) -------------------------------------
+
+#ifdef AI8XSIM_HAVE_CYCLES
+py::dict layer_cycles(const NetworkLayerCycles& lc) {
+  py::dict terms;
+  for (const CycleTerm& t : lc.cycles.terms()) terms[py::str(t.name)] = t.cycles;
+  py::dict d;
+  d["total"] = lc.cycles.total;
+  d["estimated"] = lc.cycles.estimated;
+  d["terms"] = terms;
+  return d;
+}
+
+// estimate_network_cycles as plain Python data (the package wraps it in ai8xsim.Cycles).
+py::dict cycles(const Simulator& sim, const std::vector<int>& shape, double clock_mhz) {
+  const Network& net = sim.network(input_shape(shape));
+  NetworkCycles c;
+  {
+    py::gil_scoped_release release;
+    c = estimate_network_cycles(net, clock_mhz);
+  }
+  py::dict layers;
+  for (const NetworkLayerCycles& lc : c.layers) layers[py::int_(lc.layer)] = layer_cycles(lc);
+  py::dict d;
+  d["device"] = device_name(c.device);
+  d["clock_mhz"] = c.clock_mhz;
+  d["startup"] = c.startup;
+  d["stream_wait"] = c.stream_wait;
+  d["total"] = c.total;
+  d["estimated"] = c.estimated;
+  d["microseconds"] = c.microseconds();
+  d["layers"] = layers;
+  return d;
+}
+#endif
+
+#ifdef AI8XSIM_HAVE_MEMORY
+py::list violation_list(const std::vector<Violation>& vs) {
+  py::list out;
+  for (const Violation& v : vs) out.append(py::str(v.message));
+  return out;
+}
+
+// Per layer: kernel memory rows and bias bytes as izer allocates them, plus the totals and
+// any limit broken (izer's first error).
+py::dict memory(const Simulator& sim, const std::vector<int>& shape) {
+  const Network& net = sim.network(input_shape(shape));
+  std::optional<KernelLayout> k;
+  std::optional<BiasLayout> b;
+  {
+    py::gil_scoped_release release;
+    k = allocate_kernels(net);
+    b = allocate_bias(net);
+  }
+  py::dict layers;
+  for (int ll : net.order) {
+    py::dict d;
+    const KernelAllocation* ka = k->find(ll);
+    const BiasAllocation* ba = b->find(ll);
+    d["kernel_rows"] = ka && ka->source < 0 ? ka->rows : 0;
+    d["kernel_first_row"] = ka ? py::object(py::int_(ka->first_row)) : py::object(py::none());
+    d["kernel_shared_with"] = ka && ka->source >= 0 ? py::object(py::int_(ka->source))
+                                                    : py::object(py::none());
+    d["bias_bytes"] = ba && ba->source < 0 ? ba->bytes() : 0;
+    d["bias_group"] = ba ? py::object(py::int_(ba->group)) : py::object(py::none());
+    layers[py::int_(ll)] = d;
+  }
+  py::dict out;
+  out["layers"] = layers;
+  out["kernel_rows_written"] = k->memory.rows_written();
+  out["bias_bytes_used"] = b->memory.bytes_used();
+  out["violations"] = violation_list(k->violations) + violation_list(b->violations);
+  return out;
+}
+#endif
+
+// ---- the resolved network ------------------------------------------------------------------
+
+py::tuple dim(const Dim2& d) { return py::make_tuple(d[0], d[1]); }
+
+py::object weights_array(const Layer& L) {
+  if (L.weights.empty()) return py::none();
+  py::array_t<int8_t> w(static_cast<py::ssize_t>(L.weights.size()), L.weights.data());
+  const int64_t per_out = static_cast<int64_t>(L.weights.size()) / std::max(L.out_channels, 1);
+  const int64_t k = int64_t{L.kernel[0]} * L.kernel[1];
+  if (L.out_channels > 0 && per_out * L.out_channels == static_cast<int64_t>(L.weights.size()) &&
+      k > 0 && per_out % k == 0)
+    return w.reshape({static_cast<py::ssize_t>(L.out_channels),
+                      static_cast<py::ssize_t>(per_out / k),
+                      static_cast<py::ssize_t>(L.kernel[0]),
+                      static_cast<py::ssize_t>(L.kernel[1])});
+  return std::move(w);
+}
+
+py::object bias_array(const Layer& L) {
+  if (L.bias.empty()) return py::none();
+  return py::array_t<int64_t>(static_cast<py::ssize_t>(L.bias.size()), L.bias.data());
+}
+
+void bind_layer(py::module_& m) {
+  py::class_<Layer>(m, "Layer", "One resolved layer (sim/network.h), by YAML index.")
+      .def_readonly("index", &Layer::index)
+      .def_property_readonly("op", [](const Layer& L) { return operator_name(L.op); })
+      .def_property_readonly("eltwise", [](const Layer& L) { return eltwise_name(L.eltwise); })
+      .def_readonly("operands", &Layer::operands)
+      .def_readonly("pool_first", &Layer::pool_first)
+      .def_readonly("in_sequences", &Layer::in_sequences)
+      .def_readonly("prev", &Layer::prev)
+      .def_readonly("next", &Layer::next)
+      .def_readonly("in_channels", &Layer::in_channels)
+      .def_readonly("out_channels", &Layer::out_channels)
+      .def_property_readonly("input_dim", [](const Layer& L) { return dim(L.input_dim); })
+      .def_property_readonly("pooled_dim", [](const Layer& L) { return dim(L.pooled_dim); })
+      .def_property_readonly("output_dim", [](const Layer& L) { return dim(L.output_dim); })
+      .def_property_readonly("in_crop", [](const Layer& L) { return dim(L.in_crop); })
+      .def_property_readonly("pool", [](const Layer& L) { return dim(L.pool); })
+      .def_property_readonly("pool_stride", [](const Layer& L) { return dim(L.pool_stride); })
+      .def_property_readonly("pool_dilation",
+                             [](const Layer& L) { return dim(L.pool_dilation); })
+      .def_readonly("pool_average", &Layer::pool_average)
+      .def_property_readonly("kernel", [](const Layer& L) { return dim(L.kernel); })
+      .def_property_readonly("padding", [](const Layer& L) { return dim(L.padding); })
+      .def_property_readonly("stride", [](const Layer& L) { return dim(L.stride); })
+      .def_property_readonly("dilation", [](const Layer& L) { return dim(L.dilation); })
+      .def_property_readonly("output_padding",
+                             [](const Layer& L) { return dim(L.output_padding); })
+      .def_readonly("groups", &Layer::groups)
+      .def_readonly("flatten", &Layer::flatten)
+      .def_readonly("bypass", &Layer::bypass)
+      .def_property_readonly("activation",
+                             [](const Layer& L) {
+                               return L.activation == Activation::None
+                                          ? std::string("none")
+                                          : std::string(activation_name(L.activation));
+                             })
+      .def_readonly("output_shift", &Layer::output_shift)
+      .def_readonly("output_width", &Layer::output_width)
+      .def_readonly("quantization", &Layer::quantization)
+      .def_property_readonly("weights", &weights_array,
+                             "int8, out x in/groups x kh x kw (a copy); None without weights")
+      .def_property_readonly("bias", &bias_array,
+                             "int64 as loaded (the engine adds bias x 128); None without bias")
+      .def_readonly("processors", &Layer::processors)
+      .def_readonly("output_processors", &Layer::output_processors)
+      .def_readonly("in_offset", &Layer::in_offset)
+      .def_readonly("out_offset", &Layer::out_offset)
+      .def_readonly("write_gap", &Layer::write_gap)
+      .def_readonly("read_gap", &Layer::read_gap)
+      .def_readonly("streaming", &Layer::streaming)
+      .def_readonly("big_data", &Layer::big_data)
+      .def_readonly("output_layer", &Layer::output_layer)
+      .def_property_readonly("one_d", &Layer::one_d)
+      .def_property_readonly("is_conv", &Layer::is_conv)
+      .def_property_readonly("macs", &Layer::macs)
+      .def("__repr__", [](const Layer& L) {
+        return "<ai8xsim.Layer " + std::to_string(L.index) + " " + operator_name(L.op) + ">";
+      });
+}
+
+void bind_network(py::module_& m) {
+  py::class_<Network>(m, "Network", "The network resolved for one input shape.")
+      .def_readonly("config_file", &Network::config_file)
+      .def_property_readonly("device", [](const Network& n) { return device_name(n.device); })
+      .def_readonly("avg_pool_rounding", &Network::avg_pool_rounding)
+      .def_property_readonly("input_shape",
+                             [](const Network& n) {
+                               return py::make_tuple(n.input.c, n.input.h, n.input.w);
+                             })
+      .def_property_readonly("layers",
+                             [](py::object self) {
+                               py::list out;
+                               for (const Layer& L : self.cast<const Network&>().layers)
+                                 out.append(py::cast(
+                                     &L, py::return_value_policy::reference_internal, self));
+                               return out;
+                             })
+      .def_readonly("order", &Network::order)
+      .def_readonly("final_layer", &Network::final_layer)
+      .def_property_readonly("total_macs", &Network::total_macs);
+}
+
+void bind_simulator(py::module_& m) {
+  py::class_<Simulator>(m, "Simulator", "The C++ facade; use ai8xsim.load().")
+      .def_static("load", &load, py::arg("config_file"), py::arg("checkpoint_file"),
+                  py::arg("device") = "MAX78000", py::arg("no_bias") = std::vector<int>{},
+                  py::arg("avg_pool_rounding") = false, py::arg("fifo") = false,
+                  py::arg("fast_fifo") = false, py::arg("overlap_data") = false)
+      .def("run", &run, py::arg("x"), py::arg("keep_layers") = true,
+           "(output, {yaml_index: layer output}) for one sample")
+      .def("run_batch", &run_batch, py::arg("xs"), py::arg("threads") = 0,
+           py::arg("progress") = py::none(), py::arg("progress_every") = 1)
+      .def(
+          "network",
+          [](const Simulator& s, const std::vector<int>& shape) -> const Network& {
+            const InputShape in = input_shape(shape);
+            py::gil_scoped_release release;
+            return s.network(in);
+          },
+          py::arg("input_shape"), py::return_value_policy::reference_internal)
+#ifdef AI8XSIM_HAVE_CYCLES
+      .def("cycles", &cycles, py::arg("input_shape"), py::arg("clock_mhz") = 0.0)
+#endif
+#ifdef AI8XSIM_HAVE_MEMORY
+      .def("memory", &memory, py::arg("input_shape"))
+#endif
+      .def_property_readonly("config_file", [](const Simulator& s) { return s.config().file; })
+      .def_property_readonly("device",
+                             [](const Simulator& s) { return device_name(s.options().device); })
+      .def_property_readonly("options", [](const Simulator& s) {
+        const LoadOptions& o = s.options();
+        py::dict d;
+        d["no_bias"] = o.no_bias;
+        d["avg_pool_rounding"] = o.avg_pool_rounding;
+        d["fifo"] = o.fifo;
+        d["fast_fifo"] = o.fast_fifo;
+        d["overlap_data"] = o.overlap_data;
+        return d;
+      });
+}
+
+// The ErrorKind enumerator's name (what error_kind_name gives, kept here so that the module
+// does not depend on where the library defines it).
+const char* kind_name(ErrorKind k) {
+  switch (k) {
+    case ErrorKind::Config: return "Config";
+    case ErrorKind::Checkpoint: return "Checkpoint";
+    case ErrorKind::Input: return "Input";
+    case ErrorKind::Capacity: return "Capacity";
+    case ErrorKind::IO: return "IO";
+    case ErrorKind::Internal: return "Internal";
+  }
+  return "Internal";
+}
+
+void bind_error(py::module_& m) {
+  static py::exception<Error> error(m, "Error", PyExc_RuntimeError);
+  error.attr("__module__") = "ai8xsim";
+  error.attr("__doc__") =
+      "An error ai8xsim reports (ai8xsim::Error): the message names the file, layer, key and "
+      "value; `kind` is Config, Checkpoint, Input, Capacity, IO or Internal.";
+  error.attr("kind") = py::none();
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const Error& e) {
+      py::object inst = py::reinterpret_borrow<py::object>(error.ptr())(py::str(e.what()));
+      inst.attr("kind") = kind_name(e.kind());
+      PyErr_SetObject(error.ptr(), inst.ptr());
+    }
+  });
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_ai8xsim, m) {
+  m.doc() = "ai8xsim C++ bindings (use the ai8xsim package)";
+  bind_error(m);
+  bind_layer(m);
+  bind_network(m);
+  bind_simulator(m);
+#ifdef AI8XSIM_HAVE_CYCLES
+  m.attr("has_cycles") = true;
+#else
+  m.attr("has_cycles") = false;
+#endif
+#ifdef AI8XSIM_HAVE_MEMORY
+  m.attr("has_memory") = true;
+#else
+  m.attr("has_memory") = false;
+#endif
+}

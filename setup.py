@@ -1,0 +1,63 @@
+"""Build the ai8xsim Python package: the pure-Python files from python/ai8xsim and the
+compiled module _ai8xsim, built by CMake (python/CMakeLists.txt) for the running interpreter.
+
+    python3 -m venv --system-site-packages /tmp/v
+    /tmp/v/bin/pip install --no-build-isolation /path/to/repo
+
+Environment: AI8XSIM_CMAKE_ARGS adds CMake arguments; CMAKE_BUILD_PARALLEL_LEVEL sets the
+build jobs (default: all cores). setuptools' build directory lives outside the source tree
+(the system temp directory) so that nothing is written next to the sources but the
+metadata setuptools insists on."""
+import os
+import pathlib
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+
+from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+
+ROOT = pathlib.Path(__file__).resolve().parent
+BUILD_BASE = pathlib.Path(tempfile.gettempdir()) / f"ai8xsim-pip-build-{os.getuid()}"
+
+
+class CMakeExtension(Extension):
+    def __init__(self, name):
+        super().__init__(name, sources=[])
+
+
+class CMakeBuild(build_ext):
+    """Configure and build the `_ai8xsim` target, then copy the module into the package."""
+
+    def build_extension(self, ext):
+        build_dir = pathlib.Path(self.build_temp).resolve() / "cmake"
+        self._cmake(["-S", str(ROOT), "-B", str(build_dir)] + self._configure_args())
+        self._cmake(["--build", str(build_dir), "--target", "_ai8xsim",
+                     "-j", os.environ.get("CMAKE_BUILD_PARALLEL_LEVEL", str(os.cpu_count()))])
+        built = sorted((build_dir / "python" / "ai8xsim").glob("_ai8xsim*.so"))
+        if not built:
+            raise RuntimeError(f"CMake built no _ai8xsim module in {build_dir}/python/ai8xsim")
+        dest = pathlib.Path(self.get_ext_fullpath(ext.name))
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(built[-1], dest)
+
+    @staticmethod
+    def _configure_args():
+        return [f"-DPython3_EXECUTABLE={sys.executable}", "-DCMAKE_BUILD_TYPE=Release",
+                "-DAI8XSIM_PYTHON=ON", "-DAI8XSIM_TESTS=OFF"] + \
+            shlex.split(os.environ.get("AI8XSIM_CMAKE_ARGS", ""))
+
+    @staticmethod
+    def _cmake(args):
+        print("cmake " + " ".join(args), flush=True)
+        subprocess.check_call(["cmake"] + args)
+
+
+setup(
+    ext_modules=[CMakeExtension("ai8xsim._ai8xsim")],
+    cmdclass={"build_ext": CMakeBuild},
+    options={"build": {"build_base": str(BUILD_BASE)}},
+    zip_safe=False,
+)

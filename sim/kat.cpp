@@ -1,0 +1,333 @@
+#include "sim/kat.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <cstdlib>
+#include <regex>
+#include <set>
+#include <sstream>
+
+#include "ai8xsim/error.h"
+#include "sim/io/files.h"
+
+namespace ai8xsim {
+
+namespace {
+
+std::string hex32(uint32_t v) {
+  char b[16];
+  std::snprintf(b, sizeof b, "0x%08x", v);
+  return b;
+}
+
+bool ends_with(const std::string& s, const std::string& tail) {
+  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+}
+
+}  // namespace
+
+std::string read_text_file(const std::string& path) {
+  return ends_with(path, ".gz") ? gunzip_file(path) : read_file(path);
+}
+
+std::map<std::string, std::vector<uint32_t>> parse_c_arrays(const std::string& text,
+                                                            const std::string& what) {
+  std::map<std::string, std::vector<uint32_t>> out;
+  size_t pos = 0;
+  while ((pos = text.find("#define", pos)) != std::string::npos) {
+    size_t p = pos + 7;
+    while (p < text.size() && (text[p] == ' ' || text[p] == '\t')) ++p;
+    const size_t name_start = p;
+    while (p < text.size() && (std::isalnum(static_cast<unsigned char>(text[p])) || text[p] == '_'))
+      ++p;
+    const std::string name = text.substr(name_start, p - name_start);
+    while (p < text.size() && (text[p] == ' ' || text[p] == '\t')) ++p;
+    pos = p;
+    if (name.empty() || p >= text.size() || text[p] != '{') continue;
+    const size_t close = text.find('}', p);
+    if (close == std::string::npos)
+      fail(ErrorKind::IO, what + ": #define " + name + ": the array has no closing `}`");
+    std::vector<uint32_t> words;
+    const std::string body = text.substr(p + 1, close - p - 1);
+    size_t i = 0;
+    while (i < body.size()) {
+      const char ch = body[i];
+      if (std::isdigit(static_cast<unsigned char>(ch))) {
+        char* end = nullptr;
+        const unsigned long long v = std::strtoull(body.c_str() + i, &end, 0);
+        if (v > 0xffffffffull)
+          fail(ErrorKind::IO, what + ": #define " + name + ": value " +
+                                  body.substr(i, static_cast<size_t>(end - body.c_str()) - i) +
+                                  " does not fit 32 bits");
+        words.push_back(static_cast<uint32_t>(v));
+        i = static_cast<size_t>(end - body.c_str());
+        while (i < body.size() && std::isalpha(static_cast<unsigned char>(body[i]))) ++i;  // 0u
+      } else if (ch == ',' || ch == '\\' || std::isspace(static_cast<unsigned char>(ch))) {
+        ++i;
+      } else {
+        fail(ErrorKind::IO, what + ": #define " + name + ": unexpected `" + std::string(1, ch) +
+                                "` in the array");
+      }
+    }
+    out[name] = std::move(words);
+    pos = close + 1;
+  }
+  return out;
+}
+
+std::vector<KatRecord> parse_sample_output(const std::string& text, const std::string& what) {
+  const auto arrays = parse_c_arrays(text, what);
+  const auto it = arrays.find("SAMPLE_OUTPUT");
+  if (it == arrays.end()) fail(ErrorKind::IO, what + ": no `#define SAMPLE_OUTPUT { ... }`");
+  const std::vector<uint32_t>& a = it->second;
+  std::vector<KatRecord> records;
+  size_t i = 0;
+  while (true) {
+    if (i >= a.size())
+      fail(ErrorKind::IO, what + ": SAMPLE_OUTPUT ends without the terminating 0 address");
+    const uint32_t address = a[i++];
+    if (address == 0) break;
+    if (i + 2 > a.size())
+      fail(ErrorKind::IO, what + ": SAMPLE_OUTPUT: the record at " + hex32(address) +
+                              " has no mask/count");
+    KatRecord r;
+    r.address = address;
+    r.mask = a[i++];
+    const uint32_t count = a[i++];
+    if (i + count > a.size())
+      fail(ErrorKind::IO, what + ": SAMPLE_OUTPUT: the record at " + hex32(address) + " needs " +
+                              std::to_string(count) + " words, " +
+                              std::to_string(a.size() - i) + " are left");
+    r.words.assign(a.begin() + static_cast<std::ptrdiff_t>(i),
+                   a.begin() + static_cast<std::ptrdiff_t>(i + count));
+    i += count;
+    records.push_back(std::move(r));
+  }
+  return records;
+}
+
+std::vector<KatRecord> read_sample_output(const std::string& path) {
+  return parse_sample_output(read_text_file(path), path);
+}
+
+KatResult check_kat(const DataMemory& mem, const std::vector<KatRecord>& records) {
+  KatResult res;
+  res.records = records.size();
+  for (const KatRecord& r : records) {
+    for (size_t k = 0; k < r.words.size(); ++k) {
+      const uint32_t address = r.address + static_cast<uint32_t>(4 * k);
+      ++res.words;
+      KatMismatch m;
+      m.address = address;
+      m.mask = r.mask;
+      m.expected = r.words[k];
+      m.mapped = mem.mapped(address) && (address & 3) == 0;
+      m.found = m.mapped ? mem.read(address) & r.mask : 0;
+      if (m.mapped && m.found == m.expected) {
+        ++res.matched;
+        continue;
+      }
+      res.mismatches.push_back(m);
+    }
+  }
+  return res;
+}
+
+std::map<uint32_t, WordAccess> kat_layout(const Network& net) {
+  std::map<uint32_t, WordAccess> out;
+  std::vector<bool> ran(net.layers.size(), false);
+  for (int ll : net.order) ran[ll] = true;
+  for (int ll : net.order) {
+    const Layer& L = net.layers[ll];
+    if (!(L.output_layer || ll == net.final_layer)) continue;
+    output_words(net, L, [&](const WordAccess& w) { out[w.address] = w; });
+  }
+  return out;
+}
+
+std::string kat_report(const Network& net, const DataMemory& mem, const KatResult& result,
+                       size_t max_lines) {
+  std::ostringstream s;
+  s << "KAT: " << result.matched << "/" << result.words << " words match";
+  if (!result.ok()) s << " (" << result.mismatches.size() << " differ)";
+  s << "\n";
+  if (result.mismatches.empty()) return s.str();
+  const std::map<uint32_t, WordAccess> layout = kat_layout(net);
+  size_t shown = 0;
+  for (const KatMismatch& m : result.mismatches) {
+    if (max_lines && shown++ >= max_lines) {
+      s << "  ... " << result.mismatches.size() - max_lines << " more\n";
+      break;
+    }
+    s << "  " << hex32(m.address) << ": expected " << hex32(m.expected) << ", found "
+      << hex32(m.found) << " (mask " << hex32(m.mask) << ")";
+    if (!m.mapped) {
+      s << "; the address is outside data memory\n";
+      continue;
+    }
+    const MemLocation loc = mem.locate(m.address);
+    s << "; group " << loc.group << " instance " << loc.instance << " offset 0x" << std::hex
+      << loc.offset << std::dec;
+    const auto it = layout.find(m.address);
+    int expected_layer = kUnwritten;
+    if (it != layout.end()) {
+      s << "; holds " << describe_access(net, it->second);
+      expected_layer = it->second.layer;
+    } else {
+      s << "; no output layer writes this address";
+    }
+    // Who wrote the checked lanes last, when that is not the expected layer.
+    if (mem.tracking()) {
+      const std::array<LaneOwner, 4> own = mem.owner(m.address);
+      std::set<std::string> others;
+      for (int lane = 0; lane < 4; ++lane) {
+        if (!(m.mask >> (8 * lane) & 0xff)) continue;
+        if (own[lane].layer != expected_layer) others.insert(describe_owner(net, own[lane]));
+      }
+      if (!others.empty()) {
+        s << "; last written by ";
+        size_t i = 0;
+        for (const std::string& o : others) s << (i++ ? ", " : "") << o;
+      }
+    }
+    s << "\n";
+  }
+  return s.str();
+}
+
+// ---- load_input() -------------------------------------------------------------------------
+
+InputLoadCode parse_load_input(const std::string& c_text, const std::string& what) {
+  InputLoadCode code;
+  const size_t fn = c_text.find("void load_input(void)");
+  if (fn == std::string::npos) fail(ErrorKind::IO, what + ": no load_input() function");
+  size_t end = c_text.find("\n}", fn);
+  if (end == std::string::npos) end = c_text.size();
+  const std::string body = c_text.substr(fn, end - fn);
+
+  // input_n -> SAMPLE_INPUT_n
+  std::map<std::string, std::string> alias;
+  static const std::regex decl(R"(static\s+const\s+uint32_t\s+(\w+)\s*\[\]\s*=\s*(\w+)\s*;)");
+  for (auto i = std::sregex_iterator(c_text.begin(), c_text.end(), decl);
+       i != std::sregex_iterator(); ++i)
+    alias[(*i)[1]] = (*i)[2];
+  auto define_of = [&](const std::string& var) {
+    const auto a = alias.find(var);
+    return a == alias.end() ? var : a->second;
+  };
+
+  static const std::regex copy(
+      R"(memcpy32\s*\(\s*\(\s*uint32_t\s*\*\s*\)\s*(0x[0-9a-fA-F]+)\s*,\s*(\w+)\s*,\s*(\d+)\s*\))");
+  for (auto i = std::sregex_iterator(body.begin(), body.end(), copy);
+       i != std::sregex_iterator(); ++i) {
+    InputLoadCode::Copy c;
+    c.address = static_cast<uint32_t>(std::stoul((*i)[1], nullptr, 16));
+    c.array = define_of((*i)[2]);
+    c.count = static_cast<size_t>(std::stoul((*i)[3]));
+    code.copies.push_back(c);
+  }
+
+  std::map<std::string, std::string> pointer;  // in0 -> input_0
+  static const std::regex ptr(R"(const\s+uint32_t\s*\*\s*(\w+)\s*=\s*(\w+)\s*;)");
+  for (auto i = std::sregex_iterator(body.begin(), body.end(), ptr);
+       i != std::sregex_iterator(); ++i)
+    pointer[(*i)[1]] = (*i)[2];
+  static const std::regex push(R"(=\s*\*\s*(\w+)\s*\+\+\s*;\s*//\s*Write FIFO\s+(\d+))");
+  for (auto i = std::sregex_iterator(body.begin(), body.end(), push);
+       i != std::sregex_iterator(); ++i) {
+    const auto p = pointer.find((*i)[1]);
+    if (p == pointer.end())
+      fail(ErrorKind::IO, what + ": load_input() pushes `" + std::string((*i)[1]) +
+                              "`, which it does not declare");
+    code.fifo_arrays[std::stoi((*i)[2])] = define_of(p->second);
+  }
+  if (code.copies.empty() && code.fifo_arrays.empty())
+    fail(ErrorKind::IO, what + ": load_input() neither copies to data memory nor writes FIFOs");
+  return code;
+}
+
+ImageComparison compare_loaded_image(const Network& net, const DataMemory& mem,
+                                     const std::map<std::string, std::vector<uint32_t>>& arrays,
+                                     const InputLoadCode& code) {
+  ImageComparison cmp;
+  DataMemory ref(net.device, false);
+  for (const InputLoadCode::Copy& c : code.copies) {
+    const auto a = arrays.find(c.array);
+    if (a == arrays.end()) {
+      cmp.differences.push_back("load_input() copies " + c.array + ", which sampledata.h lacks");
+      ++cmp.words;
+      continue;
+    }
+    if (a->second.size() < c.count)
+      cmp.differences.push_back(c.array + " has " + std::to_string(a->second.size()) +
+                                " words, load_input() copies " + std::to_string(c.count));
+    for (size_t k = 0; k < c.count && k < a->second.size(); ++k)
+      ref.write(c.address + static_cast<uint32_t>(4 * k), a->second[k]);
+  }
+  for (size_t i = 0; i < ref.words(); ++i) {
+    const bool in_ref = ref.written_at(i) != 0, in_mem = mem.written_at(i) != 0;
+    if (!in_ref && !in_mem) continue;
+    ++cmp.words;
+    if (in_ref && in_mem && ref.word_at(i) == mem.word_at(i)) {
+      ++cmp.matched;
+      continue;
+    }
+    if (cmp.differences.size() < 20) {
+      std::string d = hex32(ref.address_at(i)) + ": ";
+      if (!in_ref) d += "ai8xsim loads " + hex32(mem.word_at(i)) + ", load_input() nothing";
+      else if (!in_mem) d += "load_input() writes " + hex32(ref.word_at(i)) + ", ai8xsim nothing";
+      else d += "load_input() writes " + hex32(ref.word_at(i)) + ", ai8xsim " +
+                hex32(mem.word_at(i));
+      if (mem.tracking() && in_mem) {
+        const auto own = mem.owner(ref.address_at(i));
+        for (const LaneOwner& o : own)
+          if (o.layer != kUnwritten) {
+            d += " (" + describe_owner(net, o) + ")";
+            break;
+          }
+      }
+      cmp.differences.push_back(d);
+    }
+  }
+  return cmp;
+}
+
+ImageComparison compare_fifo_streams(const std::vector<std::vector<uint32_t>>& streams,
+                                     const std::map<std::string, std::vector<uint32_t>>& arrays,
+                                     const InputLoadCode& code) {
+  ImageComparison cmp;
+  std::set<int> fifos;
+  for (const auto& [f, name] : code.fifo_arrays) fifos.insert(f);
+  for (size_t f = 0; f < streams.size(); ++f)
+    if (!streams[f].empty()) fifos.insert(static_cast<int>(f));
+  for (int f : fifos) {
+    static const std::vector<uint32_t> none;
+    const auto fa = code.fifo_arrays.find(f);
+    const std::vector<uint32_t>* ref = &none;
+    if (fa != code.fifo_arrays.end()) {
+      const auto a = arrays.find(fa->second);
+      if (a != arrays.end()) ref = &a->second;
+      else cmp.differences.push_back("FIFO " + std::to_string(f) + ": sampledata.h lacks " +
+                                     fa->second);
+    }
+    const std::vector<uint32_t>& got =
+        static_cast<size_t>(f) < streams.size() ? streams[static_cast<size_t>(f)] : none;
+    const size_t n = std::max(ref->size(), got.size());
+    cmp.words += n;
+    for (size_t k = 0; k < n; ++k) {
+      if (k < ref->size() && k < got.size() && (*ref)[k] == got[k]) {
+        ++cmp.matched;
+        continue;
+      }
+      if (cmp.differences.size() < 20)
+        cmp.differences.push_back(
+            "FIFO " + std::to_string(f) + " word " + std::to_string(k) + ": load_input() " +
+            (k < ref->size() ? hex32((*ref)[k]) : std::string("nothing")) + ", ai8xsim " +
+            (k < got.size() ? hex32(got[k]) : std::string("nothing")));
+    }
+  }
+  return cmp;
+}
+
+}  // namespace ai8xsim

@@ -1,0 +1,94 @@
+// ai8xsim: izer's known-answer test and input files, read and compared with the data memory.
+//
+// sampleoutput.h holds `#define SAMPLE_OUTPUT { ... }`: records `address, mask, count,
+// count words...`, ended by a 0 address; check_output() in the generated main.c passes when
+// (word at address & mask) == expected for every word. sampledata.h holds the input as
+// `#define SAMPLE_INPUT_n { ... }`, and load_input() (main.c) either memcpy32()s each array to
+// a data memory address or, with --fifo, pushes the arrays into the FIFOs.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "sim/datamem.h"
+#include "sim/network.h"
+
+namespace ai8xsim {
+
+// Every `#define NAME { 0x..., ... }` array of a C header.
+std::map<std::string, std::vector<uint32_t>> parse_c_arrays(const std::string& text,
+                                                            const std::string& what);
+// A file's text; `.gz` files are decompressed.
+std::string read_text_file(const std::string& path);
+
+struct KatRecord {
+  uint32_t address = 0;
+  uint32_t mask = 0;
+  std::vector<uint32_t> words;  // expected values of address, address + 4, ...
+};
+
+// The records of SAMPLE_OUTPUT. Throws Error(IO) naming `what` for a malformed list.
+std::vector<KatRecord> parse_sample_output(const std::string& text, const std::string& what);
+std::vector<KatRecord> read_sample_output(const std::string& path);
+
+struct KatMismatch {
+  uint32_t address = 0, mask = 0, expected = 0, found = 0;
+  bool mapped = true;  // false: the address is outside data memory
+};
+
+struct KatResult {
+  size_t records = 0;
+  size_t words = 0;
+  size_t matched = 0;
+  std::vector<KatMismatch> mismatches;
+  bool ok() const { return matched == words; }
+};
+
+KatResult check_kat(const DataMemory& mem, const std::vector<KatRecord>& records);
+
+// The words izer's check_output() expects for a network: the output words of its output layers
+// (`output: true`) and of the final layer, by address (what the report names for a mismatch).
+std::map<uint32_t, WordAccess> kat_layout(const Network& net);
+
+// "KAT: 98/100 words match (2 differ)" and one line per mismatch (at most `max_lines`, 0: all):
+// address, expected and found (masked) words, what that address should hold (layer, channels,
+// pixel, pass) and, when another layer wrote it last, who did.
+std::string kat_report(const Network& net, const DataMemory& mem, const KatResult& result,
+                       size_t max_lines = 50);
+
+// ---- load_input() -------------------------------------------------------------------------
+
+struct InputLoadCode {
+  struct Copy {
+    uint32_t address = 0;
+    std::string array;  // the SAMPLE_INPUT_n define the copy reads
+    size_t count = 0;   // words
+  };
+  std::vector<Copy> copies;                 // memcpy32(address, input_n, count)
+  std::map<int, std::string> fifo_arrays;   // FIFO -> the SAMPLE_INPUT_n define pushed into it
+};
+
+// Reads load_input() (and the `static const uint32_t input_n[] = SAMPLE_INPUT_n;` lines) from
+// the generated main.c / cnn.c text.
+InputLoadCode parse_load_input(const std::string& c_text, const std::string& what);
+
+struct ImageComparison {
+  size_t words = 0;     // words either side writes
+  size_t matched = 0;
+  std::vector<std::string> differences;  // the first few, described
+  bool ok() const { return matched == words; }
+};
+
+// Compare the data memory image load_input() produces (memcpy32 of the sampledata arrays) with
+// `mem` (what ai8xsim's loader wrote): every word either side writes must be equal.
+ImageComparison compare_loaded_image(const Network& net, const DataMemory& mem,
+                                     const std::map<std::string, std::vector<uint32_t>>& arrays,
+                                     const InputLoadCode& code);
+
+// Compare the FIFO streams ai8xsim computes with the arrays load_input() pushes into them.
+ImageComparison compare_fifo_streams(const std::vector<std::vector<uint32_t>>& streams,
+                                     const std::map<std::string, std::vector<uint32_t>>& arrays,
+                                     const InputLoadCode& code);
+
+}  // namespace ai8xsim

@@ -1,0 +1,254 @@
+"""The Python API on corpus cases: load, run (every layer equal to izer's), run_batch,
+errors, network and summary."""
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import pysupport as S
+
+ai8xsim = S.import_ai8xsim()
+
+DEMOS = S.first_demo_per_device()
+ONE_D = S.first_case_where(S.is_1d) or S.NO_CORPUS
+
+
+def _case(case, weights=None):
+    S.require_corpus()
+    return S.load_case(ai8xsim, case, weights)
+
+
+def _assert_layers_equal(layers, expected):
+    assert set(expected) <= set(layers)
+    bad = {i: f"{int((layers[i] == expected[i]).sum())}/{expected[i].size}"
+           for i in expected if layers[i].shape != expected[i].shape
+           or not np.array_equal(layers[i], expected[i])}
+    assert not bad, f"layers differ from izer (equal/total): {bad}"
+
+
+def test_error_is_a_runtime_error():
+    assert issubclass(ai8xsim.Error, RuntimeError)
+    assert ai8xsim.Error.__module__ == "ai8xsim"
+
+
+@pytest.mark.parametrize("weights", ["checkpoint", "weights"])
+@pytest.mark.parametrize("case", DEMOS)
+def test_run_equals_izer_on_every_layer(case, weights):
+    net, x, expected, m = _case(case, weights)
+    out = net.run(x)
+    assert out.dtype == np.int32
+    assert np.array_equal(out, expected[m["final_layer"]])
+    result = net.run(x, layers=True)
+    assert np.array_equal(result.output, out)
+    _assert_layers_equal(result.layers, expected)
+    assert (result.cycles is None) == (not ai8xsim.has_cycles)
+
+
+def test_one_d_output_is_c_by_l_by_1():
+    net, x, expected, m = _case(ONE_D)
+    out = net.run(x)
+    assert out.ndim == 3 and out.shape[2] == 1
+    assert np.array_equal(out, expected[m["final_layer"]])
+
+
+@pytest.mark.parametrize("dtype", ["int8", "int16", "int32", "int64"])
+def test_integer_dtypes_give_the_same_output(dtype):
+    net, x, expected, m = _case(DEMOS[0])
+    assert np.array_equal(net.run(x.astype(dtype)), expected[m["final_layer"]])
+
+
+def test_non_contiguous_input_is_read_correctly():
+    net, x, expected, m = _case(DEMOS[0])
+    flipped = np.ascontiguousarray(x[:, ::-1])[:, ::-1]  # a strided view of x's values
+    assert not flipped.flags.c_contiguous
+    assert np.array_equal(net.run(flipped), expected[m["final_layer"]])
+
+
+def test_float_input_raises_the_librarys_message(tmp_path):
+    net, x, _, m = _case(DEMOS[0])
+    with pytest.raises(ai8xsim.Error) as e:
+        net.run(x.astype(np.float32))
+    assert e.value.kind == "Input"
+    assert "float32" in str(e.value)
+    cli = S.build_dir() / "ai8xsim"
+    if cli.is_file():  # the same check as the CLI's for a float .npy
+        sample = tmp_path / "x.npy"
+        np.save(sample, x.astype(np.float32))
+        d = S.case_dir(DEMOS[0])
+        p = subprocess.run([str(cli), "run", "--config-file", str(d / m["config"]),
+                            "--checkpoint-file", str(d / m["weights"]), "--sample-input",
+                            str(sample), "--device", m["device"], "-q"] + S.C.run_flags(m),
+                           capture_output=True, text=True)
+        tail = str(e.value).split(": ", 1)[1]
+        assert p.returncode != 0 and tail in p.stderr
+
+
+def test_out_of_range_input_names_the_element():
+    net, x, _, _ = _case(DEMOS[0])
+    bad = x.astype(np.int64).copy()
+    bad.flat[5] = 200
+    with pytest.raises(ai8xsim.Error, match="element 5 is 200") as e:
+        net.run(bad)
+    assert e.value.kind == "Input"
+
+
+def test_wrong_rank_input_is_refused():
+    net, x, _, _ = _case(DEMOS[0])
+    with pytest.raises(ai8xsim.Error, match="shape"):
+        net.run(x.ravel())
+
+
+def test_missing_file_raises_error_naming_it(tmp_path):
+    S.require_corpus()
+    m = S.meta(DEMOS[0])
+    missing = tmp_path / "no-such-checkpoint.pth.tar"
+    with pytest.raises(ai8xsim.Error, match="no-such-checkpoint") as e:
+        ai8xsim.load(S.case_dir(DEMOS[0]) / m["config"], missing, device=m["device"])
+    assert e.value.kind
+
+
+def test_refused_case_raises_the_clis_message():
+    S.require_corpus()
+    cli = S.build_dir() / "ai8xsim"
+    case = S.failed_cases()[0]
+    m = S.meta(case)
+    d = S.case_dir(case)
+    weights = m["weights"] or "weights.npz"
+    with pytest.raises(ai8xsim.Error) as e:
+        net = ai8xsim.load(d / m["config"], d / weights, device=m["device"],
+                           **S.load_options(m))
+        net.run(np.load(d / m["sample_input"]))
+    assert str(e.value)
+    if cli.is_file():
+        p = subprocess.run([str(cli)] + S.C.cli_args(S.corpus_dir(), case, m, weights) +
+                           ["-q"], capture_output=True, text=True)
+        assert str(e.value) in p.stderr
+
+
+def test_unknown_option_is_a_type_error():
+    S.require_corpus()
+    m = S.meta(DEMOS[0])
+    with pytest.raises(TypeError, match="fast_fifo"):
+        ai8xsim.load(S.case_dir(DEMOS[0]) / m["config"], "x", fastfifo=True)
+
+
+def _perturbed_batch(x, n, seed=1):
+    rng = np.random.default_rng(seed)
+    noise = rng.integers(-20, 21, size=(n - 1,) + x.shape)
+    return np.concatenate([x[None], np.clip(x[None] + noise, -128, 127)]).astype(np.int64)
+
+
+@pytest.mark.parametrize("case", [DEMOS[0], ONE_D])
+def test_run_batch_equals_run_sample_by_sample(case):
+    net, x, _, _ = _case(case)
+    X = _perturbed_batch(x, 5)
+    Y = net.run_batch(X, threads=2)
+    assert Y.shape == (5,) + net.run(x).shape
+    for i in range(len(X)):
+        assert np.array_equal(Y[i], net.run(X[i])), f"sample {i}"
+    assert not np.array_equal(Y[0], Y[1]) or not np.array_equal(X[0], X[1])
+
+
+def test_run_batch_accepts_a_list_and_shows_progress(capsys):
+    net, x, _, _ = _case(ONE_D)
+    X = list(_perturbed_batch(x, 3))
+    Y = net.run_batch(X, threads=1, progress=True)
+    assert np.array_equal(Y, net.run_batch(np.stack(X), progress=False))
+    err = capsys.readouterr().err
+    assert "3/3" in err
+
+
+def test_run_batch_progress_callback_errors_surface():
+    net, x, _, _ = _case(ONE_D)
+
+    def boom(done):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        net._sim.run_batch(_perturbed_batch(x, 3), threads=2, progress=boom)
+
+
+def test_run_batch_refuses_float_batches():
+    net, x, _, _ = _case(ONE_D)
+    with pytest.raises(ai8xsim.Error, match="float64"):
+        net.run_batch(_perturbed_batch(x, 2).astype(np.float64))
+
+
+@pytest.mark.parametrize("case", DEMOS)
+def test_network_shapes_match_izers(case):
+    net, x, _, m = _case(case)
+    network = net.network(x.shape)
+    assert network.order == m["layer_order"]
+    for index, shape in m["layers"].items():
+        L = network.layers[int(index)]
+        assert [L.out_channels, *L.output_dim] == shape, f"layer {index}"
+    assert network.total_macs == sum(network.layers[i].macs for i in network.order)
+
+
+def test_summary_needs_a_shape_until_something_ran():
+    net, x, _, _ = _case(DEMOS[0])
+    with pytest.raises(ValueError, match="input shape"):
+        net.summary()
+    explicit = str(net.summary(x.shape))
+    net.run(x)
+    assert str(net.summary()) == explicit
+
+
+@pytest.mark.parametrize("case", DEMOS)
+def test_summary_renders_every_layer(case):
+    net, x, _, _ = _case(case)
+    net.run(x)
+    s = net.summary()
+    network = net.network()
+    text = str(s)
+    lines = text.splitlines()
+    assert len(lines) == 3 + len(network.order) + 1  # title, header, rule, rows, totals
+    assert f"{network.total_macs:,}" in lines[-1]
+    for row, i in zip(lines[3:], network.order):
+        L = network.layers[i]
+        assert row.split()[0] == str(i) and f"{L.macs:,}" in row
+    html = s._repr_html_()
+    assert html.count("<tr") == len(network.order) + 1
+
+
+def test_import_pulls_in_neither_torch_nor_matplotlib():
+    code = ("import sys, ai8xsim; "
+            "print(any(m in sys.modules for m in ('torch', 'matplotlib', 'tqdm')))")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       env={"PYTHONPATH": ":".join(sys.path)})
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip() == "False"
+
+
+def test_cycles_equal_izers_latency_estimate():
+    if not ai8xsim.has_cycles:
+        pytest.skip("this build has no cycle model")
+    S.require_corpus()
+    case = S.first_case_where(lambda c: S.meta(c).get("checkpoint") and S.meta(c).get("latency"))
+    net, x, _, m = _case(case)
+    cycles = net.run(x, layers=True).cycles
+    latency = m["latency"]
+    assert cycles.total == latency["total"]
+    assert cycles.estimated == latency["estimated"]
+    got = {row["layer"]: (cycles.startup if row["layer"] is None
+                          else cycles.layers[int(row["layer"])]) for row in latency["rows"]}
+    assert got == {row["layer"]: row["cycles"] for row in latency["rows"]}
+    assert all(sum(t.values()) == cycles.layers[i] for i, t in cycles.terms.items())
+
+
+def test_summary_shows_cycles_and_memory_when_built():
+    net, x, _, _ = _case(DEMOS[0])
+    net.run(x)
+    s = net.summary()
+    assert ("cycles" in s.columns) == ai8xsim.has_cycles
+    assert ("kernel rows" in s.columns) == ai8xsim.has_memory
+    if ai8xsim.has_cycles:
+        col = s.columns.index("cycles")
+        cycles = net.cycles()
+        assert [int(r[col].split()[0].replace(",", "")) for r in s.rows] == \
+            [cycles.layers[i] for i in net.network().order]
+    if ai8xsim.has_memory:
+        mem = net.memory()
+        assert mem.kernel_rows_written >= sum(mem.kernel_rows.values()) > 0
+        assert not mem.violations

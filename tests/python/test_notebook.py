@@ -1,0 +1,29 @@
+"""python/notebooks/walkthrough.ipynb runs from top to bottom without a failing cell."""
+import pathlib
+
+import pytest
+
+import pysupport as S
+
+NOTEBOOK = S.TESTS.parent / "python" / "notebooks" / "walkthrough.ipynb"
+
+
+def test_walkthrough_notebook_runs(monkeypatch):
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    S.require_corpus()
+    S.import_ai8xsim()
+    monkeypatch.setenv("AI8XSIM_BUILD_DIR", str(S.build_dir().resolve()))
+    monkeypatch.setenv("AI8XSIM_PARITY_DIR", str(S.corpus_dir().resolve()))
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    client = nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",
+                                     resources={"metadata": {"path": str(NOTEBOOK.parent)}})
+    client.execute()  # raises CellExecutionError naming the cell that failed
+    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
+              if o.output_type == "error"]
+    assert not errors, errors
+    code_cells = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(c.execution_count for c in code_cells)
+    images = [o for c in code_cells for o in c.outputs if "image/png" in o.get("data", {})]
+    assert images, "the plots drew nothing"

@@ -1,0 +1,197 @@
+// The scoring arithmetic of `ai8xsim eval` / net.evaluate (sim/evaluate.h): argmax with
+// numpy's tie rule, accuracy, per-class accuracy, the confusion matrix, misclassified
+// indices, agreement with a reference, and the array conversions' refusals. Every expected
+// number below is worked out by hand in the comment next to it.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "ai8xsim/error.h"
+#include "sim/evaluate.h"
+
+using namespace ai8xsim;
+
+namespace {
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+NdArray array(DType t, std::vector<int64_t> shape, std::vector<double> values) {
+  NdArray a;
+  a.dtype = t;
+  a.shape = std::move(shape);
+  a.values = std::move(values);
+  return a;
+}
+
+Tensor vec_tensor(std::vector<int32_t> v) {
+  Tensor t(static_cast<int>(v.size()), 1, 1);
+  t.data = std::move(v);
+  return t;
+}
+
+}  // namespace
+
+TEST_CASE("argmax: the largest value, ties to the lowest index (numpy.argmax)") {
+  CHECK(argmax(std::vector<int32_t>{3, 9, 1}) == 1);
+  CHECK(argmax(std::vector<int32_t>{5, 5, 5}) == 0);           // all tied -> 0
+  CHECK(argmax(std::vector<int32_t>{-7, 2, 2, -1}) == 1);      // tie between 1 and 2 -> 1
+  CHECK(argmax(std::vector<int32_t>{-3, -3, -2}) == 2);        // negatives
+  CHECK(argmax(std::vector<int32_t>{0, 0, 0, 1, 1}) == 3);
+  CHECK(argmax(std::vector<int32_t>{42}) == 0);
+  // Full 32-bit range (output_width 32): no overflow in the comparison.
+  CHECK(argmax(std::vector<int32_t>{INT32_MIN, INT32_MAX, INT32_MAX - 1}) == 1);
+  CHECK(argmax(std::vector<double>{0.5, 2.5, 2.5}) == 1);
+  // numpy: the first NaN is the argmax.
+  CHECK(argmax(std::vector<double>{1.0, NAN, 9.0, NAN}) == 1);
+  CHECK(error_of([] { argmax(std::vector<int32_t>{}); }).find("empty") != std::string::npos);
+}
+
+TEST_CASE("score: accuracy, per-class accuracy, confusion, misclassified") {
+  // 6 samples, 3 classes.
+  //   i  label  pred
+  //   0    0     0   ok
+  //   1    0     1   wrong
+  //   2    1     1   ok
+  //   3    2     2   ok
+  //   4    2     0   wrong
+  //   5    1     1   ok
+  const std::vector<int> pred = {0, 1, 1, 2, 0, 1};
+  const std::vector<int> label = {0, 0, 1, 2, 2, 1};
+  const EvalResult r = score(pred, label, 3);
+  CHECK(r.samples == 6);
+  CHECK(r.classes == 3);
+  CHECK(r.correct == 4);
+  CHECK(r.accuracy == doctest::Approx(4.0 / 6.0));
+  CHECK(r.class_samples == std::vector<int64_t>{2, 2, 2});
+  CHECK(r.class_correct == std::vector<int64_t>{1, 2, 1});
+  CHECK(r.class_accuracy[0] == doctest::Approx(0.5));
+  CHECK(r.class_accuracy[1] == doctest::Approx(1.0));
+  CHECK(r.class_accuracy[2] == doctest::Approx(0.5));
+  // confusion[label][prediction]
+  CHECK(r.confusion == std::vector<std::vector<int64_t>>{{1, 1, 0}, {0, 2, 0}, {1, 0, 1}});
+  CHECK(r.misclassified == std::vector<int64_t>{1, 4});
+  CHECK_FALSE(r.has_reference);
+  // Rows of the confusion matrix sum to the class counts, the diagonal to `correct`.
+  int64_t diag = 0;
+  for (int k = 0; k < 3; ++k) {
+    int64_t row = 0;
+    for (int p = 0; p < 3; ++p) row += r.confusion[k][p];
+    CHECK(row == r.class_samples[k]);
+    diag += r.confusion[k][k];
+  }
+  CHECK(diag == r.correct);
+}
+
+TEST_CASE("score: a class without samples has accuracy NaN (null in JSON)") {
+  const EvalResult r = score({0, 0, 2}, {0, 2, 2}, 4);
+  CHECK(r.class_samples == std::vector<int64_t>{1, 0, 2, 0});
+  CHECK(std::isnan(r.class_accuracy[1]));
+  CHECK(std::isnan(r.class_accuracy[3]));
+  CHECK(r.class_accuracy[2] == doctest::Approx(0.5));
+  const nlohmann::json j = eval_result_json(r);
+  CHECK(j["per_class"][1]["accuracy"].is_null());
+  CHECK(j["per_class"][2]["accuracy"].get<double>() == doctest::Approx(0.5));
+  CHECK(j["reference"].is_null());
+  // Empty set: accuracy NaN, not a division by zero.
+  const EvalResult e = score({}, {}, 2);
+  CHECK(e.samples == 0);
+  CHECK(std::isnan(e.accuracy));
+}
+
+TEST_CASE("score: agreement with a reference") {
+  // pred      = 0 1 1 2 0
+  // reference = 0 1 2 2 1   -> agree at 0, 1, 3: 3 of 5; differ at 2, 4
+  // label     = 0 1 2 2 0   -> reference right at 0, 1, 2, 3: 4 of 5
+  const std::vector<int> ref = {0, 1, 2, 2, 1};
+  const EvalResult r = score({0, 1, 1, 2, 0}, {0, 1, 2, 2, 0}, 3, &ref);
+  CHECK(r.has_reference);
+  CHECK(r.agreements == 3);
+  CHECK(r.agreement == doctest::Approx(0.6));
+  CHECK(r.disagreements == std::vector<int64_t>{2, 4});
+  CHECK(r.reference_correct == 4);
+  CHECK(r.reference_accuracy == doctest::Approx(0.8));
+  CHECK(r.correct == 4);  // pred right at 0, 1, 3, 4
+  const nlohmann::json j = eval_result_json(r);
+  CHECK(j["reference"]["agreement"].get<double>() == doctest::Approx(0.6));
+  CHECK(j["reference"]["disagreements"] == nlohmann::json::array({2, 4}));
+  // A reference may name classes beyond the network's (another model): they just disagree.
+  const std::vector<int> wide = {7, 1};
+  const EvalResult w = score({0, 1}, {0, 1}, 2, &wide);
+  CHECK(w.agreements == 1);
+  CHECK(w.disagreements == std::vector<int64_t>{0});
+}
+
+TEST_CASE("score: refusals name the count or value found") {
+  CHECK(error_of([] { score({0, 1}, {0}, 2); }).find("1 labels for 2 samples") !=
+        std::string::npos);
+  CHECK(error_of([] { score({0, 1}, {0, 3}, 2); }).find("element 1 is 3") != std::string::npos);
+  const std::vector<int> ref = {0};
+  CHECK(error_of([&] { score({0, 1}, {0, 1}, 2, &ref); }).find("1 predictions for 2 samples") !=
+        std::string::npos);
+}
+
+TEST_CASE("score_outputs: argmax of each flattened output") {
+  // Outputs as the final layer leaves them (C x 1 x 1); the tie in sample 2 goes to index 0.
+  const std::vector<Tensor> outs = {vec_tensor({1, 5, 3}), vec_tensor({-9, -8, -10}),
+                                    vec_tensor({4, 4, 1}), vec_tensor({0, 0, 7})};
+  CHECK(predictions_from_outputs(outs) == std::vector<int>{1, 1, 0, 2});
+  const EvalResult r = score_outputs(outs, {1, 0, 0, 2});
+  CHECK(r.classes == 3);
+  CHECK(r.correct == 3);
+  CHECK(r.misclassified == std::vector<int64_t>{1});
+  // A C x H x W output is flattened in C order: element (c, y, x) is index (c*H + y)*W + x.
+  Tensor t(2, 2, 2);
+  t.at(1, 0, 1) = 9;  // index 5
+  CHECK(predictions_from_outputs({t}) == std::vector<int>{5});
+  CHECK(error_of([] { predictions_from_outputs({vec_tensor({1, 2}), vec_tensor({1})}); })
+            .find("one size") != std::string::npos);
+}
+
+TEST_CASE("array conversions: samples, labels, reference") {
+  // 2 samples of 1 x 2 x 2, int8.
+  const NdArray s = array(DType::I8, {2, 1, 2, 2}, {1, 2, 3, 4, -128, 127, 0, -1});
+  const std::vector<Tensor> t = samples_from_array(s, "x.npy");
+  REQUIRE(t.size() == 2);
+  CHECK(t[1].c == 1);
+  CHECK(t[1].h == 2);
+  CHECK(t[1].w == 2);
+  CHECK(t[1].data == std::vector<int32_t>{-128, 127, 0, -1});
+  // 1-D samples N x C x L become C x L x 1.
+  const std::vector<Tensor> t1 = samples_from_array(array(DType::I64, {3, 2, 4},
+                                                          std::vector<double>(24, 5)),
+                                                    "x.npy");
+  CHECK(t1.size() == 3);
+  CHECK(t1[0].shape_str() == "2x4x1");
+  CHECK(error_of([] { samples_from_array(array(DType::F32, {1, 1, 1, 1}, {0.5}), "x.npy"); })
+            .find("dtype float32") != std::string::npos);
+  CHECK(error_of([] { samples_from_array(array(DType::I16, {1, 1, 1, 1}, {200}), "x.npy"); })
+            .find("sample 0, element 0 is 200") != std::string::npos);
+  CHECK(error_of([] { samples_from_array(array(DType::I8, {4, 4}, std::vector<double>(16)), "x"); })
+            .find("N x C x H x W") != std::string::npos);
+
+  CHECK(labels_from_array(array(DType::U8, {3}, {0, 9, 4}), "y.npy") == std::vector<int>{0, 9, 4});
+  CHECK(error_of([] { labels_from_array(array(DType::F64, {2}, {0, 1}), "y.npy"); })
+            .find("dtype float64") != std::string::npos);
+  CHECK(error_of([] { labels_from_array(array(DType::I64, {2}, {0, -1}), "y.npy"); })
+            .find("element 1 is -1") != std::string::npos);
+  CHECK(error_of([] { labels_from_array(array(DType::I64, {2, 1}, {0, 1}), "y.npy"); })
+            .find("shape (2, 1)") != std::string::npos);
+
+  // Reference: classes (N,) or scores N x K (argmax per row, ties low), N x K x 1 x 1 too.
+  CHECK(reference_from_array(array(DType::I32, {2}, {3, 1}), "r") == std::vector<int>{3, 1});
+  CHECK(reference_from_array(array(DType::F32, {2, 3}, {0.1, 0.7, 0.2, 2, 2, -1}), "r") ==
+        std::vector<int>{1, 0});
+  CHECK(reference_from_array(array(DType::I32, {2, 2, 1, 1}, {-5, -4, 8, 8}), "r") ==
+        std::vector<int>{1, 0});
+  CHECK(error_of([] { reference_from_array(array(DType::F32, {2}, {0.0, 1.0}), "r"); })
+            .find("dtype float32") != std::string::npos);
+}
