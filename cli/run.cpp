@@ -7,6 +7,7 @@
 #include "cli/commands.h"
 #include "sim/cycles.h"
 #include "sim/device.h"
+#include "sim/evaluate.h"
 #include <nlohmann/json.hpp>
 #include "sim/io/files.h"
 #include "sim/io/npy.h"
@@ -125,13 +126,54 @@ struct RunArgs {
   NetworkArgs net;
   std::string sample_input, output, dump_layers, report;
   double clock_mhz = 0;
+  int threads = 0;
   bool quiet = false;
 };
+
+// A sample array holds a batch when it has one axis more than a sample: N x C x H x W, or
+// N x C x L for a network whose first layer is Conv1d.
+bool is_batch(const NdArray& a, const Simulator& sim) {
+  const auto& first = sim.config().layers.front();
+  return a.shape.size() == 4 || (a.shape.size() == 3 && first.op == Operator::Conv1d);
+}
+
+// Batch input: N results stacked into one output array, no per-layer dumps.
+int run_batch_command(const RunArgs& a, const Simulator& sim, const NdArray& array) {
+  if (!a.dump_layers.empty())
+    fail(ErrorKind::Input, a.sample_input + ": --dump-layers takes one sample; this file holds " +
+                               std::to_string(array.shape[0]) + " (shape " + array.shape_str() +
+                               ")");
+  const std::vector<Tensor> samples = samples_from_array(array, a.sample_input);
+  const std::vector<Tensor> outs = sim.run_batch(samples, a.threads);
+  std::vector<int32_t> flat;
+  for (const Tensor& o : outs) flat.insert(flat.end(), o.data.begin(), o.data.end());
+  const Tensor& o0 = outs.front();
+  std::vector<PendingFile> files;
+  if (!a.output.empty())
+    files.push_back({a.output, encode_npy_int32({static_cast<int64_t>(outs.size()), o0.c, o0.h,
+                                                 o0.w}, flat)});
+  const Network& net = sim.network(InputShape{samples[0].c, samples[0].h, samples[0].w});
+  const NetworkCycles cyc = estimate_network_cycles(
+      net, a.clock_mhz > 0 ? a.clock_mhz : default_cnn_clock_mhz(sim.options().device));
+  if (!a.report.empty()) files.push_back({a.report, report_json(net, cyc)});
+  write_files_atomically(files);
+  if (!a.quiet) {
+    std::cout << "ai8xsim " << device_name(sim.options().device) << ": " << a.net.config_file
+              << "\n";
+    print_table(net, cyc, std::cout);
+    std::cout << "output: " << outs.size() << " x " << o0.shape_str();
+    if (!a.output.empty()) std::cout << " -> " << a.output;
+    std::cout << "\n";
+  }
+  return 0;
+}
 
 int run_command(const RunArgs& a) {
   const LoadOptions opt = load_options(a.net);
   const Simulator sim = Simulator::load(a.net.config_file, a.net.checkpoint_file, opt);
-  const Tensor input = sample_to_tensor(read_npy(a.sample_input), a.sample_input);
+  const NdArray array = read_npy(a.sample_input);
+  if (is_batch(array, sim)) return run_batch_command(a, sim, array);
+  const Tensor input = sample_to_tensor(array, a.sample_input);
   const Network& net = sim.network(InputShape{input.c, input.h, input.w});
   const RunResult r = sim.run(input, !a.dump_layers.empty());
 
@@ -164,7 +206,9 @@ Command add_run_command(CLI::App& app) {
   auto a = std::make_shared<RunArgs>();
   CLI::App* run = app.add_subcommand("run", "Run a synthesized network on a sample");
   add_network_options(run, a->net);
-  run->add_option("--sample-input", a->sample_input, "sample .npy (C x H x W or C x L)")
+  run->add_option("--sample-input", a->sample_input,
+                  "sample .npy: C x H x W or C x L; or a batch N x C x H x W (N x C x L for a "
+                  "Conv1d network), then --output holds N results")
       ->required();
   run->add_option("--output", a->output, "write the final layer's output here (.npy, int32)");
   run->add_option("--dump-layers", a->dump_layers,
@@ -174,6 +218,7 @@ Command add_run_command(CLI::App& app) {
                   "clock_mhz, layers[i].cycles, layers[i].macs)");
   run->add_option("--clock-mhz", a->clock_mhz,
                   "CNN clock for latency (default: MAX78000 50, MAX78002 200)");
+  run->add_option("--threads", a->threads, "threads for a batch (default: all cores)");
   run->add_flag("-q,--quiet", a->quiet, "print nothing but errors");
   return {run, [a] { return run_command(*a); }};
 }
