@@ -131,10 +131,12 @@ struct RunArgs {
 };
 
 // A sample array holds a batch when it has one axis more than a sample: N x C x H x W, or
-// N x C x L for a network whose first layer is Conv1d.
+// N x C x L for a network whose first layer is Conv1d (a 1-D sample may also come as
+// C x L x 1, as izer accepts it: a last axis of 1 means one sample).
 bool is_batch(const NdArray& a, const Simulator& sim) {
   const auto& first = sim.config().layers.front();
-  return a.shape.size() == 4 || (a.shape.size() == 3 && first.op == Operator::Conv1d);
+  return a.shape.size() == 4 ||
+         (a.shape.size() == 3 && first.op == Operator::Conv1d && a.shape[2] != 1);
 }
 
 // Batch input: N results stacked into one output array, no per-layer dumps.

@@ -4,6 +4,7 @@ Every `status: ok` case: the final output and every layer equal izer's (from wei
 and for model-zoo cases also from the quantized checkpoint). Every `status: failed` case:
 ai8xsim refuses it too (non-zero exit, no output file). Each test reports matched/total
 elements per layer when it fails."""
+import json
 import pathlib
 import subprocess
 import sys
@@ -44,15 +45,21 @@ def test_ok_case_is_bit_exact(case, weights, cli, tmp_path):
     m = C.meta(corpus, case)
     dump = tmp_path / "layers"
     out = dump / "output.npy"
+    report = tmp_path / "report.json"
     args = C.cli_args(corpus, case, m, weights) + ["--output", str(out), "--dump-layers",
-                                                   str(dump), "--quiet"]
+                                                   str(dump), "--report", str(report), "--quiet"]
     p = subprocess.run([str(cli)] + args, capture_output=True, text=True, timeout=600)
     assert p.returncode == 0, f"{case}: ai8xsim failed: {p.stderr.strip()}"
     expected = dict(np.load(corpus / "cases" / case / "expected.npz"))
     rows = C.compare_layers(expected, dump)
     bad = [r for r in rows if r[1] != r[2]]
-    report = "\n".join(f"  {n}: {m_}/{t} equal {note}" for n, m_, t, note in rows)
-    assert not bad, f"{case} ({weights}): layers differ from izer:\n{report}"
+    table = "\n".join(f"  {n}: {m_}/{t} equal {note}" for n, m_, t, note in rows)
+    assert not bad, f"{case} ({weights}): layers differ from izer:\n{table}"
+    latency = m.get("latency")
+    if latency:  # izer estimates MAX78000 only: the report's total equals izer's
+        got = json.loads(report.read_text())
+        assert got["total_cycles"] == latency["total"], (
+            f"{case}: cycle model {got['total_cycles']} != izer's {latency['total']}")
 
 
 @pytest.mark.parametrize("case", _cases("failed"))
