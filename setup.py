@@ -6,8 +6,9 @@ compiled module _ai8xsim, built by CMake (python/CMakeLists.txt) for the running
 
 Environment: AI8XSIM_CMAKE_ARGS adds CMake arguments; CMAKE_BUILD_PARALLEL_LEVEL sets the
 build jobs (default: all cores). setuptools' build directory lives outside the source tree
-(the system temp directory) so that nothing is written next to the sources but the
-metadata setuptools insists on."""
+(the system temp directory, as is the egg-info) so that nothing is written into the
+source tree; a second install rebuilds incrementally."""
+import hashlib
 import os
 import pathlib
 import shlex
@@ -20,7 +21,10 @@ from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
 ROOT = pathlib.Path(__file__).resolve().parent
-BUILD_BASE = pathlib.Path(tempfile.gettempdir()) / f"ai8xsim-pip-build-{os.getuid()}"
+# One build directory per user and source tree (CMake's cache is tied to the source path).
+_TREE = hashlib.sha1(str(ROOT).encode()).hexdigest()[:10]
+BUILD_BASE = pathlib.Path(tempfile.gettempdir()) / f"ai8xsim-pip-build-{os.getuid()}-{_TREE}"
+BUILD_BASE.mkdir(parents=True, exist_ok=True)
 
 
 class CMakeExtension(Extension):
@@ -58,6 +62,7 @@ class CMakeBuild(build_ext):
 setup(
     ext_modules=[CMakeExtension("ai8xsim._ai8xsim")],
     cmdclass={"build_ext": CMakeBuild},
-    options={"build": {"build_base": str(BUILD_BASE)}},
+    options={"build": {"build_base": str(BUILD_BASE)},
+             "egg_info": {"egg_base": str(BUILD_BASE)}},
     zip_safe=False,
 )

@@ -69,21 +69,29 @@ class ParityReport:
     def layer(self, index):
         return next(e for e in self.layers if e.layer == index)
 
-    def table(self):
+    COLUMNS = ("layer", "equal/total", "max |diff|", "first diff (sim vs ref)", "sat. sim",
+               "sat. ref")
+
+    def table(self, diagnosis_column=True):
         rows = [[e.layer, f"{e.equal:,}/{e.total:,}", _num(e.max_abs_diff), e.first_text(),
-                 _pct(e.saturation), _pct(e.ref_saturation), e.diagnosis or ""]
-                for e in self.layers]
-        verdict = "exact on every layer" if self.exact else \
-            f"{sum(not e.exact for e in self.layers)} of {len(self.layers)} layers differ"
-        footer = "\n".join(self.notes)
-        return Table(("layer", "equal/total", "max |diff|", "first diff (sim vs ref)",
-                      "sat. sim", "sat. ref", "diagnosis"), rows,
-                     f"parity: {verdict}", footer, right=("layer", "equal/total",
-                                                          "max |diff|", "sat. sim",
-                                                          "sat. ref"))
+                 _pct(e.saturation), _pct(e.ref_saturation)]
+                + ([e.diagnosis] if diagnosis_column else []) for e in self.layers]
+        columns = self.COLUMNS + (("diagnosis",) if diagnosis_column else ())
+        return Table(columns, rows, f"parity: {self.verdict()}", "\n".join(self.notes),
+                     right=self.COLUMNS[:3] + self.COLUMNS[4:])
+
+    def verdict(self):
+        if not self.layers:
+            return "no layer to compare"
+        if self.exact:
+            return "exact on every layer"
+        return f"{sum(not e.exact for e in self.layers)} of {len(self.layers)} layers differ"
 
     def __str__(self):
-        return self.table().text()
+        """The table, then one line per diagnosis (they are too long for a column)."""
+        lines = [self.table(diagnosis_column=False).text()]
+        lines += [f"layer {e.layer}: {e.diagnosis}" for e in self.layers if e.diagnosis]
+        return "\n".join(lines)
 
     def __repr__(self):
         return str(self)
@@ -121,7 +129,10 @@ def compare(net, x=None, reference=None, *, scale=1):
                             _diagnose.input_ratio(x, ref_input), _rerun(net, x))
     entries = [_entry(ctx, i) for i in network.order if i in ref_layers]
     entries += _unrun(network, ref_layers)
-    return ParityReport(entries, result.layers, ref_layers, ctx.notes(), network)
+    notes = ctx.notes()
+    if not ref_layers:
+        notes.append("the reference holds no layer_NNN arrays")
+    return ParityReport(entries, result.layers, ref_layers, notes, network)
 
 
 def _reference(net, x, reference):

@@ -434,33 +434,19 @@ void bind_simulator(py::module_& m) {
       });
 }
 
-// The ErrorKind enumerator's name (what error_kind_name gives, kept here so that the module
-// does not depend on where the library defines it).
-const char* kind_name(ErrorKind k) {
-  switch (k) {
-    case ErrorKind::Config: return "Config";
-    case ErrorKind::Checkpoint: return "Checkpoint";
-    case ErrorKind::Input: return "Input";
-    case ErrorKind::Capacity: return "Capacity";
-    case ErrorKind::IO: return "IO";
-    case ErrorKind::Internal: return "Internal";
-  }
-  return "Internal";
-}
-
 void bind_error(py::module_& m) {
   static py::exception<Error> error(m, "Error", PyExc_RuntimeError);
   error.attr("__module__") = "ai8xsim";
   error.attr("__doc__") =
       "An error ai8xsim reports (ai8xsim::Error): the message names the file, layer, key and "
-      "value; `kind` is Config, Checkpoint, Input, Capacity, IO or Internal.";
+      "value; `kind` is config, checkpoint, input, capacity, io or internal.";
   error.attr("kind") = py::none();
   py::register_exception_translator([](std::exception_ptr p) {
     try {
       if (p) std::rethrow_exception(p);
     } catch (const Error& e) {
       py::object inst = py::reinterpret_borrow<py::object>(error.ptr())(py::str(e.what()));
-      inst.attr("kind") = kind_name(e.kind());
+      inst.attr("kind") = error_kind_name(e.kind());
       PyErr_SetObject(error.ptr(), inst.ptr());
     }
   });

@@ -69,7 +69,7 @@ def test_float_input_raises_the_librarys_message(tmp_path):
     net, x, _, m = _case(DEMOS[0])
     with pytest.raises(ai8xsim.Error) as e:
         net.run(x.astype(np.float32))
-    assert e.value.kind == "Input"
+    assert e.value.kind == "input"
     assert "float32" in str(e.value)
     cli = S.build_dir() / "ai8xsim"
     if cli.is_file():  # the same check as the CLI's for a float .npy
@@ -90,7 +90,7 @@ def test_out_of_range_input_names_the_element():
     bad.flat[5] = 200
     with pytest.raises(ai8xsim.Error, match="element 5 is 200") as e:
         net.run(bad)
-    assert e.value.kind == "Input"
+    assert e.value.kind == "input"
 
 
 def test_wrong_rank_input_is_refused():
@@ -157,6 +157,15 @@ def test_run_batch_accepts_a_list_and_shows_progress(capsys):
     assert np.array_equal(Y, net.run_batch(np.stack(X), progress=False))
     err = capsys.readouterr().err
     assert "3/3" in err
+
+
+def test_run_batch_shows_progress_by_itself_only_for_long_batches(capsys):
+    net, x, _, _ = _case(ONE_D)
+    long_batch = ai8xsim.simulator._progress.AUTO_THRESHOLD + 1
+    net.run_batch(_perturbed_batch(x, 2))
+    assert "2/2" not in capsys.readouterr().err
+    net.run_batch(_perturbed_batch(x, long_batch))
+    assert f"{long_batch}/{long_batch}" in capsys.readouterr().err
 
 
 def test_run_batch_progress_callback_errors_surface():

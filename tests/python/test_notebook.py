@@ -1,5 +1,6 @@
 """python/notebooks/walkthrough.ipynb runs from top to bottom without a failing cell."""
-import pathlib
+import json
+import sys
 
 import pytest
 
@@ -8,7 +9,18 @@ import pysupport as S
 NOTEBOOK = S.TESTS.parent / "python" / "notebooks" / "walkthrough.ipynb"
 
 
-def test_walkthrough_notebook_runs(monkeypatch):
+def _kernel_for_this_interpreter(tmp_path, monkeypatch):
+    """A kernelspec running this interpreter (a venv's, say), found first via JUPYTER_PATH."""
+    spec = tmp_path / "kernels" / "ai8xsim-test"
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "ai8xsim test", "language": "python"}))
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path))
+    return spec.name
+
+
+def test_walkthrough_notebook_runs(monkeypatch, tmp_path):
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
     S.require_corpus()
@@ -16,8 +28,9 @@ def test_walkthrough_notebook_runs(monkeypatch):
     monkeypatch.setenv("AI8XSIM_BUILD_DIR", str(S.build_dir().resolve()))
     monkeypatch.setenv("AI8XSIM_PARITY_DIR", str(S.corpus_dir().resolve()))
     monkeypatch.setenv("MPLBACKEND", "Agg")
+    kernel = _kernel_for_this_interpreter(tmp_path, monkeypatch)
     nb = nbformat.read(NOTEBOOK, as_version=4)
-    client = nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",
+    client = nbclient.NotebookClient(nb, timeout=600, kernel_name=kernel,
                                      resources={"metadata": {"path": str(NOTEBOOK.parent)}})
     client.execute()  # raises CellExecutionError naming the cell that failed
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs

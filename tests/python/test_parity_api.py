@@ -256,6 +256,7 @@ def test_report_points_at_the_first_difference():
     assert e.first_diff == np.unravel_index(a.size - 1, a.shape)
     assert e.first_values[1] - e.first_values[0] == 3
     assert "background" in report._repr_html_()
+    assert str(report).splitlines()[-1] == f"layer {k}: {e.diagnosis}"
 
 
 # ---- torch modules as references ---------------------------------------------------------
