@@ -19,7 +19,7 @@ ResolveOptions resolve_options(const LoadOptions& o) {
   ResolveOptions ro;
   ro.device = o.device;
   ro.avg_pool_rounding = o.avg_pool_rounding;
-  ro.fifo = o.fifo;
+  ro.fifo = o.fifo || o.fast_fifo;  // the fast FIFO is a FIFO
   ro.fast_fifo = o.fast_fifo;
   ro.overlap_data = o.overlap_data;
   return ro;
@@ -96,16 +96,16 @@ std::vector<Tensor> Simulator::run_batch(const std::vector<Tensor>& inputs, int 
     for (size_t i; (i = next.fetch_add(1)) < inputs.size();) {
       try {
         out[i] = run_network(r.net, inputs[i], false, nullptr, &r.prepared).output;
+        const size_t d = ++done;
+        if (progress) {
+          std::lock_guard<std::mutex> lock(progress_mutex);
+          progress(d);  // may throw (e.g. a cancelled notebook cell): ends the batch
+        }
       } catch (...) {
         std::lock_guard<std::mutex> lock(error_mutex);
         if (!error) error = std::current_exception();
         next = inputs.size();
         return;
-      }
-      const size_t d = ++done;
-      if (progress) {
-        std::lock_guard<std::mutex> lock(progress_mutex);
-        progress(d);
       }
     }
   };
