@@ -78,7 +78,26 @@ class Resolver {
     return !lc.padding_given && lc.op != Operator::Passthrough && lc.op != Operator::Linear;
   }
 
+  // YAML features izer has that ai8xsim does not simulate: refused, never silently ignored.
+  void refuse_unsimulated_features() const {
+    if (cfg_.has_data_buffer)
+      fail(ErrorKind::Config, cfg_.file + ": `data_buffer`: ai8xsim does not simulate data "
+                                          "buffers yet (izer's buffer_shift/buffer_insert)");
+    for (size_t i = 0; i < cfg_.layers.size(); ++i) {
+      const LayerConfig& lc = cfg_.layers[i];
+      const char* key = lc.buffer_shift        ? "buffer_shift"
+                        : lc.buffer_insert     ? "buffer_insert"
+                        : lc.simulated_sequence ? "simulated_sequence"
+                                                : nullptr;
+      if (key)
+        layer_error(static_cast<int>(i), ErrorKind::Config,
+                    std::string("`") + key + "`: ai8xsim does not simulate this izer test "
+                    "feature yet; remove it to simulate the network");
+    }
+  }
+
   void copy_yaml_parameters() {
+    refuse_unsimulated_features();
     const bool mutated = shared_default_pad_mutated();
     net_.layers.resize(cfg_.layers.size());
     for (size_t i = 0; i < cfg_.layers.size(); ++i) {
