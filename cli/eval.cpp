@@ -68,19 +68,20 @@ class ProgressBar {
          << done << "/" << total_ << " " << std::fixed << std::setprecision(1)
          << (total_ ? 100.0 * done / total_ : 100.0) << "% " << rate << " samples/s ETA "
          << duration(eta) << "   ";
+    width_ = line.str().size();
     std::cerr << line.str() << std::flush;
-    drawn_ = true;
   }
 
+  // Erase the bar (the summary goes to stdout, which may be the same terminal).
   void finish() {
-    if (drawn_) std::cerr << "\r" << std::string(80, ' ') << "\r" << std::flush;
+    if (width_) std::cerr << "\r" << std::string(width_, ' ') << "\r" << std::flush;
   }
 
  private:
   using Clock = std::chrono::steady_clock;
   size_t total_;
   Clock::time_point start_, last_;
-  bool drawn_ = false;
+  size_t width_ = 0;  // characters of the last line drawn; 0 = nothing drawn
 };
 
 std::string index_list(const std::vector<int64_t>& v, size_t max_shown = 20) {
@@ -224,7 +225,8 @@ Command add_eval_command(CLI::App& app) {
   cmd->add_option("--reference", a->reference,
                   "another model's results for the same samples: N x K outputs or N classes");
   cmd->add_option("--report", a->report, "write the results as JSON");
-  cmd->add_option("--outputs", a->outputs, "write every final output here (.npy, int32, N x C x H x W)");
+  cmd->add_option("--outputs", a->outputs,
+                  "write every final output here (.npy, int32, N x C x H x W)");
   cmd->add_flag("-q,--quiet", a->quiet, "print nothing but errors (no progress bar)");
   return {cmd, [a] { return eval_command(*a); }};
 }

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "sim/device.h"
+#include "sim/kernelmem.h"
 
 namespace ai8xsim {
 
@@ -41,6 +42,9 @@ class Checker {
       if (ran(L.index)) layer_rules(L);
     for (const Layer& L : net_.layers)
       if (ran(L.index)) processor_rules(L);
+    // Kernel and bias memory: izer's allocators run after the processor checks.
+    if (out_.empty())
+      for (Violation& v : memory_violations(net_)) out_.push_back(std::move(v));
     // izer finds this one while simulating, after every rule above.
     for (int ll : net_.order) input_channels_rule(net_.layers[ll]);
     return std::move(out_);

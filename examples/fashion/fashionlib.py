@@ -27,6 +27,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 DATA_DIR = pathlib.Path("/usr/share/datasets/fashion-mnist")
+BUILD_DIR = pathlib.Path(__file__).resolve().parents[2] / "build-examples" / "fashion"
 CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker",
            "Bag", "Ankle boot"]
 ARCH = "ai85fashionnet"
@@ -71,7 +72,7 @@ def to_float(x_int8: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(x_int8.astype(np.float32) / 128.0)
 
 
-# ---- the network ----------------------------------------------------------------------------------
+# ---- the network --------------------------------------------------------------------------------
 @dataclass
 class LayerSpec:
     name: str            # state-dict prefix: <name>.op.weight
@@ -88,12 +89,14 @@ class LayerSpec:
     processors: int = 0
     out_offset: int = 0
     data_format: str = ""
+    in_dim: tuple | None = None  # written for layer 0: the input's H x W, for `ai8xsim check`
 
 
 def fashion_layers() -> list[LayerSpec]:
     """The network as the chip runs it (one entry per YAML layer)."""
     return [
-        LayerSpec("conv1", 1, 16, processors=0x1, out_offset=0x2000, data_format="CHW"),
+        LayerSpec("conv1", 1, 16, processors=0x1, out_offset=0x2000, data_format="CHW",
+                  in_dim=(28, 28)),
         LayerSpec("conv2", 16, 32, pool=2, processors=0xFFFF, out_offset=0x0000),
         LayerSpec("conv3", 32, 64, pool=2, processors=0xFFFFFFFF, out_offset=0x2000),
         LayerSpec("conv4", 64, 32, pool=2, processors=0xFFFFFFFFFFFFFFFF, out_offset=0x0000),
@@ -146,7 +149,7 @@ def float_accuracy(model: nn.Module, x_int8: np.ndarray, labels: np.ndarray,
     return float((logits.argmax(1) == labels).mean()), logits
 
 
-# ---- the chip's arithmetic ------------------------------------------------------------------------
+# ---- the chip's arithmetic ----------------------------------------------------------------------
 @dataclass
 class QLayer:
     """One layer as izer loads it: integer weights, the loaded bias, the final shift."""
@@ -158,24 +161,38 @@ class QLayer:
     extra: dict = field(default_factory=dict)
 
 
+def exact_in_float32(q: QLayer) -> bool:
+    """True when every partial sum of the layer's accumulator stays below 2^24 in magnitude,
+    so that a float32 convolution of integers is exact (inputs are at most 128 in size)."""
+    w = np.abs(q.weight.astype(np.float64)).reshape(q.weight.shape[0], -1).sum(1)
+    b = np.abs(q.bias.astype(np.float64)) if q.bias is not None else 0
+    return bool(np.all(w * 128 + 128 * b < 2 ** 24))
+
+
 def chip_layer(q: QLayer, x: torch.Tensor, pre: bool = False) -> torch.Tensor:
-    """One layer on integer activations (float64 tensors holding integers, N x C x H x W).
+    """One layer on integer activations (tensors holding integers, N x C x H x W); returns
+    float64. The convolution runs in float32 when that is exact (exact_in_float32), else in
+    float64; scaling and rounding run in float64.
 
     `pre`: return the accumulator scaled to the 8-bit output's units before rounding."""
     s = q.spec
+    dtype = torch.float32 if exact_in_float32(q) else torch.float64
+    x = x.to(dtype)
     if s.pool > 1:
         stride = s.pool_stride or s.pool
         if s.avg_pool:  # the sum over the window divided by its size, truncated toward zero
-            x = torch.trunc(F.avg_pool2d(x, s.pool, stride))
+            x = torch.trunc(F.avg_pool2d(x.double(), s.pool, stride)).to(dtype)
         else:
             x = F.max_pool2d(x, s.pool, stride)
-    w = torch.from_numpy(q.weight.astype(np.float64))
+    w = torch.from_numpy(q.weight.astype(np.float64)).to(dtype)
     if s.flatten:
         x = x.reshape(x.shape[0], -1, 1, 1)
         w = w.reshape(w.shape[0], -1, 1, 1)
     acc = F.conv2d(x, w, padding=s.pad)
     if q.bias is not None:
-        acc = acc + 128.0 * torch.from_numpy(q.bias.astype(np.float64))[None, :, None, None]
+        bias = torch.from_numpy(q.bias.astype(np.float64)).to(dtype)
+        acc = acc + 128.0 * bias[None, :, None, None]
+    acc = acc.double()
     if s.wide:
         out = acc
     else:
@@ -192,14 +209,14 @@ def chip_forward(qlayers: list[QLayer], x_int8: np.ndarray, batch: int = 2000) -
     """The final layer's output (int64, N x C x H x W) as the chip computes it."""
     outs = []
     for i in range(0, len(x_int8), batch):
-        x = torch.from_numpy(x_int8[i:i + batch].astype(np.float64))
+        x = torch.from_numpy(x_int8[i:i + batch].astype(np.float32))
         for q in qlayers:
             x = chip_layer(q, x)
         outs.append(x.numpy().astype(np.int64))
     return np.concatenate(outs)
 
 
-# ---- izer's checkpoint conventions ------------------------------------------------------------------
+# ---- izer's checkpoint conventions --------------------------------------------------------------
 def write_q_checkpoint(path: pathlib.Path, qlayers: list[QLayer], arch: str = ARCH,
                        epoch: int = 0, extras: dict | None = None) -> None:
     """A `-q.pth.tar` as ai8x-training's quantize.py lays it out and izer reads it.
@@ -261,7 +278,7 @@ def read_q_checkpoint(path: pathlib.Path) -> list[dict]:
     return layers
 
 
-# ---- izer's YAML ----------------------------------------------------------------------------------
+# ---- izer's YAML --------------------------------------------------------------------------------
 def yaml_text(layers: list[LayerSpec], bits: list[int], arch: str = ARCH,
               dataset: str = "FashionMNIST", comment: str = "") -> str:
     """izer's network YAML for the layers, `quantization` per layer."""
@@ -284,6 +301,8 @@ def yaml_text(layers: list[LayerSpec], bits: list[int], arch: str = ARCH,
         item(f"out_offset: 0x{s.out_offset:04x}")
         if s.data_format:
             item(f"data_format: {s.data_format}")
+        if s.in_dim:
+            item(f"in_dim: [{s.in_dim[0]}, {s.in_dim[1]}]")
         if s.pool > 1:
             item(f"{'avg_pool' if s.avg_pool else 'max_pool'}: {s.pool}")
             item(f"pool_stride: {s.pool_stride or s.pool}")

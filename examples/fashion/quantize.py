@@ -14,7 +14,7 @@ the float bias plus the mean error the weight rounding causes on calibration dat
 correction), and the checkpoint's output_shift is -k, so that izer's shift -k + 8 - BITS brings
 the accumulator back to the activations' scale (1/128 per unit). k is chosen per layer, in
 network order, among the values whose shift lies in [-15, 15]: the one whose chip-exact output
-on 2,000 training images (fed by the already quantized layers before it) is closest (mean
+on 1,000 training images (fed by the already quantized layers before it) is closest (mean
 squared error) to the float network's activations.
 """
 import argparse
@@ -52,22 +52,22 @@ def quantize_layer(spec, w_f, b_f, bits, x_q, target, bias_correction=True):
     top = (qmax + 0.5) if bits > 1 else 1.5
     k0 = int(np.floor(np.log2(top / wmax))) - (bits - 1)
     cands = [k for k in range(k0 - 2, k0 + 5) if -15 <= -k + 8 - bits <= 15]
-    xin = pool(spec, x_q / 128.0)
-    pre_f = float_pre(spec, torch.from_numpy(w_f.astype(np.float64)), xin)
+    xin = pool(spec, x_q.float() / 128.0)
+    pre_f = float_pre(spec, torch.from_numpy(w_f.astype(np.float32)), xin).double()
     best = None
     for k in cands:
         scale = 2.0 ** (bits - 1 + k)
         w_q = np.clip(np.round(w_f * scale), qmin, qmax)
         b_eff = b_f.astype(np.float64).copy()
         if bias_correction:
-            pre_q = float_pre(spec, torch.from_numpy(w_q / scale), xin)
+            pre_q = float_pre(spec, torch.from_numpy((w_q / scale).astype(np.float32)), xin)
             b_eff += (pre_f - pre_q).mean(dim=(0, 2, 3)).numpy()
         b_raw = np.round(b_eff * scale)
         b_q = np.clip(b_raw, -128, 127)
         q = fl.QLayer(spec, w_q.astype(np.int64), b_q.astype(np.int64), bits, -k + 8 - bits)
         out = fl.chip_layer(q, x_q)
         approx = out / (128.0 * scale) if spec.wide else out / 128.0
-        err = float(((approx - target) ** 2).mean())
+        err = float(((approx - target.reshape(approx.shape)) ** 2).mean())
         info = {"k": k, "output_shift": -k, "shift": -k + 8 - bits, "mse": err,
                 "weights_clipped": int((np.round(w_f * scale) != w_q).sum()),
                 "biases_clipped": int((b_raw != b_q).sum()),
@@ -81,9 +81,9 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--bits", type=int, required=True, choices=[1, 2, 4, 8])
     ap.add_argument("--float", dest="float_model", type=pathlib.Path,
-                    default=HERE / "build" / "fashion-float.pth")
-    ap.add_argument("--out", type=pathlib.Path, default=HERE / "build")
-    ap.add_argument("--calibration", type=int, default=2000,
+                    default=fl.BUILD_DIR / "fashion-float.pth")
+    ap.add_argument("--out", type=pathlib.Path, default=fl.BUILD_DIR)
+    ap.add_argument("--calibration", type=int, default=1000,
                     help="training images used to choose the shifts")
     ap.add_argument("--no-bias-correction", action="store_true")
     ap.add_argument("--emulate", action="store_true",
@@ -97,7 +97,6 @@ def main() -> int:
     model = fl.FashionNet()
     model.load_state_dict(torch.load(str(args.float_model), map_location="cpu"))
     model.eval()
-    model.double()
 
     train_img, _ = fl.load_split("train")
     rng = np.random.default_rng(0)
@@ -105,9 +104,10 @@ def main() -> int:
     calib = fl.to_int8(train_img[idx])
     acts = []
     with torch.no_grad():
-        model(torch.from_numpy(calib.astype(np.float64) / 128.0), collect=acts)
+        model(fl.to_float(calib), collect=acts)
+    acts = [a.double() for a in acts]
 
-    x_q = torch.from_numpy(calib.astype(np.float64))
+    x_q = torch.from_numpy(calib.astype(np.float32))
     qlayers, infos = [], []
     with torch.no_grad():
         for spec, target in zip(model.specs, acts):
@@ -128,8 +128,9 @@ def main() -> int:
         model.specs, [args.bits] * len(model.specs),
         comment=f"Fashion-MNIST, {args.bits}-bit weights: written by examples/fashion/quantize.py"
                 "\nInput: 1x28x28 int8 (CHW), pixel p -> clip(round(p/255*256 - 128))"))
-    fl.write_q_checkpoint(ckpt_path, qlayers, extras={"quantized_by": "examples/fashion/quantize.py",
-                                                     "weight_bits": args.bits})
+    fl.write_q_checkpoint(ckpt_path, qlayers,
+                          extras={"quantized_by": "examples/fashion/quantize.py",
+                                  "weight_bits": args.bits})
     report = {"bits": args.bits, "yaml": yaml_path.name, "checkpoint": ckpt_path.name,
               "calibration_images": args.calibration,
               "bias_correction": not args.no_bias_correction, "layers": infos}

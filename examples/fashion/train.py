@@ -2,7 +2,7 @@
 """Train the Fashion-MNIST network (fashionlib.FashionNet) in float PyTorch on the CPU.
 
 Fixed seed, 2 threads, a few CPU minutes. Inputs are the chip's int8 values / 128 (see
-fashionlib.to_int8). Writes to OUT (default: examples/fashion/build):
+fashionlib.to_int8). Writes to OUT (default: build-examples/fashion at the repository root):
   fashion-float.pth     the float state dict
   test_x.npy, test_y.npy  the 10,000 test images as the chip reads them (int8, N x 1 x 28 x 28)
                           and their labels
@@ -26,7 +26,7 @@ import fashionlib as fl  # noqa: E402
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", type=pathlib.Path, default=HERE / "build")
+    ap.add_argument("--out", type=pathlib.Path, default=fl.BUILD_DIR)
     ap.add_argument("--epochs", type=int, default=5)
     ap.add_argument("--batch-size", type=int, default=128)
     ap.add_argument("--lr", type=float, default=2e-3)

@@ -1,0 +1,192 @@
+"""The examples built on `ai8xsim eval` (examples/fashion, examples/pose), fast parts only:
+
+* the Fashion-MNIST tooling: izer's checkpoint conventions (the corpus checkpoints read back as
+  izer loaded them), the chip emulation against izer's output, the IDX reader and input
+  scaling, and a network with random weights quantized at 8, 4, 2 and 1 bits by quantize.py's
+  rule that `ai8xsim check` accepts on the MAX78000 and `ai8xsim eval` runs bit-exactly as
+  emulated;
+* the pose student of seeds/002: the YAML and a random checkpoint load; `check` gives
+  CHECK.md's verdicts on both devices.
+No training and no Fashion-MNIST files needed.
+"""
+import json
+import pathlib
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests"))
+from conftest import require_corpus  # noqa: E402
+
+FASHION = ROOT / "examples" / "fashion"
+POSE = ROOT / "examples" / "pose"
+
+
+def run(cli, *args, **kw):
+    return subprocess.run([str(cli), *map(str, args)], capture_output=True, text=True,
+                          timeout=300, **kw)
+
+
+def mnist_case():
+    corpus = require_corpus()
+    case = corpus / "cases" / "demo-mnist-max78000"
+    meta = json.loads((case / "meta.json").read_text())
+    return case, (case / meta["checkpoint"]).resolve()
+
+
+# ---- examples/fashion: izer's conventions, the emulator, a quantized random network -------------
+torch = pytest.importorskip("torch")
+sys.path.insert(0, str(FASHION))
+import fashionlib as fl  # noqa: E402
+import quantize as fq  # noqa: E402
+
+
+@pytest.mark.parametrize("case", ["demo-mnist-max78000", "demo-cifar-10-max78000",
+                                  "demo-cats-dogs-max78000"])
+def test_corpus_checkpoints_read_as_izer_loaded_them(case):
+    corpus = require_corpus()
+    d = corpus / "cases" / case
+    meta = json.loads((d / "meta.json").read_text())
+    layers = fl.read_q_checkpoint((d / meta["checkpoint"]).resolve())
+    npz = np.load(d / "weights.npz")
+    assert len(layers) == len(npz["output_shift"])
+    for i, layer in enumerate(layers):
+        w = npz[f"weight_{i:03d}"]
+        assert np.array_equal(layer["weight"].reshape(w.shape), w), f"{case} layer {i}"
+        if layer["bias"] is None:
+            assert f"bias_{i:03d}" not in npz.files
+        else:
+            assert np.array_equal(layer["bias"], npz[f"bias_{i:03d}"]), f"{case} layer {i}"
+        assert layer["shift"] == npz["output_shift"][i]
+        assert layer["bits"] == npz["quantization"][i]
+
+
+def test_chip_emulation_equals_izer_on_mnist():
+    case, ckpt = mnist_case()
+    layers = fl.read_q_checkpoint(ckpt)
+    # demo-mnist's YAML, layer by layer
+    specs = [fl.LayerSpec("conv1", 1, 60, pad=1),
+             fl.LayerSpec("conv2", 60, 60, pool=2, pad=2),
+             fl.LayerSpec("conv3", 60, 56, pool=2, pad=1),
+             fl.LayerSpec("conv4", 56, 12, pool=2, avg_pool=True, pad=1),
+             fl.LayerSpec("fc", 192, 10, kernel=1, pad=0, relu=False, flatten=True, wide=True)]
+    q = [fl.QLayer(s, L["weight"], L["bias"], L["bits"], L["shift"])
+         for s, L in zip(specs, layers)]
+    out = fl.chip_forward(q, np.load(case / "input.npy")[None])
+    assert np.array_equal(out.ravel(), np.load(case / "expected.npz")["output"].ravel())
+
+
+def test_read_idx(tmp_path):
+    import gzip
+    data = np.arange(2 * 3 * 4, dtype=np.uint8).reshape(2, 3, 4)
+    raw = b"\0\0\x08\x03" + b"".join(int(n).to_bytes(4, "big") for n in data.shape)
+    (tmp_path / "a-idx3-ubyte.gz").write_bytes(gzip.compress(raw + data.tobytes()))
+    assert np.array_equal(fl.read_idx(tmp_path / "a-idx3-ubyte.gz"), data)
+    x = fl.to_int8(np.array([[[0, 255, 128, 127]]], dtype=np.uint8))
+    assert x.tolist() == [[[[-128, 127, 1, -1]]]]  # round(p/255*256 - 128), clipped
+
+
+@pytest.fixture(scope="module")
+def random_fashion(tmp_path_factory):
+    """A FashionNet with random weights, quantized at every width by quantize.py's rule on
+    random calibration images: (dir, {bits: qlayers}, samples)."""
+    torch.manual_seed(0)
+    model = fl.FashionNet().eval()
+    rng = np.random.default_rng(1)
+    calib = rng.integers(-128, 128, size=(64, 1, 28, 28)).astype(np.int8)
+    samples = rng.integers(-128, 128, size=(24, 1, 28, 28)).astype(np.int8)
+    acts = []
+    with torch.no_grad():
+        model(fl.to_float(calib), collect=acts)
+    d = tmp_path_factory.mktemp("fashion")
+    result = {}
+    for bits in (8, 4, 2, 1):
+        x_q = torch.from_numpy(calib.astype(np.float32))
+        qlayers = []
+        with torch.no_grad():
+            for spec, target in zip(model.specs, acts):
+                op = getattr(model, spec.name).op
+                q, info, x_q = fq.quantize_layer(spec, op.weight.numpy(), op.bias.numpy(), bits,
+                                                 x_q, target.double())
+                assert -15 <= q.shift <= 15
+                assert q.weight.min() >= -(2 ** (bits - 1))
+                assert q.weight.max() <= 2 ** (bits - 1) - 1
+                qlayers.append(q)
+        (d / f"w{bits}.yaml").write_text(fl.yaml_text(model.specs, [bits] * len(qlayers)))
+        fl.write_q_checkpoint(d / f"w{bits}-q.pth.tar", qlayers)
+        result[bits] = qlayers
+    np.save(d / "X.npy", samples)
+    np.save(d / "y.npy", np.arange(len(samples)) % 10)
+    return d, result, samples
+
+
+@pytest.mark.parametrize("bits", [8, 4, 2, 1])
+def test_quantized_fashion_fits_and_runs_as_emulated(cli, random_fashion, bits):
+    d, qlayers, samples = random_fashion
+    args = ["--config-file", d / f"w{bits}.yaml", "--checkpoint-file", d / f"w{bits}-q.pth.tar",
+            "--device", "MAX78000"]
+    p = run(cli, "check", *args)
+    assert p.returncode == 0 and "fits" in p.stdout, p.stdout + p.stderr
+    # Our checkpoint reads back through the izer-convention reader unchanged.
+    back = fl.read_q_checkpoint(d / f"w{bits}-q.pth.tar")
+    for q, b in zip(qlayers[bits], back):
+        assert np.array_equal(q.weight, b["weight"]) and np.array_equal(q.bias, b["bias"])
+        assert (q.shift, q.bits) == (b["shift"], b["bits"])
+    p = run(cli, "eval", *args, "--samples", d / "X.npy", "--labels", d / "y.npy",
+            "--outputs", d / f"o{bits}.npy", "--report", d / f"r{bits}.json")
+    assert p.returncode == 0, p.stderr
+    chip = np.load(d / f"o{bits}.npy").reshape(len(samples), -1)
+    emulated = fl.chip_forward(qlayers[bits], samples).reshape(len(samples), -1)
+    assert np.array_equal(chip, emulated)
+
+
+# ---- examples/pose ------------------------------------------------------------------------------
+sys.path.insert(0, str(POSE))
+import make_checkpoint as pose_ckpt  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def pose_checkpoint(tmp_path_factory):
+    return pose_ckpt.make(tmp_path_factory.mktemp("pose"))
+
+
+def test_pose_fits_max78002(cli, pose_checkpoint):
+    p = run(cli, "check", "--config-file", POSE / "pose.yaml", "--checkpoint-file",
+            pose_checkpoint, "--device", "MAX78002")
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "fits" in p.stdout and "layers: 15 of 128" in p.stdout
+
+
+def test_pose_max78000_verdict(cli, pose_checkpoint, tmp_path):
+    """CHECK.md: on the MAX78000 the weights do not fit the kernel memory (layer 5 would need
+    rows up to 772 of processor 0's 768; the whole network 1,443 rows). Data memory fits."""
+    p = run(cli, "check", "--config-file", POSE / "pose.yaml", "--checkpoint-file",
+            pose_checkpoint, "--device", "MAX78000", "--report", tmp_path / "r.json")
+    out = p.stdout.lower()
+    assert "layers: 15 of 32" in p.stdout
+    rep = json.loads((tmp_path / "r.json").read_text())
+    assert not [v for v in rep["violations"] if v["rule"].startswith("data-memory")]
+    assert p.returncode == 2 and "kernel memory" in out and "layer 5" in out
+
+
+def test_pose_stride2_is_refused(cli, pose_checkpoint):
+    for device in ("MAX78000", "MAX78002"):
+        p = run(cli, "check", "--config-file", POSE / "pose-stride2.yaml", "--checkpoint-file",
+                pose_checkpoint, "--device", device)
+        assert p.returncode == 1
+        assert "stride: found 2" in p.stderr and "stride 1 only" in p.stderr
+
+
+def test_pose_runs_on_max78002(cli, pose_checkpoint, tmp_path):
+    p = run(cli, "run", "--config-file", POSE / "pose.yaml", "--checkpoint-file",
+            pose_checkpoint, "--device", "MAX78002", "--sample-input",
+            pose_checkpoint.parent / "sample_3x128x128.npy", "--output", tmp_path / "o.npy",
+            "--dump-layers", tmp_path / "layers", "-q")
+    assert p.returncode == 0, p.stderr
+    heat = np.load(tmp_path / "layers" / "layer_012.npy")
+    paf = np.load(tmp_path / "layers" / "layer_014.npy")
+    assert heat.shape == (19, 16, 16) and paf.shape == (38, 16, 16)
+    assert np.abs(heat).max() > 0 and np.abs(paf).max() > 0
