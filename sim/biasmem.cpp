@@ -83,7 +83,8 @@ std::string list_str(const std::vector<int>& v) {
 
 int izer_layer_count(const Network& net) {
   if (net.order.empty()) return static_cast<int>(net.layers.size());
-  return *std::max_element(net.order.begin(), net.order.end()) + 1;
+  return std::min(*std::max_element(net.order.begin(), net.order.end()) + 1,
+                  static_cast<int>(net.layers.size()));
 }
 
 class BiasAllocator {
@@ -99,6 +100,9 @@ class BiasAllocator {
 
   BiasLayout run() {
     const int G = spec_.p_numgroups;
+    if (layers_ <= 0 || net_.final_layer < 0 ||
+        net_.final_layer >= static_cast<int>(net_.layers.size()))
+      return finish(true, {});
     // Deduplication: a bias equal to an earlier layer's is not stored again.
     std::vector<int> source(static_cast<size_t>(layers_), -1);
     for (int ll = 0; ll < layers_; ++ll) {
@@ -146,6 +150,7 @@ class BiasAllocator {
       }
       if (std::all_of(L.bias.begin(), L.bias.end(), [](int64_t b) { return b == 0; })) continue;
       const LayerPasses ps = layer_passes(net_, L);
+      if (L.processors == 0 || ps.out_expand < 1) continue;  // refused by the other rules
       if (L.groups == 1) {
         int len = L.out_channels + pymod(ffs64(L.output_processors), spec_.p_shared) * ps.out_expand;
         if (ll == 0 && L.streaming && !spec_.support_stream_bias) ++len;
@@ -259,7 +264,8 @@ class BiasAllocator {
     }
     int start_proc = ffs64(map_used), last_proc = fls64(map_used);
     if (broadcast) last_proc = ((last_proc + 16) & ~0x0f) - 1;
-    if (broadcast || used_groups > 1) start_proc &= ~(P - 1);
+    // izer clears the low P_NUMPRO bits (not log2 of them): the start becomes processor 0.
+    if (broadcast || used_groups > 1) start_proc &= ~static_cast<int>(mask16());
 
     // izer's bias_pad: out_expand rows; unused processors get empty slots.
     const int per_pass = ps.out_expand_thresh;
@@ -288,6 +294,7 @@ class BiasAllocator {
     }
     int group = -1;
     std::vector<int> added(static_cast<size_t>(G), 0);
+    const std::vector<int> start = used_;
     int over_group = -1;
     for (int e = 0; e < ps.out_expand; ++e)
       for (int p = start_proc; p <= last_proc; ++p) {
@@ -320,9 +327,13 @@ class BiasAllocator {
         --added[static_cast<size_t>(group)];
       }
     }
-    for (int g = 0; g < G; ++g)
-      if (r.offsets[static_cast<size_t>(g)] >= 0)
-        r.lengths[static_cast<size_t>(g)] = std::max(0, used_[static_cast<size_t>(g)] - r.offsets[static_cast<size_t>(g)]);
+    // Groups without processors of the layer may still receive (zero) padding bytes: the
+    // layout starts at processor 0 when the layer spans groups or broadcasts.
+    for (int g = 0; g < G; ++g) {
+      r.lengths[static_cast<size_t>(g)] = std::max(0, added[static_cast<size_t>(g)]);
+      if (r.offsets[static_cast<size_t>(g)] < 0 && added[static_cast<size_t>(g)] > 0)
+        r.offsets[static_cast<size_t>(g)] = start[static_cast<size_t>(g)];
+    }
     r.group = -1;
     return true;
   }
@@ -336,9 +347,9 @@ class BiasAllocator {
           bytes.push_back(v == kUnset ? 0 : static_cast<uint8_t>(v));
         }
       }
-      for (int ll = 0; ll < layers_; ++ll) {
+      for (int ll = 0; ll < static_cast<int>(records_.size()); ++ll) {
         BiasAllocation r = records_[static_cast<size_t>(ll)];
-        const int src = source[static_cast<size_t>(ll)];
+        const int src = ll < static_cast<int>(source.size()) ? source[static_cast<size_t>(ll)] : -1;
         if (src >= 0) {
           r = records_[static_cast<size_t>(src)];
           r.layer = ll;

@@ -41,7 +41,8 @@ struct BiasAllocation {
                     // layer writes nothing); -1 when the layer has its own
   int group = -1;   // the group holding the bias; -1 for a depthwise layer (one block per group)
   std::vector<int> offsets;  // [group]: first byte of the layer's block, -1 where none
-  std::vector<int> lengths;  // [group]: bytes of the block, 0 where none
+  std::vector<int> lengths;  // [group]: bytes of the block, 0 where none (a depthwise layer
+                             // may pad groups its processors do not use, see the docs)
   // Ordinary layers: the block starts with one zero byte per output pass for an output map
   // that does not start at a multiple of 4 (and one more for a streaming layer 0 on the
   // MAX78000), then one byte per output channel.

@@ -106,7 +106,8 @@ std::string hex4(int64_t v) {
 // Layers izer's backend works on: up to the highest layer the sequence reaches.
 int izer_layer_count(const Network& net) {
   if (net.order.empty()) return static_cast<int>(net.layers.size());
-  return *std::max_element(net.order.begin(), net.order.end()) + 1;
+  return std::min(*std::max_element(net.order.begin(), net.order.end()) + 1,
+                  static_cast<int>(net.layers.size()));
 }
 
 // The kernels a layer hands to izer's allocator (max7800x.py's hw_kernel): the loaded kernels,
@@ -358,6 +359,11 @@ class KernelAllocator {
   bool place(const Layer& L, const HwKernel& hk) {
     const int ll = L.index;
     const LayerPasses ps = layer_passes(net_, L);
+    // Nothing to place for a layer the other rules already refuse (no processors, no
+    // channels); izer never gets here with one.
+    if (L.processors == 0 || L.output_processors == 0 || L.out_channels < 1 ||
+        L.in_channels < 1 || ps.in_expand < 1 || ps.out_expand < 1 || L.groups < 1)
+      return true;
     const int q = std::abs(L.quantization);
     if (q != 1 && q != 2 && q != 4 && q != 8) {
       refused(ll, "weights", "quantization " + std::to_string(L.quantization) +
@@ -438,6 +444,7 @@ class KernelAllocator {
     // 72-bit rows; low-bit kernels that do not fill their last byte reserve its padding.
     const int64_t res = (kc % qf) * ksize * (qf - 1);
     int64_t kern_len = (kc * ksize * q + res + 71) / 72;
+    if (kern_len < 1 || rows < 1) return true;  // nothing to store (inconsistent shapes)
 
     // Find the start row.
     int64_t search_col = -1;

@@ -252,6 +252,31 @@ TEST_CASE("bias memory: largest blocks first, each in the emptiest allowed group
   CHECK(b2.find(0)->group == 2);
 }
 
+TEST_CASE("bias memory: depthwise layers, per processor, from processor 0 of the layout") {
+  // MAX78002, 6 depthwise channels on processors 22..27, output on the same processors
+  // (broadcast): izer lays the bytes out from processor 0 (it clears the low 16 bits of the
+  // start processor), 16 per group, processor p's byte at (p % 4) * 4 + (p % 16) / 4; group 0
+  // gets 16 zero bytes, group 1's trailing empty slot is dropped.
+  const std::string y = "  - processors: 0x000000000fc00000\n    output_processors: 0x000000000fc00000\n"
+                        "    out_offset: 0x2000\n    op: conv2d\n    kernel_size: 3x3\n    pad: 1\n"
+                        "    groups: 6\n    out_channels: 6\n";
+  const Network net = resolve(y, {conv(6, 3, 3, 8, true, 6)}, {6, 4, 4}, Device::MAX78002);
+  const BiasLayout b = allocate_bias(net, nullptr);
+  REQUIRE(b.violations.empty());
+  REQUIRE(b.layers.size() == 1);
+  CHECK(b.layers[0].group == -1);
+  CHECK(b.layers[0].offsets == std::vector<int>{0, 0, -1, -1});
+  CHECK(b.layers[0].lengths == std::vector<int>{16, 15, 0, 0});
+  CHECK(b.memory.bytes[0] == std::vector<uint8_t>(16, 0));
+  const auto& bias = net.layers[0].bias;
+  std::vector<uint8_t> g1(15, 0);
+  for (int c = 0; c < 6; ++c) {
+    const int p = 22 + c;
+    g1[static_cast<size_t>((p % 4) * 4 + (p % 16) / 4)] = static_cast<uint8_t>(bias[static_cast<size_t>(c)]);
+  }
+  CHECK(b.memory.bytes[1] == g1);
+}
+
 // ---- the parity corpus ----------------------------------------------------------------------
 
 namespace {
