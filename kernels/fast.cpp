@@ -30,31 +30,40 @@ bool is_int8(const Tensor& t) {
   return mn >= -128 && mx <= 127;
 }
 
-// Per-thread scratch, reused across calls (a layer's buffers are overwritten every call).
-struct Scratch {
-  std::vector<uint8_t> in;
-  std::vector<int32_t> out;
+// Per-thread scratch of the Tensor API (the engine passes its own, per layer).
+struct TensorScratch {
+  Act act, out8;
+  ConvScratch conv;
 };
-Scratch& scratch() {
-  thread_local Scratch s;
+TensorScratch& tensor_scratch() {
+  thread_local TensorScratch s;
   return s;
 }
 
-void run_rows(const ConvPlan& plan, int threads) {
+void run_rows(const ConvPlan& plan, int threads, ThreadPool* pool) {
   const int rows = plan.oh;
+  if (pool && pool->threads() > 1 && rows > 1) {
+    // Chunks of rows, a few per thread (rows cost differently at the borders).
+    const int chunks = std::min(rows, pool->threads() * 4);
+    const int per = (rows + chunks - 1) / chunks;
+    pool->run((rows + per - 1) / per, [&plan, per, rows](int i) {
+      detail::ConvRows(plan, i * per, std::min(rows, (i + 1) * per));
+    });
+    return;
+  }
   threads = std::max(1, std::min(threads, rows));
   if (threads == 1) {
     detail::ConvRows(plan, 0, rows);
     return;
   }
-  std::vector<std::thread> pool;
+  std::vector<std::thread> helpers;
   const int per = (rows + threads - 1) / threads;
   for (int t = 1; t < threads; ++t) {
     const int y0 = t * per, y1 = std::min(rows, y0 + per);
-    if (y0 < y1) pool.emplace_back([&plan, y0, y1] { detail::ConvRows(plan, y0, y1); });
+    if (y0 < y1) helpers.emplace_back([&plan, y0, y1] { detail::ConvRows(plan, y0, y1); });
   }
   detail::ConvRows(plan, 0, std::min(rows, per));
-  for (auto& th : pool) th.join();
+  for (auto& th : helpers) th.join();
 }
 
 }  // namespace
@@ -138,14 +147,22 @@ bool PreparedConv::fast_path(const Tensor& in) const {
   return oh > 0 && ow > 0 && in.h > 0 && in.w > 0 && is_int8(in);
 }
 
+bool PreparedConv::int32_requant_ok() const {
+  // The int32 requantizing epilogue needs |dot + bias128| < 2^30 (see fast_simd.cpp).
+  const int64_t terms = int64_t{ipg_} * g_.kernel[0] * g_.kernel[1];
+  return max_abs_bias_ < (int64_t{1} << 30) - terms * 16384;
+}
+
 AccTensor PreparedConv::conv2d(const Tensor& in, int threads) const {
   if (in.c != in_channels_)
     throw std::invalid_argument("PreparedConv: input has " + std::to_string(in.c) +
                                 " channels, prepared for " + std::to_string(in_channels_));
   AccTensor out;
-  if (!run(in, 0, 0, 0, threads, nullptr, &out))
-    return ref::conv2d(in, weights_.data(), out_channels_, bias128_, g_);
-  return out;
+  TensorScratch& ts = tensor_scratch();
+  if (vectorized() && to_act(in, ts.act) &&
+      run(ts.act.view(), 0, 0, 0, threads, nullptr, ts.conv, nullptr, &out, nullptr))
+    return out;
+  return ref::conv2d(in, weights_.data(), out_channels_, bias128_, g_);
 }
 
 Tensor PreparedConv::conv2d_output(const Tensor& in, int shift, bool wide, Activation act,
@@ -153,28 +170,49 @@ Tensor PreparedConv::conv2d_output(const Tensor& in, int shift, bool wide, Activ
   if (in.c != in_channels_)
     throw std::invalid_argument("PreparedConv: input has " + std::to_string(in.c) +
                                 " channels, prepared for " + std::to_string(in_channels_));
-  // The int32 requantizing epilogue needs |dot + bias128| < 2^30 (see fast_simd.cpp).
-  const int64_t terms = int64_t{ipg_} * g_.kernel[0] * g_.kernel[1];
-  const bool int32_ok = wide || max_abs_bias_ < (int64_t{1} << 30) - terms * 16384;
-  Tensor out;
-  if (int32_ok && run(in, wide ? 2 : 1, shift, static_cast<int>(act), threads, &out, nullptr))
-    return out;
+  TensorScratch& ts = tensor_scratch();
+  if (vectorized() && to_act(in, ts.act)) {
+    Tensor out;
+    if (wide && run(ts.act.view(), 2, shift, static_cast<int>(act), threads, nullptr, ts.conv,
+                    &out, nullptr, nullptr))
+      return out;
+    // 8-bit output: the Act path's epilogue, converted back.
+    if (!wide && run(ts.act.view(), 3, shift, static_cast<int>(act), threads, nullptr, ts.conv,
+                     nullptr, nullptr, &ts.out8)) {
+      from_act(ts.out8.view(), out);
+      return out;
+    }
+  }
   return fast::output_stage(conv2d(in, threads), shift, wide, act);
 }
 
-bool PreparedConv::run(const Tensor& in, int kind, int shift, int act, int threads,
-                       Tensor* out32, AccTensor* out64) const {
-  if (mode_ == Mode::Reference || lanes_ != detail::Lanes()) return false;
+bool PreparedConv::run_act(const ActView& in, int shift, Activation act, Act& out,
+                           ConvScratch& scratch, ThreadPool* pool) const {
+  return run(in, 3, shift, static_cast<int>(act), 1, pool, scratch, nullptr, nullptr, &out);
+}
+
+bool PreparedConv::run_act_wide(const ActView& in, int shift, Activation act, Tensor& wide_out,
+                                ConvScratch& scratch, ThreadPool* pool) const {
+  return run(in, 2, shift, static_cast<int>(act), 1, pool, scratch, &wide_out, nullptr, nullptr);
+}
+
+bool PreparedConv::run(const ActView& in, int kind, int shift, int act, int threads,
+                       ThreadPool* pool, ConvScratch& sc, Tensor* out32, AccTensor* out64,
+                       Act* out8) const {
+  if (mode_ == Mode::Reference || lanes_ != detail::Lanes() || in.c != in_channels_ ||
+      in.cs != Act::stride_for(in.c) || !in.data)
+    return false;
+  if ((kind == 1 || kind == 3) && !int32_requant_ok()) return false;
   const int kh0 = g_.kernel[0], kw0 = g_.kernel[1];
   const int oh0 = ref::conv_extent(in.h, kh0, g_.pad_before[0], g_.pad_after[0], g_.stride[0],
                                    g_.dilation[0], g_.upsample[0]);
   const int ow0 = ref::conv_extent(in.w, kw0, g_.pad_before[1], g_.pad_after[1], g_.stride[1],
                                    g_.dilation[1], g_.upsample[1]);
   if (oh0 <= 0 || ow0 <= 0 || in.h <= 0 || in.w <= 0) return false;
-  if (!is_int8(in)) return false;  // 32-bit data from a wide layer: the reference
+  const int parallel = pool ? pool->threads() : threads;
 
   // The problem the row kernel sees. Two reshapes keep the pixel order (C-order H x W):
-  //  * a 1x1, stride-1, unpadded convolution is one long row (or `threads` rows);
+  //  * a 1x1, stride-1, unpadded convolution is one long row (or `parallel` rows);
   //  * a k x 1 convolution of a C x L x 1 tensor (Conv1d) is a 1 x k one of C x 1 x L.
   int H = in.h, W = in.w;
   int kh = kh0, kw = kw0;
@@ -183,9 +221,11 @@ bool PreparedConv::run(const Tensor& in, int kind, int shift, int act, int threa
   const bool no_pad = g_.pad_before == Pair{0, 0} && g_.pad_after == Pair{0, 0};
   if (kh == 1 && kw == 1 && no_pad && s == Pair{1, 1} && u == Pair{1, 1}) {
     const int pixels = H * W;
-    const int rows = (threads > 1 && pixels % threads == 0) ? threads : 1;
-    H = oh = rows;
-    W = ow = pixels / rows;
+    if (parallel <= 1 || pixels % parallel == 0) {
+      const int rows = parallel > 1 ? parallel : 1;
+      H = oh = rows;
+      W = ow = pixels / rows;
+    }
   } else if (in.w == 1 && kw == 1 && g_.pad_before[1] == 0 && g_.pad_after[1] == 0 &&
              u[1] == 1 && ow0 == 1) {
     H = 1;
@@ -203,66 +243,64 @@ bool PreparedConv::run(const Tensor& in, int kind, int shift, int act, int threa
   const int64_t hp64 = int64_t{oh - 1} * s[0] + int64_t{kh - 1} * d[0] + 1;
   const int64_t wp64 = int64_t{ow - 1} * s[1] + int64_t{kw - 1} * d[1] + 1;
   const int L = lanes_, opad = ocb_ * L;
-  const int64_t pix_bytes = mode_ == Mode::Dense ? int64_t{c4_} * 4 : int64_t{ipg_} * opad;
+  const int cs = in.cs;
+  const int64_t pix_bytes = mode_ == Mode::Dense ? int64_t{cs} : int64_t{ipg_} * opad;
   if (hp64 * wp64 * pix_bytes > (int64_t{1} << 31)) return false;  // absurd sizes
   const int Hp = static_cast<int>(hp64), Wp = static_cast<int>(wp64);
 
-  Scratch& sc = scratch();
-  const size_t buf_size = static_cast<size_t>(hp64 * wp64 * pix_bytes);
-  sc.in.resize(buf_size);
-  const size_t pixels = static_cast<size_t>(oh) * ow;
-  sc.out.resize(pixels * opad);
-
-  // Repack the input: real pixel (iy, ix) sits at buffer (iy * u + pb, ix * u + pb).
-  const size_t plane = static_cast<size_t>(H) * W;
-  // Input columns that land inside the buffer: col = ix * u + pb in [0, Wp).
-  const int ix_lo = pb[1] >= 0 ? 0 : (-pb[1] + u[1] - 1) / u[1];
-  const int ix_hi = static_cast<int>(
-      std::min<int64_t>(W, Wp - 1 - pb[1] < 0 ? 0 : (int64_t{Wp} - 1 - pb[1]) / u[1] + 1));
-  if (mode_ == Mode::Dense) {
-    std::memset(sc.in.data(), 128, buf_size);  // 128 = zero in the +128 encoding
-    const int cp = c4_ * 4, C = in.c;
+  const uint8_t* plan_in = nullptr;
+  ptrdiff_t in_row = 0;
+  if (mode_ == Mode::Dense && pb == Pair{0, 0} && u == Pair{1, 1} && Hp <= H && Wp <= W) {
+    // Every tap reads inside the input: the kernel reads the activations where they are.
+    plan_in = in.data;
+    in_row = static_cast<ptrdiff_t>(W) * cs;
+  } else {
+    // A padded copy. Its border (padding, ConvTranspose2d's inserted zeros) is written once
+    // per geometry: the same layer on the next sample rewrites only the interior.
+    const int64_t key[8] = {Hp, Wp, pix_bytes, H, W, int64_t{pb[0]} * 65536 + pb[1],
+                            int64_t{u[0]} * 65536 + u[1], mode_ == Mode::Dense ? 1 : 2};
+    const size_t buf_size = static_cast<size_t>(hp64 * wp64 * pix_bytes);
+    if (!std::equal(key, key + 8, sc.key) || sc.in.size() != buf_size) {
+      sc.in.assign(buf_size, mode_ == Mode::Dense ? 128 : 0);  // zero in either encoding
+      std::copy(key, key + 8, sc.key);
+    }
+    // Real pixel (iy, ix) sits at buffer (iy * u + pb, ix * u + pb).
+    const int ix_lo = pb[1] >= 0 ? 0 : (-pb[1] + u[1] - 1) / u[1];
+    const int ix_hi = static_cast<int>(
+        std::min<int64_t>(W, Wp - 1 - pb[1] < 0 ? 0 : (int64_t{Wp} - 1 - pb[1]) / u[1] + 1));
+    const ptrdiff_t src_row = static_cast<ptrdiff_t>(W) * cs;
+    in_row = static_cast<ptrdiff_t>(pix_bytes) * Wp;
     for (int iy = 0; iy < H; ++iy) {
       const int64_t r = int64_t{iy} * u[0] + pb[0];
-      if (r < 0 || r >= Hp) continue;
-      uint8_t* row = sc.in.data() + static_cast<size_t>(r) * Wp * cp;
-      const int32_t* src_row = in.data.data() + static_cast<size_t>(iy) * W;
-      // Blocks of 16 pixels: each channel's read is one cache line (a pixel-major walk
-      // would read with the plane's stride, often 4 KiB, and thrash the L1 sets).
-      for (int x0 = ix_lo; x0 < ix_hi; x0 += 16) {
-        const int x1 = std::min(ix_hi, x0 + 16);
-        uint8_t* q0 = row + (static_cast<ptrdiff_t>(x0) * u[1] + pb[1]) * cp;
-        const ptrdiff_t qstep = static_cast<ptrdiff_t>(u[1]) * cp;
-        for (int c = 0; c < C; ++c) {
-          const int32_t* s0 = src_row + c * plane;
-          uint8_t* q = q0 + c;
-          for (int ix = x0; ix < x1; ++ix, q += qstep) *q = static_cast<uint8_t>(s0[ix] + 128);
+      if (r < 0 || r >= Hp || ix_lo >= ix_hi) continue;
+      uint8_t* row = sc.in.data() + static_cast<size_t>(r) * in_row;
+      const uint8_t* src = in.data + iy * src_row;
+      if (mode_ == Mode::Dense) {
+        uint8_t* q = row + (static_cast<ptrdiff_t>(ix_lo) * u[1] + pb[1]) * cs;
+        if (u[1] == 1) {
+          std::memcpy(q, src + static_cast<ptrdiff_t>(ix_lo) * cs,
+                      static_cast<size_t>(ix_hi - ix_lo) * cs);
+        } else {
+          for (int ix = ix_lo; ix < ix_hi; ++ix, q += static_cast<ptrdiff_t>(u[1]) * cs)
+            std::memcpy(q, src + static_cast<ptrdiff_t>(ix) * cs, static_cast<size_t>(cs));
+        }
+      } else {
+        // Output o reads channels o*ipg .. o*ipg + ipg - 1: lane o of slot ci, as int8.
+        const int O = out_channels_, G = ipg_;
+        for (int ix = ix_lo; ix < ix_hi; ++ix) {
+          int8_t* q = reinterpret_cast<int8_t*>(row) +
+                      (static_cast<ptrdiff_t>(ix) * u[1] + pb[1]) * pix_bytes;
+          const uint8_t* p = src + static_cast<ptrdiff_t>(ix) * cs;
+          for (int o = 0; o < O; ++o)
+            for (int ci = 0; ci < G; ++ci)
+              q[ci * opad + o] = static_cast<int8_t>(p[o * G + ci] ^ 0x80);
         }
       }
     }
-  } else {
-    std::memset(sc.in.data(), 0, buf_size);
-    // Output o reads channels o*ipg .. o*ipg + ipg - 1: lane o of slot ci.
-    const int O = out_channels_, G = ipg_;
-    for (int iy = 0; iy < H; ++iy) {
-      const int64_t r = int64_t{iy} * u[0] + pb[0];
-      if (r < 0 || r >= Hp) continue;
-      int8_t* row = reinterpret_cast<int8_t*>(sc.in.data()) + static_cast<size_t>(r) * Wp * G * opad;
-      const int32_t* src_row = in.data.data() + static_cast<size_t>(iy) * W;
-      for (int x0 = ix_lo; x0 < ix_hi; x0 += 16) {
-        const int x1 = std::min(ix_hi, x0 + 16);
-        int8_t* q0 = row + (static_cast<ptrdiff_t>(x0) * u[1] + pb[1]) * G * opad;
-        const ptrdiff_t qstep = static_cast<ptrdiff_t>(u[1]) * G * opad;
-        for (int o = 0; o < O; ++o)
-          for (int ci = 0; ci < G; ++ci) {
-            const int32_t* s0 = src_row + (static_cast<size_t>(o) * G + ci) * plane;
-            int8_t* q = q0 + ci * opad + o;
-            for (int ix = x0; ix < x1; ++ix, q += qstep) *q = static_cast<int8_t>(s0[ix]);
-          }
-      }
-    }
+    plan_in = sc.in.data();
   }
 
+  const size_t pixels = static_cast<size_t>(oh) * ow;
   ConvPlan plan;
   plan.grouped = mode_ == Mode::Grouped;
   plan.lanes = L;
@@ -279,23 +317,34 @@ bool PreparedConv::run(const Tensor& in, int kind, int shift, int act, int threa
   plan.pbw = pb[1];
   plan.oh = oh;
   plan.ow = ow;
-  plan.in = sc.in.data();
+  plan.in = plan_in;
   plan.in_pix = pix_bytes;
-  plan.in_row = pix_bytes * Wp;
+  plan.in_row = in_row;
   plan.c4 = c4_;
   plan.ipg = ipg_;
   plan.w = wpacked_.data();
   plan.wsum128 = wsum128_.data();
   plan.wg = wgrouped_.data();
-  plan.mode = kind == 0 ? Epilogue::Raw : kind == 1 ? Epilogue::Requant8 : Epilogue::Wide;
+  plan.mode = kind == 0   ? Epilogue::Raw
+              : kind == 1 ? Epilogue::Requant8
+              : kind == 2 ? Epilogue::Wide
+                          : Epilogue::U8;
   plan.shift = shift;
   plan.act = act;
   plan.bias32 = kind == 2 ? bias_wide_.data() : bias_req_.data();
-  plan.out = sc.out.data();
-  run_rows(plan, threads);
+  const int O = out_channels_;
+  if (kind == 3) {
+    out8->reshape(O, oh0, ow0);
+    plan.out8 = out8->data.data();
+    plan.out_cs = out8->cs;
+  } else {
+    sc.out.resize(pixels * opad);
+    plan.out = sc.out.data();
+  }
+  run_rows(plan, threads, pool);
+  if (kind == 3) return true;
 
   // HWC (padded channels) -> CHW.
-  const int O = out_channels_;
   if (out64) {
     thread_local std::vector<int32_t> chw;
     chw.resize(pixels * O);
@@ -309,7 +358,10 @@ bool PreparedConv::run(const Tensor& in, int kind, int shift, int act, int threa
       for (size_t p = 0; p < pixels; ++p) row[p] = b + src[p];
     }
   } else {
-    *out32 = Tensor(O, oh0, ow0);
+    out32->c = O;
+    out32->h = oh0;
+    out32->w = ow0;
+    out32->data.resize(pixels * O);
     detail::TransposeOut(sc.out.data(), pixels, opad, O, out32->data.data());
   }
   return true;
@@ -364,6 +416,15 @@ struct Divider {
 
 Tensor pool2d(const Tensor& in, Pair pool, Pair stride, Pair dilation, bool average,
               bool rounding) {
+  {  // 8-bit data: the Act kernel (what the engine runs between layers)
+    TensorScratch& ts = tensor_scratch();
+    if (to_act(in, ts.act) &&
+        pool_act(ts.act.view(), ts.out8, pool, stride, dilation, average, rounding, false)) {
+      Tensor out;
+      from_act(ts.out8.view(), out);
+      return out;
+    }
+  }
   const int ph = pool[0], pw = pool[1];
   if (ph <= 0 || pw <= 0 || stride[0] <= 0 || stride[1] <= 0 || dilation[0] <= 0 ||
       dilation[1] <= 0)
@@ -414,6 +475,15 @@ Tensor pool2d(const Tensor& in, Pair pool, Pair stride, Pair dilation, bool aver
 }
 
 Tensor pool1d(const Tensor& in, int pool, int stride, int dilation, bool average) {
+  {  // 8-bit data: the Act kernel (what the engine runs between layers)
+    TensorScratch& ts = tensor_scratch();
+    if (to_act(in, ts.act) && pool_act(ts.act.view(), ts.out8, {pool, 1}, {stride, 1},
+                                       {dilation, 1}, average, false, true)) {
+      Tensor out;
+      from_act(ts.out8.view(), out);
+      return out;
+    }
+  }
   if (pool <= 0 || stride <= 0 || dilation <= 0 || in.w != 1)
     return ref::pool1d(in, pool, stride, dilation, average);
   const int ol = ref::pooled_extent(in.h, pool, stride, dilation);
@@ -440,6 +510,224 @@ Tensor pool1d(const Tensor& in, int pool, int stride, int dilation, bool average
     }
   }
   return out;
+}
+
+// ---- activations in the kernels' layout ----------------------------------------------------------
+
+void Act::reshape(int c_, int h_, int w_) {
+  c = c_;
+  h = h_;
+  w = w_;
+  cs = stride_for(c_);
+  data.resize(static_cast<size_t>(h_) * w_ * cs);
+}
+
+bool to_act(const Tensor& t, Act& out) {
+  if (!is_int8(t)) return false;
+  out.reshape(t.c, t.h, t.w);
+  const size_t plane = static_cast<size_t>(t.h) * t.w;
+  const int cs = out.cs, C = t.c;
+  // Blocks of 16 pixels: each channel's read is one cache line.
+  for (size_t p0 = 0; p0 < plane; p0 += 16) {
+    const size_t p1 = std::min(plane, p0 + 16);
+    for (int c = 0; c < C; ++c) {
+      const int32_t* src = t.data.data() + c * plane;
+      uint8_t* q = out.data.data() + p0 * cs + c;
+      for (size_t p = p0; p < p1; ++p, q += cs) *q = static_cast<uint8_t>(src[p] + 128);
+    }
+    for (int c = C; c < cs; ++c)
+      for (size_t p = p0; p < p1; ++p) out.data[p * cs + c] = 128;
+  }
+  return true;
+}
+
+void from_act(const ActView& a, Tensor& out) {
+  out.c = a.c;
+  out.h = a.h;
+  out.w = a.w;
+  const size_t plane = static_cast<size_t>(a.h) * a.w;
+  out.data.resize(plane * a.c);
+  for (size_t p0 = 0; p0 < plane; p0 += 64) {
+    const size_t p1 = std::min(plane, p0 + 64);
+    for (int c = 0; c < a.c; ++c) {
+      int32_t* dst = out.data.data() + c * plane;
+      const uint8_t* q = a.data + p0 * a.cs + c;
+      for (size_t p = p0; p < p1; ++p, q += a.cs) dst[p] = int32_t{*q} - 128;
+    }
+  }
+}
+
+namespace {
+// Average pooling of bytes: window offsets `offs` (bytes), count nk; the value is the sum of
+// (byte - 128) divided as `div` says (rounding: round half away from zero and clamp, else
+// truncate), stored + 128. Channels past c are set to 128.
+void pool_avg_u8(const ActView& in, Act& out, int sh, int sw, const std::vector<ptrdiff_t>& offs,
+                 const Divider& div, bool rounding) {
+  const int cs = in.cs, C = in.c, nk = static_cast<int>(offs.size());
+  std::vector<int32_t> acc(static_cast<size_t>(cs));
+  for (int y = 0; y < out.h; ++y)
+    for (int x = 0; x < out.w; ++x) {
+      const uint8_t* p0 = in.data + static_cast<ptrdiff_t>(y) * sh * in.row() +
+                          static_cast<ptrdiff_t>(x) * sw * cs;
+      std::fill(acc.begin(), acc.end(), -128 * nk);
+      for (int k = 0; k < nk; ++k) {
+        const uint8_t* p = p0 + offs[k];
+        for (int c = 0; c < cs; ++c) acc[c] += p[c];
+      }
+      uint8_t* q = out.data.data() + (static_cast<size_t>(y) * out.w + x) * cs;
+      for (int c = 0; c < C; ++c)
+        q[c] = static_cast<uint8_t>((rounding ? div.round(acc[c]) : div.trunc(acc[c])) + 128);
+      for (int c = C; c < cs; ++c) q[c] = 128;
+    }
+}
+}  // namespace
+
+bool pool_act(const ActView& in, Act& out, Pair pool, Pair stride, Pair dilation, bool average,
+              bool rounding, bool one_d) {
+  if (!in.data || in.cs != Act::stride_for(in.c)) return false;
+  if (one_d) {  // the conditions of fast::pool1d
+    const int p = pool[0], s = stride[0], d = dilation[0];
+    if (p <= 0 || s <= 0 || d <= 0 || in.w != 1) return false;
+    const int ol = ref::pooled_extent(in.h, p, s, d);
+    if (ol <= 0 || int64_t{ol - 1} * s + int64_t{p - 1} * std::max(d, 1) >= in.h ||
+        p > (1 << 20))
+      return false;
+    out.reshape(in.c, ol, 1);
+    if (!average) {  // izer's 1-D max pool ignores dilation
+      detail::PoolMaxU8(in.data, in.cs, in.cs, ol, 1, p, 1, s, 1, 1, 1, out.data.data());
+    } else {  // 1-D average pooling always truncates
+      std::vector<ptrdiff_t> offs;
+      for (int i = 0; i < p; ++i) offs.push_back(static_cast<ptrdiff_t>(i) * d * in.cs);
+      pool_avg_u8(in, out, s, 1, offs, Divider(p), false);
+    }
+    return true;
+  }
+  // The conditions of fast::pool2d.
+  const int ph = pool[0], pw = pool[1];
+  if (ph <= 0 || pw <= 0 || stride[0] <= 0 || stride[1] <= 0 || dilation[0] <= 0 ||
+      dilation[1] <= 0)
+    return false;
+  const int oh = ref::pooled_extent(in.h, ph, stride[0], dilation[0]);
+  const int ow = ref::pooled_extent(in.w, pw, stride[1], dilation[1]);
+  if (oh <= 0 || ow <= 0 || int64_t{oh - 1} * stride[0] + int64_t{ph - 1} * dilation[0] >= in.h ||
+      int64_t{ow - 1} * stride[1] + int64_t{pw - 1} * dilation[1] >= in.w ||
+      int64_t{ph} * pw > (1 << 20))
+    return false;
+  out.reshape(in.c, oh, ow);
+  if (!average) {
+    detail::PoolMaxU8(in.data, in.row(), in.cs, oh, ow, ph, pw, stride[0], stride[1],
+                      dilation[0], dilation[1], out.data.data());
+  } else {
+    std::vector<ptrdiff_t> offs;
+    for (int i = 0; i < ph; ++i)
+      for (int j = 0; j < pw; ++j)
+        offs.push_back(static_cast<ptrdiff_t>(i) * dilation[0] * in.row() +
+                       static_cast<ptrdiff_t>(j) * dilation[1] * in.cs);
+    pool_avg_u8(in, out, stride[0], stride[1], offs, Divider(ph * pw), rounding);
+  }
+  return true;
+}
+
+bool subsample_act(const ActView& in, Act& out, Pair stride) {
+  if (!in.data || stride[0] <= 0 || stride[1] <= 0) return false;
+  const int oh = (in.h + stride[0] - 1) / stride[0];
+  const int ow = (in.w + stride[1] - 1) / stride[1];
+  out.reshape(in.c, oh, ow);
+  for (int y = 0; y < oh; ++y)
+    for (int x = 0; x < ow; ++x)
+      std::memcpy(out.data.data() + (static_cast<size_t>(y) * ow + x) * out.cs,
+                  in.data + static_cast<ptrdiff_t>(y) * stride[0] * in.row() +
+                      static_cast<ptrdiff_t>(x) * stride[1] * in.cs,
+                  static_cast<size_t>(out.cs));
+  return true;
+}
+
+void concat_channels_act(const std::vector<ActView>& parts, Act& out) {
+  int channels = 0;
+  for (const ActView& p : parts) channels += p.c;
+  const ActView& first = parts.at(0);
+  out.reshape(channels, first.h, first.w);
+  const size_t pixels = static_cast<size_t>(first.h) * first.w;
+  for (size_t px = 0; px < pixels; ++px) {
+    uint8_t* q = out.data.data() + px * out.cs;
+    int at = 0;
+    for (const ActView& p : parts) {
+      std::memcpy(q + at, p.data + px * p.cs, static_cast<size_t>(p.c));
+      at += p.c;
+    }
+    std::memset(q + at, 128, static_cast<size_t>(out.cs - at));
+  }
+}
+
+// ---- ThreadPool ------------------------------------------------------------------------------------
+
+namespace {
+constexpr int kSpin = 20000;  // polls before sleeping (some tens of microseconds)
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+}  // namespace
+
+ThreadPool::ThreadPool(int threads) {
+  for (int t = 1; t < threads; ++t) workers_.emplace_back([this] { work(); });
+}
+
+ThreadPool::~ThreadPool() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stop_ = true;
+  }
+  wake_.notify_all();
+  for (std::thread& t : workers_) t.join();
+}
+
+void ThreadPool::run(int n, const std::function<void(int)>& fn) {
+  if (workers_.empty() || n <= 1) {
+    for (int i = 0; i < n; ++i) fn(i);
+    return;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    fn_ = &fn;
+    n_ = n;
+    next_.store(0);
+    running_.store(static_cast<int>(workers_.size()));
+    generation_.fetch_add(1);
+  }
+  wake_.notify_all();
+  for (int i; (i = next_.fetch_add(1)) < n;) fn(i);
+  for (int k = 0; k < kSpin && running_.load() != 0; ++k) cpu_relax();
+  if (running_.load() != 0) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    done_.wait(lock, [this] { return running_.load() == 0; });
+  }
+}
+
+void ThreadPool::work() {
+  uint64_t seen = 0;
+  for (;;) {
+    for (int k = 0; k < kSpin && generation_.load() == seen && !stop_.load(); ++k) cpu_relax();
+    if (generation_.load() == seen && !stop_.load()) {
+      std::unique_lock<std::mutex> lock(mutex_);
+      wake_.wait(lock, [&] { return stop_.load() || generation_.load() != seen; });
+    }
+    if (stop_.load()) return;
+    const std::function<void(int)>* fn;
+    int n;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);  // fn_ and n_ of this generation
+      seen = generation_.load();
+      fn = fn_;
+      n = n_;
+    }
+    for (int i; (i = next_.fetch_add(1)) < n;) (*fn)(i);
+    if (running_.fetch_sub(1) == 1) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      done_.notify_one();
+    }
+  }
 }
 
 }  // namespace ai8xsim::fast

@@ -11,7 +11,12 @@
 // threads as you run samples). conv2d_output() also fuses the output stage, so the engine
 // never materialises the int64 accumulators.
 #pragma once
+#include <atomic>
+#include <condition_variable>
 #include <cstdint>
+#include <functional>
+#include <mutex>
+#include <thread>
 #include <vector>
 
 #include "ai8xsim/config.h"
@@ -22,6 +27,75 @@ namespace ai8xsim::fast {
 
 using ref::ConvGeometry;
 using ref::Pair;
+
+// ---- activations in the kernels' layout ------------------------------------------------------
+// 8-bit activations as the SIMD kernels read and write them: HWC bytes holding value + 128, each
+// pixel `cs` bytes (channels rounded up to 4; the bytes past the channels hold 128, i.e. zero).
+// 1-D data (C x L x 1) is h = L, w = 1. The engine keeps activations in this layout from layer
+// to layer (no int32 tensors, no transpositions) and converts only at the edges.
+struct ActView {
+  const uint8_t* data = nullptr;
+  int c = 0, h = 0, w = 0, cs = 0;
+  ptrdiff_t row() const { return static_cast<ptrdiff_t>(w) * cs; }
+};
+struct Act {
+  int c = 0, h = 0, w = 0, cs = 0;
+  std::vector<uint8_t> data;  // h * w * cs
+
+  static int stride_for(int channels) { return (channels + 3) & ~3; }
+  // Sets the shape; the buffer keeps its allocation when large enough (contents undefined).
+  void reshape(int c_, int h_, int w_);
+  ActView view() const { return {data.data(), c, h, w, cs}; }
+};
+
+// Tensor (C x H x W int32) -> Act; false (and `out` unspecified) when a value is not 8-bit.
+bool to_act(const Tensor& t, Act& out);
+// Act -> Tensor (C x H x W int32). `out` keeps its allocation when large enough.
+void from_act(const ActView& a, Tensor& out);
+
+// Pooling of an Act as fast::pool2d / pool1d / ref::subsample compute it. false when the fast
+// path does not apply (izer's read-past-the-end windows, degenerate parameters): use the Tensor
+// kernels then. one_d: pool[0]/stride[0]/dilation[0] along the length (izer's 1-D max pool
+// ignores dilation).
+bool pool_act(const ActView& in, Act& out, Pair pool, Pair stride, Pair dilation, bool average,
+              bool rounding, bool one_d);
+bool subsample_act(const ActView& in, Act& out, Pair stride);
+// Concatenation along channels of equally sized Acts.
+void concat_channels_act(const std::vector<ActView>& parts, Act& out);
+
+// A fixed set of worker threads for splitting one sample's layers (created once per run, not
+// per layer). run(n, fn) calls fn(0) .. fn(n-1), spread over the workers and the calling thread,
+// and returns when all are done.
+class ThreadPool {
+ public:
+  explicit ThreadPool(int threads);  // threads in all, the calling thread included
+  ~ThreadPool();
+  ThreadPool(const ThreadPool&) = delete;
+  ThreadPool& operator=(const ThreadPool&) = delete;
+  int threads() const { return static_cast<int>(workers_.size()) + 1; }
+  void run(int n, const std::function<void(int)>& fn);
+
+ private:
+  void work();
+  std::vector<std::thread> workers_;
+  // A layer's hand-off: workers and the caller spin briefly on these before sleeping (a
+  // condition variable wake-up alone can cost more than a small layer).
+  std::mutex mutex_;
+  std::condition_variable wake_, done_;
+  const std::function<void(int)>* fn_ = nullptr;
+  int n_ = 0;
+  std::atomic<int> next_{0}, running_{0};
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<bool> stop_{false};
+};
+
+// Per-layer scratch of the Act path (one per layer and thread, reused sample after sample: the
+// padded input buffer keeps its border, only its interior is rewritten).
+struct ConvScratch {
+  std::vector<uint8_t> in;
+  std::vector<int32_t> out;
+  int64_t key[8] = {-1, -1, -1, -1, -1, -1, -1, -1};  // the geometry the border was written for
+};
 
 // The convolution layer with its weights repacked for the SIMD kernels.
 class PreparedConv {
@@ -47,16 +121,29 @@ class PreparedConv {
   const ConvGeometry& geometry() const { return g_; }
   // false: the layer always runs the reference (unsupported geometry or too long a dot product).
   bool vectorized() const { return mode_ != Mode::Reference; }
+
+  // The Act path: `in` in the kernels' layout (in.c == in_channels()), output requantized to
+  // 8 bits in `out` (== conv2d_output(in, shift, false, act)), or with output_width 32 as an
+  // int32 tensor in `wide_out` (== conv2d_output(in, shift, true, act)). false when this layer
+  // or input cannot take the SIMD path (then nothing is written): use conv2d_output.
+  // pool: split the output rows over its threads (nullptr: this thread only).
+  bool run_act(const ActView& in, int shift, Activation act, Act& out, ConvScratch& scratch,
+               ThreadPool* pool = nullptr) const;
+  bool run_act_wide(const ActView& in, int shift, Activation act, Tensor& wide_out,
+                    ConvScratch& scratch, ThreadPool* pool = nullptr) const;
   // Whether conv2d(in) runs the SIMD kernel (else the reference): vectorized(), 8-bit data in
   // `in` and a non-empty output.
   bool fast_path(const Tensor& in) const;
 
  private:
   enum class Mode { Reference, Dense, Grouped };
-  // kind: 0 = raw (AccTensor), 1 = requantized 8-bit, 2 = wide. Returns false when the input
-  // is not 8-bit data (the caller then uses the reference).
-  bool run(const Tensor& in, int kind, int shift, int act, int threads, Tensor* out32,
-           AccTensor* out64) const;
+  // kind: 0 = raw (AccTensor), 1 = requantized 8-bit, 2 = wide, 3 = 8-bit Act. Returns false
+  // when the layer or geometry cannot take the SIMD path (nothing written then).
+  // Exactly one of out32 (kinds 1, 2), out64 (0), out8 (3) is given.
+  bool run(const ActView& in, int kind, int shift, int act, int threads, ThreadPool* pool,
+           ConvScratch& scratch, Tensor* out32, AccTensor* out64, Act* out8) const;
+  // Whether the int32 requantizing epilogue is exact for this layer (|dot + bias128| < 2^30).
+  bool int32_requant_ok() const;
 
   Mode mode_ = Mode::Reference;
   ConvGeometry g_;

@@ -165,21 +165,24 @@ struct TileArgs {
   int nt;
   int ob0;             // first oc block
   const int32_t* corr;  // [opad] offset to subtract (dense), zeros (grouped)
-  int32_t* out;         // output at the first pixel
+  int32_t* out;         // output at the first pixel (int32 epilogues)
   ptrdiff_t out_step;   // int32 elements between the tile's pixels in the output
+  uint8_t* out8;        // U8: output at the first pixel
+  ptrdiff_t out_step8;  // U8: bytes between the tile's pixels in the output
 };
 
-// The epilogue: true dot product -> stored value (see Epilogue).
+// The epilogue: true dot product -> stored value (see Epilogue). Output channels o .. o+L-1 of
+// tile pixel n.
 HWY_INLINE void Finish(const ConvPlan& p, V32 acc, const int32_t* corr, const int32_t* bias,
-                       int32_t* dst) {
+                       const TileArgs& a, int n, int o) {
   const D32 d;
   V32 v = hn::Sub(acc, hn::LoadU(d, corr));
   if (p.mode == Epilogue::Raw) {
-    hn::StoreU(v, d, dst);
+    hn::StoreU(v, d, a.out + n * a.out_step + o);
     return;
   }
   v = hn::Add(v, hn::LoadU(d, bias));  // Wide: wraps as the int64 -> int32 truncation does
-  if (p.mode == Epilogue::Requant8) {
+  if (p.mode != Epilogue::Wide) {
     // |v| < 2^30 here (the driver's condition), so the rounding add cannot overflow.
     const int s = 7 - p.shift;
     if (s > 0) {
@@ -196,7 +199,22 @@ HWY_INLINE void Finish(const ConvPlan& p, V32 acc, const int32_t* corr, const in
   } else if (p.act == 2) {  // Abs: clamp(|v|, 0, 127); |INT32_MIN| stays negative -> 0
     v = hn::Min(hn::Max(hn::Abs(v), hn::Zero(d)), hn::Set(d, 127));
   }
-  hn::StoreU(v, d, dst);
+  if (p.mode == Epilogue::U8) {
+    // Bytes value + 128; the channels past out_cs belong to the next pixel: not written.
+    const hn::Rebind<uint8_t, D32> d8;
+    const auto b = hn::DemoteTo(d8, hn::Add(v, hn::Set(d, 128)));
+    uint8_t* dst = a.out8 + n * a.out_step8 + o;
+    const int count = p.out_cs - o;
+    if (count >= static_cast<int>(hn::Lanes(d8))) {
+      hn::StoreU(b, d8, dst);
+    } else {
+      HWY_ALIGN uint8_t tmp[hn::MaxLanes(d8)];
+      hn::Store(b, d8, tmp);
+      std::memcpy(dst, tmp, static_cast<size_t>(count));
+    }
+    return;
+  }
+  hn::StoreU(v, d, a.out + n * a.out_step + o);
 }
 
 template <int M, int N>
@@ -231,7 +249,7 @@ HWY_NOINLINE void DenseTile(const TileArgs& a) {
   for (int m = 0; m < M; ++m) {
     const int o = (a.ob0 + m) * L;
 #pragma GCC unroll 16
-    for (int n = 0; n < N; ++n) Finish(p, acc[m][n], a.corr + o, p.bias32 + o, a.out + n * a.out_step + o);
+    for (int n = 0; n < N; ++n) Finish(p, acc[m][n], a.corr + o, p.bias32 + o, a, n, o);
   }
 }
 
@@ -267,7 +285,7 @@ HWY_NOINLINE void GroupedTile(const TileArgs& a) {
   for (int m = 0; m < M; ++m) {
     const int o = (a.ob0 + m) * L;
 #pragma GCC unroll 16
-    for (int n = 0; n < N; ++n) Finish(p, acc[m][n], a.corr + o, p.bias32 + o, a.out + n * a.out_step + o);
+    for (int n = 0; n < N; ++n) Finish(p, acc[m][n], a.corr + o, p.bias32 + o, a, n, o);
   }
 }
 
@@ -301,15 +319,21 @@ void ConvRowsImpl(const ConvPlan& p, int y0, int y1) {
   const D32 d;
   const int L = static_cast<int>(hn::Lanes(d));
   const int opad = p.ocb * L;
-  std::vector<Tap> taps(static_cast<size_t>(p.kh) * p.kw);
-  std::vector<int> rtaps(p.kh), ctaps(p.kw);
-  std::vector<int32_t> corr(opad, 0);
   const int phases = p.uw < p.ow ? p.uw : p.ow;
-  for (int y = y0; y < y1; ++y) {
+  // Taps (offsets relative to the output pixel's base) and their +128 offsets per column phase.
+  // Without upsampling every tap counts on every row: computed once, not per row.
+  std::vector<Tap> taps(static_cast<size_t>(p.kh) * p.kw * phases);
+  std::vector<int> ntaps(phases);
+  std::vector<int32_t> corr(static_cast<size_t>(opad) * phases, 0);
+  std::vector<int> rtaps(p.kh), ctaps(p.kw);
+  const bool per_row = p.uh > 1 || p.uw > 1;
+  auto make_taps = [&](int y) {
     int nr = 0;
     for (int i = 0; i < p.kh; ++i)
       if (FloorMod(y * p.sh + i * p.dh - p.pbh, p.uh) == 0) rtaps[nr++] = i;
     for (int r = 0; r < phases; ++r) {
+      Tap* tp = taps.data() + static_cast<size_t>(r) * p.kh * p.kw;
+      int32_t* cr = corr.data() + static_cast<size_t>(r) * opad;
       int nc = 0;
       for (int j = 0; j < p.kw; ++j)
         if (FloorMod(r * p.sw + j * p.dw - p.pbw, p.uw) == 0) ctaps[nc++] = j;
@@ -318,30 +342,40 @@ void ConvRowsImpl(const ConvPlan& p, int y0, int y1) {
         for (int jj = 0; jj < nc; ++jj) {
           const int i = rtaps[ii], j = ctaps[jj];
           const int t = i * p.kw + j;
-          taps[nt].in_off = static_cast<ptrdiff_t>(y * p.sh + i * p.dh) * p.in_row +
-                            static_cast<ptrdiff_t>(j * p.dw) * p.in_pix;
-          taps[nt].w_off = p.grouped ? static_cast<ptrdiff_t>(t) * p.ipg * opad
-                                     : static_cast<ptrdiff_t>(t) * p.c4 * L * 4;
+          tp[nt].in_off = static_cast<ptrdiff_t>(i * p.dh) * p.in_row +
+                          static_cast<ptrdiff_t>(j * p.dw) * p.in_pix;
+          tp[nt].w_off = p.grouped ? static_cast<ptrdiff_t>(t) * p.ipg * opad
+                                   : static_cast<ptrdiff_t>(t) * p.c4 * L * 4;
           ++nt;
         }
+      ntaps[r] = nt;
       if (!p.grouped) {  // the +128 offset of exactly these taps
-        std::fill(corr.begin(), corr.end(), 0);
+        std::fill(cr, cr + opad, 0);
         for (int ii = 0; ii < nr; ++ii)
           for (int jj = 0; jj < nc; ++jj) {
             const int32_t* ws = p.wsum128 + static_cast<size_t>(rtaps[ii] * p.kw + ctaps[jj]) * opad;
             for (int o = 0; o < opad; o += L)
-              hn::StoreU(hn::Add(hn::LoadU(d, corr.data() + o), hn::LoadU(d, ws + o)), d,
-                         corr.data() + o);
+              hn::StoreU(hn::Add(hn::LoadU(d, cr + o), hn::LoadU(d, ws + o)), d, cr + o);
           }
       }
+    }
+  };
+  if (!per_row && y0 < y1) make_taps(y0);
+  for (int y = y0; y < y1; ++y) {
+    if (per_row) make_taps(y);
+    const uint8_t* row_in = p.in + static_cast<ptrdiff_t>(y) * p.sh * p.in_row;
+    for (int r = 0; r < phases; ++r) {
       const int npix = (p.ow - r + p.uw - 1) / p.uw;  // x = r, r + uw, ...
       TileArgs a;
       a.p = &p;
       a.pix_step = static_cast<ptrdiff_t>(p.uw) * p.sw * p.in_pix;
-      a.taps = taps.data();
-      a.nt = nt;
-      a.corr = corr.data();
+      a.taps = taps.data() + static_cast<size_t>(r) * p.kh * p.kw;
+      a.nt = ntaps[r];
+      a.corr = corr.data() + static_cast<size_t>(r) * opad;
       a.out_step = static_cast<ptrdiff_t>(p.uw) * opad;
+      a.out_step8 = static_cast<ptrdiff_t>(p.uw) * p.out_cs;
+      a.out = nullptr;
+      a.out8 = nullptr;
       for (int ob0 = 0; ob0 < p.ocb; ob0 += kMaxM) {
         const int m = p.ocb - ob0 < kMaxM ? p.ocb - ob0 : kMaxM;
         const int nmax = MaxN(m);
@@ -349,8 +383,12 @@ void ConvRowsImpl(const ConvPlan& p, int y0, int y1) {
         for (int q = 0; q < npix; q += nmax) {
           const int n = npix - q < nmax ? npix - q : nmax;
           const int x = r + q * p.uw;
-          a.in = p.in + static_cast<ptrdiff_t>(x) * p.sw * p.in_pix;
-          a.out = p.out + (static_cast<size_t>(y) * p.ow + x) * opad;
+          a.in = row_in + static_cast<ptrdiff_t>(x) * p.sw * p.in_pix;
+          if (p.mode == Epilogue::U8) {
+            a.out8 = p.out8 + (static_cast<size_t>(y) * p.ow + x) * p.out_cs;
+          } else {
+            a.out = p.out + (static_cast<size_t>(y) * p.ow + x) * opad;
+          }
           if (p.grouped) {
             TileMN<true>(m, n, a);
           } else {
@@ -401,6 +439,47 @@ void Clamp8Impl(int32_t* a, size_t n) {
     hn::StoreU(hn::Min(hn::Max(hn::LoadU(d, a + i), hn::Set(d, -128)), hn::Set(d, 127)), d,
                a + i);
   for (; i < n; ++i) a[i] = a[i] < -128 ? -128 : a[i] > 127 ? 127 : a[i];
+}
+
+void PoolMaxU8Impl(const uint8_t* in, ptrdiff_t in_row, int cs, int oh, int ow, int ph, int pw,
+                   int sh, int sw, int dh, int dw, uint8_t* out) {
+  const hn::ScalableTag<uint8_t> d8;
+  const int L8 = static_cast<int>(hn::Lanes(d8));
+  for (int y = 0; y < oh; ++y)
+    for (int x = 0; x < ow; ++x) {
+      const uint8_t* p0 = in + static_cast<ptrdiff_t>(y) * sh * in_row +
+                          static_cast<ptrdiff_t>(x) * sw * cs;
+      uint8_t* q = out + (static_cast<size_t>(y) * ow + x) * cs;
+      int c = 0;
+      for (; c + L8 <= cs; c += L8) {
+        auto m = hn::LoadU(d8, p0 + c);
+        for (int i = 0; i < ph; ++i)
+          for (int j = 0; j < pw; ++j)
+            m = hn::Max(m, hn::LoadU(d8, p0 + i * dh * in_row +
+                                             static_cast<ptrdiff_t>(j) * dw * cs + c));
+        hn::StoreU(m, d8, q + c);
+      }
+#if HWY_TARGET != HWY_SCALAR
+      const hn::Full128<uint8_t> d16;  // 128-bit vectors exist on every target but scalar
+      for (; c + 16 <= cs; c += 16) {
+        auto m = hn::LoadU(d16, p0 + c);
+        for (int i = 0; i < ph; ++i)
+          for (int j = 0; j < pw; ++j)
+            m = hn::Max(m, hn::LoadU(d16, p0 + i * dh * in_row +
+                                              static_cast<ptrdiff_t>(j) * dw * cs + c));
+        hn::StoreU(m, d16, q + c);
+      }
+#endif
+      for (; c < cs; ++c) {
+        uint8_t m = p0[c];
+        for (int i = 0; i < ph; ++i)
+          for (int j = 0; j < pw; ++j) {
+            const uint8_t v = p0[i * dh * in_row + static_cast<ptrdiff_t>(j) * dw * cs + c];
+            m = v > m ? v : m;
+          }
+        q[c] = m;
+      }
+    }
 }
 
 void MinMaxImpl(const int32_t* a, size_t n, int32_t* mn, int32_t* mx) {
@@ -513,6 +592,7 @@ HWY_EXPORT(TargetNameImpl);
 HWY_EXPORT(EltwiseIntoImpl);
 HWY_EXPORT(Clamp8Impl);
 HWY_EXPORT(MinMaxImpl);
+HWY_EXPORT(PoolMaxU8Impl);
 HWY_EXPORT(OutputStage64Impl);
 HWY_EXPORT(TransposeOutImpl);
 
@@ -525,6 +605,10 @@ void EltwiseInto(int32_t* a, const int32_t* b, size_t n, int op) {
 void Clamp8(int32_t* a, size_t n) { HWY_DYNAMIC_DISPATCH(Clamp8Impl)(a, n); }
 void MinMax(const int32_t* a, size_t n, int32_t* mn, int32_t* mx) {
   HWY_DYNAMIC_DISPATCH(MinMaxImpl)(a, n, mn, mx);
+}
+void PoolMaxU8(const uint8_t* in, ptrdiff_t in_row, int cs, int oh, int ow, int ph, int pw,
+               int sh, int sw, int dh, int dw, uint8_t* out) {
+  HWY_DYNAMIC_DISPATCH(PoolMaxU8Impl)(in, in_row, cs, oh, ow, ph, pw, sh, sw, dh, dw, out);
 }
 void OutputStage64(const int64_t* acc, size_t n, int shift, bool wide, int act, int32_t* out) {
   HWY_DYNAMIC_DISPATCH(OutputStage64Impl)(acc, n, shift, wide ? 1 : 0, act, out);

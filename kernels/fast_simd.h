@@ -12,6 +12,7 @@ enum class Epilogue : int {
   Raw = 0,       // store the dot product (bias added later in int64 by the driver)
   Requant8 = 1,  // bias, requantize to 8 bits, activate  (== ref::output_stage, !wide)
   Wide = 2,      // bias, keep the low 32 bits, activate   (== ref::output_stage, wide)
+  U8 = 3,        // as Requant8, stored as bytes value + 128 (the kernels' activation layout)
 };
 
 // One convolution, ready for the row kernel. Geometry is the (possibly axis-swapped or
@@ -25,7 +26,8 @@ struct ConvPlan {
   int ocb = 0;           // output-channel blocks; opad = ocb * lanes
   int kh = 1, kw = 1, sh = 1, sw = 1, dh = 1, dw = 1, uh = 1, uw = 1, pbh = 0, pbw = 0;
   int oh = 0, ow = 0;
-  // Input buffer. Dense: uint8 (value + 128; padding 128), HWC, pixel stride in_pix = 4*c4.
+  // Input buffer. Dense: uint8 (value + 128; padding 128), HWC, pixel stride in_pix >= 4*c4
+  // (bytes past 4*c4 are not read); rows in_row bytes apart.
   // Grouped: int8 [row][col][ipg][opad] (lane o of input channel ci is in[o*ipg + ci]).
   const uint8_t* in = nullptr;
   ptrdiff_t in_row = 0, in_pix = 0;
@@ -41,7 +43,10 @@ struct ConvPlan {
   int shift = 0;
   int act = 0;                     // ai8xsim::Activation as int
   const int32_t* bias32 = nullptr;  // [opad]: Requant8: bias128 (|.| < 2^30); Wide: low 32 bits
-  int32_t* out = nullptr;           // [oh * ow][opad], HWC
+  int32_t* out = nullptr;           // Raw, Requant8, Wide: [oh * ow][opad] int32, HWC
+  uint8_t* out8 = nullptr;          // U8: [oh * ow][out_cs] bytes, HWC
+  int out_cs = 0;                   // U8: bytes per output pixel (channels rounded up to 4);
+                                    // channels out_channels..out_cs-1 are written as 128 (zero)
 };
 
 int Lanes();              // int32 lanes of the dispatched target
@@ -51,6 +56,11 @@ void ConvRows(const ConvPlan& p, int y0, int y1);
 // Element-wise op (ai8xsim::Eltwise as int) of b into a, n elements; clamp to int8 if clamp.
 void EltwiseInto(int32_t* a, const int32_t* b, size_t n, int op);
 void Clamp8(int32_t* a, size_t n);
+// Max pooling of bytes (the kernels' activation layout; max of value + 128 is max of value):
+// out[(y * ow + x) * cs + c] = max over i < ph, j < pw of
+// in[(y * sh + i * dh) * in_row + (x * sw + j * dw) * cs + c], for c < cs.
+void PoolMaxU8(const uint8_t* in, ptrdiff_t in_row, int cs, int oh, int ow, int ph, int pw,
+               int sh, int sw, int dh, int dw, uint8_t* out);
 // Largest and smallest value of n int32.
 void MinMax(const int32_t* a, size_t n, int32_t* mn, int32_t* mx);
 

@@ -1,9 +1,14 @@
 #include "sim/engine.h"
 
 #include <algorithm>
+#include <atomic>
+#include <memory>
 #include <sstream>
+#include <cstdio>
+#include <cstdlib>  // TEMP
 
 #include "ai8xsim/error.h"
+#include "kernels/fast.h"
 #include "kernels/kernels.h"
 
 namespace ai8xsim {
@@ -19,9 +24,18 @@ namespace {
 // sequence runs in order; see docs/izer-checks.md for link layers).
 class Slots {
  public:
-  explicit Slots(size_t layers) : slot_(layers + 1) {}
-  void put(int index, Tensor t) { slot_.at(static_cast<size_t>(index)) = std::move(t); }
+  explicit Slots(size_t layers) : slot_(layers + 1), ref_(layers + 1, nullptr) {}
+  void put(int index, Tensor t) {
+    slot_.at(static_cast<size_t>(index)) = std::move(t);
+    ref_[index] = nullptr;
+  }
+  // A tensor that outlives the run (the input): kept by reference.
+  void put_ref(int index, const Tensor& t) {
+    slot_.at(static_cast<size_t>(index)).reset();
+    ref_[index] = &t;
+  }
   const Tensor& get(const Network& net, int reader, int index) const {
+    if (index >= 0 && static_cast<size_t>(index) < slot_.size() && ref_[index]) return *ref_[index];
     if (index < 0 || static_cast<size_t>(index) >= slot_.size() || !slot_[index])
       run_error(net, reader, "in_sequences: the data it reads (slot " + std::to_string(index) +
                                  ") has not been produced before this layer runs");
@@ -30,6 +44,7 @@ class Slots {
 
  private:
   std::vector<std::optional<Tensor>> slot_;
+  std::vector<const Tensor*> ref_;
 };
 
 // Concatenate the in_sequences outputs along channels; where their pixel counts differ,
@@ -73,12 +88,15 @@ Tensor concatenate(const Network& net, const Layer& L, const std::vector<const T
   return out;
 }
 
-Tensor gather_input(const Network& net, const Layer& L, const Slots& slots) {
+// The layer's input: the slot it reads (no copy), or the concatenation, made in `storage`.
+const Tensor& gather_input(const Network& net, const Layer& L, const Slots& slots,
+                           Tensor& storage) {
   if (L.in_sequences.empty()) return slots.get(net, L.index, L.index);
   if (L.in_sequences.size() == 1) return slots.get(net, L.index, L.in_sequences[0] + 1);
   std::vector<const Tensor*> parts;
   for (int e : L.in_sequences) parts.push_back(&slots.get(net, L.index, e + 1));
-  return concatenate(net, L, parts);
+  storage = concatenate(net, L, parts);
+  return storage;
 }
 
 // Split the gathered input into the element-wise operands (equal channel blocks).
@@ -181,26 +199,69 @@ std::vector<int64_t> bias_x128(const Layer& L) {
 
 Tensor convolve(const Network& net, const Layer& L, const Tensor& pooled,
                 const kernels::PreparedConv* prepared) {
-  Tensor in = pooled;
-  if (L.flatten) in = pooled.reshaped(static_cast<int>(pooled.size()), 1, 1);
-  const int in_per_group = in.c / L.groups;
-  if (L.groups > 1 && int64_t{L.out_channels} * in_per_group > in.c)
+  Tensor flat;
+  const Tensor* in = &pooled;
+  if (L.flatten) {
+    flat.c = static_cast<int>(pooled.size());
+    flat.h = flat.w = 1;
+    flat.data = pooled.data;  // (only the flatten layers copy: their input is small)
+    in = &flat;
+  }
+  const int in_per_group = in->c / L.groups;
+  if (L.groups > 1 && int64_t{L.out_channels} * in_per_group > in->c)
     run_error(net, L.index, "groups: " + std::to_string(L.groups) + " groups with " +
                                 std::to_string(L.out_channels) +
                                 " output channels read past the input channels");
   const bool wide = L.output_width == 32;
-  if (prepared && prepared->in_channels() == in.c)
-    return prepared->conv2d_output(in, L.output_shift, wide, L.activation);
-  const std::vector<int8_t> w = layer_kernels(L, in.c);
-  const AccTensor acc = kernels::conv2d(in, w.data(), L.out_channels, bias_x128(L), geometry(L));
+  if (prepared && prepared->in_channels() == in->c)
+    return prepared->conv2d_output(*in, L.output_shift, wide, L.activation);
+  const std::vector<int8_t> w = layer_kernels(L, in->c);
+  const AccTensor acc = kernels::conv2d(*in, w.data(), L.out_channels, bias_x128(L), geometry(L));
   return kernels::output_stage(acc, L.output_shift, wide, L.activation);
+}
+
+bool trivial_pool(const Layer& L) {
+  return L.pool[0] <= 1 && L.pool[1] <= 1 && L.pool_stride[0] == 1 && L.pool_stride[1] == 1;
+}
+
+// crop, reshape to in_dim and pool one operand; copies only where a step changes the data.
+Tensor prepare_operand(const Network& net, const Layer& L, const Tensor& t) {
+  const bool crop = L.in_crop[0] != 0 || L.in_crop[1] != 0;
+  Tensor cropped;
+  if (crop) cropped = crop_rows(net, L, t);
+  const Tensor& c = crop ? cropped : t;
+  const int64_t area = int64_t{L.input_dim[0]} * (L.one_d() ? 1 : L.input_dim[1]);
+  const int want_w = L.one_d() ? 1 : L.input_dim[1];
+  const bool same_shape = c.h == L.input_dim[0] && c.w == want_w;
+  if (same_shape && area > 0) {
+    if (trivial_pool(L)) return crop ? std::move(cropped) : c;
+    return pool_input(net, L, c);
+  }
+  Tensor r = reshape_to_in_dim(net, L, c);
+  if (trivial_pool(L)) return r;
+  return pool_input(net, L, r);
 }
 
 Tensor run_layer(const Network& net, const Layer& L, const Tensor& gathered,
                  const kernels::PreparedConv* prepared) {
+  const bool elt_wide = L.op == Operator::Passthrough && L.output_width == 32;
+  if (L.operands <= 1) {
+    // The common case: one operand, no copies unless a step changes the data.
+    const bool crop = L.in_crop[0] != 0 || L.in_crop[1] != 0;
+    const int want_w = L.one_d() ? 1 : L.input_dim[1];
+    if (!crop && trivial_pool(L) && gathered.h == L.input_dim[0] && gathered.w == want_w &&
+        L.input_dim[0] > 0 && want_w > 0) {
+      check_pooled(net, L, gathered);
+      if (L.op == Operator::Passthrough) return gathered;
+      return convolve(net, L, gathered, prepared);
+    }
+    const Tensor pooled = prepare_operand(net, L, gathered);
+    check_pooled(net, L, pooled);
+    if (L.op == Operator::Passthrough) return pooled;
+    return convolve(net, L, pooled, prepared);
+  }
   std::vector<Tensor> ops = split_operands(net, L, gathered);
   // An element-wise layer keeps 32 bits when it is pure element-wise with output_width 32.
-  const bool elt_wide = L.op == Operator::Passthrough && L.output_width == 32;
   if (L.operands > 1 && !L.pool_first) ops = {kernels::eltwise(ops, L.eltwise, elt_wide)};
   for (Tensor& t : ops) t = pool_input(net, L, reshape_to_in_dim(net, L, crop_rows(net, L, t)));
   if (L.operands > 1 && L.pool_first) {
@@ -215,36 +276,264 @@ Tensor run_layer(const Network& net, const Layer& L, const Tensor& gathered,
   return convolve(net, L, pooled, prepared);
 }
 
+// ---- the fast path: activations in the kernels' layout --------------------------------------------
+
+// One slot's data: the kernels' 8-bit layout and/or an int32 tensor, each made from the other
+// when asked (and kept); or the run's input, by reference.
+struct Value {
+  bool has_act = false, has_tensor = false;
+  fast::Act act;
+  Tensor tensor;
+  const Tensor* ext = nullptr;
+
+  void clear() {
+    has_act = has_tensor = false;
+    ext = nullptr;
+  }
+  bool produced() const { return has_act || has_tensor || ext; }
+  const Tensor& as_tensor() {
+    if (ext) return *ext;
+    if (!has_tensor) {
+      fast::from_act(act.view(), tensor);
+      has_tensor = true;
+    }
+    return tensor;
+  }
+  // nullptr when the data is not 8-bit (32-bit output of a wide layer).
+  const fast::Act* as_act() {
+    if (!has_act) {
+      if (!fast::to_act(ext ? *ext : tensor, act)) return nullptr;
+      has_act = true;
+    }
+    return &act;
+  }
+};
+
+// A layer's buffers, kept from sample to sample.
+struct LayerScratch {
+  fast::Act gathered, pooled;
+  fast::ConvScratch conv;
+  Value out;  // the layer writes here; then it is swapped into the slot it goes to
+};
+
+// Everything a thread needs to run one network, kept between samples: after the first sample
+// no layer allocates (its buffers have their sizes) and padded input buffers keep their borders.
+struct Workspace {
+  uint64_t id = 0;
+  std::vector<Value> slots;
+  std::vector<LayerScratch> layers;
+};
+
+Workspace& workspace(const PreparedNetwork& prepared, const Network& net) {
+  // A few per thread (several networks may alternate on one thread), most recent first.
+  thread_local std::vector<std::unique_ptr<Workspace>> cache;
+  for (size_t i = 0; i < cache.size(); ++i)
+    if (cache[i]->id == prepared.id && cache[i]->layers.size() == net.layers.size()) {
+      std::rotate(cache.begin(), cache.begin() + i, cache.begin() + i + 1);
+      return *cache.front();
+    }
+  if (cache.size() >= 4) cache.pop_back();
+  auto ws = std::make_unique<Workspace>();
+  ws->id = prepared.id;
+  ws->slots.resize(net.layers.size() + 1);
+  ws->layers.resize(net.layers.size());
+  cache.insert(cache.begin(), std::move(ws));
+  return *cache.front();
+}
+
+Value& slot_value(const Network& net, Workspace& ws, int reader, int index) {
+  if (index < 0 || static_cast<size_t>(index) >= ws.slots.size() ||
+      !ws.slots[index].produced())
+    run_error(net, reader, "in_sequences: the data it reads (slot " + std::to_string(index) +
+                               ") has not been produced before this layer runs");
+  return ws.slots[index];
+}
+
+// Runs layer L on the kernels' layout into `out`. false (out untouched) where a step is not
+// covered (element-wise operands, pixel concatenation, a reshape, izer's edge-case pooling, a
+// convolution the SIMD kernels do not take, data that is not 8-bit, anything izer refuses):
+// the caller then runs the layer on int32 tensors, which gives the same result or the error.
+bool run_layer_act(const Network& net, const Layer& L, Workspace& ws, LayerScratch& ls,
+                   const PreparedNetwork& prepared, fast::ThreadPool* pool, Value& out) {
+  if (L.operands > 1) return false;
+  fast::ActView in;
+  if (L.in_sequences.size() <= 1) {
+    const int index = L.in_sequences.empty() ? L.index : L.in_sequences[0] + 1;
+    const fast::Act* a = slot_value(net, ws, L.index, index).as_act();
+    if (!a) return false;
+    in = a->view();
+  } else {
+    std::vector<fast::ActView> parts;
+    for (int e : L.in_sequences) {
+      const fast::Act* a = slot_value(net, ws, L.index, e + 1).as_act();
+      if (!a) return false;
+      parts.push_back(a->view());
+      if (a->h != parts[0].h || a->w != parts[0].w) return false;  // pixel concatenation
+    }
+    fast::concat_channels_act(parts, ls.gathered);
+    in = ls.gathered.view();
+  }
+  if (L.in_crop[0] != 0 || L.in_crop[1] != 0) {
+    const int rows = in.h - L.in_crop[0] - L.in_crop[1];
+    if (L.in_crop[1] == 0 || rows <= 0 || L.in_crop[0] < 0 || L.in_crop[1] < 0) return false;
+    in.data += L.in_crop[0] * in.row();
+    in.h = rows;
+  }
+  const int want_w = L.one_d() ? 1 : L.input_dim[1];
+  if (in.h != L.input_dim[0] || in.w != want_w || in.h <= 0 || want_w <= 0)
+    return false;  // a reshape to in_dim (C-order): on int32 tensors
+  bool pooled_own = false;
+  if (L.pool[0] > 1 || L.pool[1] > 1) {
+    if (!fast::pool_act(in, ls.pooled, L.pool, L.pool_stride, L.pool_dilation, L.pool_average,
+                           net.avg_pool_rounding, L.one_d()))
+      return false;
+    in = ls.pooled.view();
+    pooled_own = true;
+  } else if (L.pool_stride[0] != 1 || L.pool_stride[1] != 1) {
+    if (!fast::subsample_act(in, ls.pooled, L.pool_stride)) return false;
+    in = ls.pooled.view();
+    pooled_own = true;
+  }
+  if (in.c != L.in_channels || in.h != L.pooled_dim[0] || in.w != L.pooled_dim[1]) return false;
+  if (L.op == Operator::Passthrough) {
+    if (pooled_own) {
+      std::swap(out.act, ls.pooled);
+    } else {
+      out.act.reshape(in.c, in.h, in.w);
+      std::copy(in.data, in.data + out.act.data.size(), out.act.data.begin());
+    }
+    out.has_act = true;
+    return true;
+  }
+  if (L.groups > 1 && int64_t{L.out_channels} * (in.c / L.groups) > in.c) return false;
+  const kernels::PreparedConv* conv = nullptr;
+  if (L.flatten) {
+    // The pooled activations as one pixel, channels in HWC order (the weights are so ordered).
+    if (!prepared.flat_convs[L.index]) return false;
+    conv = &*prepared.flat_convs[L.index];
+    const int flat = in.h * in.w * in.cs;
+    in = fast::ActView{in.data, flat, 1, 1, flat};
+  } else {
+    if (!prepared.convs[L.index]) return false;
+    conv = &*prepared.convs[L.index];
+  }
+  if (conv->in_channels() != in.c) return false;
+  // Rows split over the pool only where a layer is large enough to repay the hand-off.
+  fast::ThreadPool* p = L.macs() >= (int64_t{1} << 20) ? pool : nullptr;
+  if (L.output_width == 32) {
+    if (!conv->run_act_wide(in, L.output_shift, L.activation, out.tensor, ls.conv, p))
+      return false;
+    out.has_tensor = true;
+  } else {
+    if (!conv->run_act(in, L.output_shift, L.activation, out.act, ls.conv, p)) return false;
+    out.has_act = true;
+  }
+  return true;
+}
+
+RunResult run_fast(const Network& net, const Tensor& input, bool keep_layers,
+                   const PreparedNetwork& prepared, int threads) {
+  RunResult result;
+  result.layers.resize(net.layers.size());
+  Workspace& ws = workspace(prepared, net);
+  for (Value& v : ws.slots) v.clear();
+  ws.slots[0].ext = &input;
+  std::unique_ptr<fast::ThreadPool> pool;
+  if (threads > 1) pool = std::make_unique<fast::ThreadPool>(threads);
+  for (int ll : net.order) {
+    const Layer& L = net.layers[ll];
+    LayerScratch& ls = ws.layers[ll];
+    Value& out = ls.out;
+    out.clear();
+    if (!run_layer_act(net, L, ws, ls, prepared, pool.get(), out)) {
+      if (getenv("AI8X_TRACE")) fprintf(stderr, "fallback layer %d\n", ll);  // TEMP
+      // The same layer on int32 tensors (engine steps above; same results, same errors).
+      Tensor storage;
+      const Tensor* gathered = &storage;
+      if (L.in_sequences.empty()) {
+        gathered = &slot_value(net, ws, L.index, L.index).as_tensor();
+      } else if (L.in_sequences.size() == 1) {
+        gathered = &slot_value(net, ws, L.index, L.in_sequences[0] + 1).as_tensor();
+      } else {
+        std::vector<const Tensor*> parts;
+        for (int e : L.in_sequences) parts.push_back(&slot_value(net, ws, L.index, e + 1).as_tensor());
+        storage = concatenate(net, L, parts);
+      }
+      const kernels::PreparedConv* prep = prepared.convs[ll] ? &*prepared.convs[ll] : nullptr;
+      out.tensor = run_layer(net, L, *gathered, prep);
+      out.has_tensor = true;
+    }
+    if (keep_layers) result.layers[ll] = out.as_tensor();
+    if (L.next == -1) {
+      // Written once, straight into the result (no copy through the layer's buffers).
+      if (out.has_tensor)
+        result.output = keep_layers ? out.tensor : std::move(out.tensor);
+      else
+        fast::from_act(out.act.view(), result.output);
+      break;
+    }
+    std::swap(ws.slots.at(static_cast<size_t>(L.next)), out);
+  }
+  return result;
+}
+
+std::atomic<uint64_t> next_prepared_id{1};
+
 }  // namespace
 
 PreparedNetwork prepare_network(const Network& net) {
   PreparedNetwork p;
+  p.id = next_prepared_id.fetch_add(1);
   p.convs.resize(net.layers.size());
+  p.flat_convs.resize(net.layers.size());
   for (int ll : net.order) {
     const Layer& L = net.layers[ll];
     if (!L.is_conv()) continue;
     const int in_c = L.weight_in_channels();
     const std::vector<int8_t> w = layer_kernels(L, in_c);
     p.convs[ll].emplace(w.data(), L.out_channels, in_c, bias_x128(L), geometry(L));
+    if (L.flatten && L.groups == 1 && L.kernel == Dim2{1, 1} && L.in_channels > 0) {
+      // Weight (o, c * P + q) -> (o, q * cs + c): the HWC order of the pooled activations.
+      const int C = L.in_channels, P = L.pooled_dim[0] * L.pooled_dim[1];
+      const int cs = fast::Act::stride_for(C);
+      if (P <= 0 || static_cast<int64_t>(w.size()) != int64_t{L.out_channels} * C * P) continue;
+      std::vector<int8_t> hwc(static_cast<size_t>(L.out_channels) * P * cs, 0);
+      for (int o = 0; o < L.out_channels; ++o)
+        for (int c = 0; c < C; ++c)
+          for (int q = 0; q < P; ++q)
+            hwc[(static_cast<size_t>(o) * P + q) * cs + c] =
+                w[(static_cast<size_t>(o) * C + c) * P + q];
+      kernels::ConvGeometry g;
+      g.kernel = {1, 1};
+      g.pad_before = g.pad_after = {0, 0};
+      p.flat_convs[ll].emplace(hwc.data(), L.out_channels, P * cs, bias_x128(L), g);
+    }
   }
   return p;
 }
 
 RunResult run_network(const Network& net, const Tensor& input, bool keep_layers,
-                      LayerHook* hook, const PreparedNetwork* prepared) {
+                      LayerHook* hook, const PreparedNetwork* prepared, int threads) {
+  if (prepared && !hook && prepared->convs.size() == net.layers.size())
+    return run_fast(net, input, keep_layers, *prepared, threads);
   RunResult result;
   result.layers.resize(net.layers.size());
   Slots slots(net.layers.size());
-  slots.put(0, input);
+  slots.put_ref(0, input);
   if (hook) hook->begin(net, input);  // data-memory hook
   Tensor last;
   for (int ll : net.order) {
     const Layer& L = net.layers[ll];
-    Tensor gathered = gather_input(net, L, slots);
-    if (hook) hook->before_layer(L, gathered);  // data-memory hook
+    Tensor storage;
+    const Tensor* gathered = &gather_input(net, L, slots, storage);
+    if (hook) {  // data-memory hook: it may replace the input
+      if (gathered != &storage) storage = *gathered;
+      hook->before_layer(L, storage);
+      gathered = &storage;
+    }
     const kernels::PreparedConv* prep =
         prepared && prepared->convs[ll] ? &*prepared->convs[ll] : nullptr;
-    Tensor out = run_layer(net, L, gathered, prep);
+    Tensor out = run_layer(net, L, *gathered, prep);
     if (hook) hook->after_layer(L, out);  // data-memory hook
     if (keep_layers) result.layers[ll] = out;
     if (L.next == -1) {

@@ -31,12 +31,22 @@ struct LayerHook {
 // Weights repacked once per network for the fast kernels (constant across samples; shared by
 // every thread). Entry i belongs to YAML layer i; empty for layers without a convolution.
 struct PreparedNetwork {
+  uint64_t id = 0;  // unique per prepare_network() call (keys the per-thread workspaces)
   std::vector<std::optional<kernels::PreparedConv>> convs;
+  // flatten layers: the same weights ordered for the kernels' HWC activations (the engine's
+  // fast path reads the pooled activations as one pixel of H*W*channels bytes)
+  std::vector<std::optional<kernels::PreparedConv>> flat_convs;
 };
 PreparedNetwork prepare_network(const Network& net);
 
 // `input` is the sample as C x H x W (1-D: C x L x 1), values in [-128, 127].
+// With `prepared` (and no hook) the layers run on activations kept in the kernels' layout
+// (fast::Act, kernels/fast.h) in buffers reused from sample to sample (per thread); a layer the fast
+// path does not cover runs on int32 tensors, with the same results. threads > 1 splits the
+// rows of each large convolution over that many threads (one sample; for many samples run
+// samples in parallel instead, each with threads = 1).
 RunResult run_network(const Network& net, const Tensor& input, bool keep_layers = true,
-                      LayerHook* hook = nullptr, const PreparedNetwork* prepared = nullptr);
+                      LayerHook* hook = nullptr, const PreparedNetwork* prepared = nullptr,
+                      int threads = 1);
 
 }  // namespace ai8xsim

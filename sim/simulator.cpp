@@ -85,9 +85,12 @@ std::vector<Tensor> Simulator::run_batch(const std::vector<Tensor>& inputs, int 
       fail(ErrorKind::Input, "batch: every sample must have the shape of the first (" +
                                  inputs[0].shape_str() + "), found " + t.shape_str());
   const Impl::Resolved& r = impl_->resolved(InputShape{inputs[0].c, inputs[0].h, inputs[0].w});
-  size_t n_threads = threads > 0 ? static_cast<size_t>(threads)
-                                 : std::max(1u, std::thread::hardware_concurrency());
-  n_threads = std::min(n_threads, inputs.size());
+  const size_t wanted = threads > 0 ? static_cast<size_t>(threads)
+                                    : std::max(1u, std::thread::hardware_concurrency());
+  // Samples run in parallel, one per thread; with fewer samples than threads (one sample,
+  // say) each sample's large convolutions are split over the threads left.
+  const size_t n_threads = std::min(wanted, inputs.size());
+  const int per_sample = static_cast<int>(std::max<size_t>(1, wanted / n_threads));
   std::atomic<size_t> next{0}, done{0};
   std::mutex progress_mutex;
   std::exception_ptr error;
@@ -95,7 +98,7 @@ std::vector<Tensor> Simulator::run_batch(const std::vector<Tensor>& inputs, int 
   auto worker = [&] {
     for (size_t i; (i = next.fetch_add(1)) < inputs.size();) {
       try {
-        out[i] = run_network(r.net, inputs[i], false, nullptr, &r.prepared).output;
+        out[i] = run_network(r.net, inputs[i], false, nullptr, &r.prepared, per_sample).output;
         const size_t d = ++done;
         if (progress) {
           std::lock_guard<std::mutex> lock(progress_mutex);
