@@ -1,6 +1,7 @@
 """Bit-exactness against izer over the whole parity corpus, through the CLI.
 
-Every `status: ok` case: the final output and every layer equal izer's (from weights.npz,
+Every `status: ok` case: the final output and every layer equal izer's, and the data memory
+after the run matches izer's known-answer test (generated/sampleoutput.h) word for word (from weights.npz,
 and for model-zoo cases also from the quantized checkpoint). Every `status: failed` case:
 ai8xsim refuses it too (non-zero exit, no output file). Each test reports matched/total
 elements per layer when it fails."""
@@ -46,9 +47,13 @@ def test_ok_case_is_bit_exact(case, weights, cli, tmp_path):
     dump = tmp_path / "layers"
     out = dump / "output.npy"
     report = tmp_path / "report.json"
+    kat = corpus / "cases" / case / "generated" / "sampleoutput.h.gz"
     args = C.cli_args(corpus, case, m, weights) + ["--output", str(out), "--dump-layers",
-                                                   str(dump), "--report", str(report), "--quiet"]
+                                                   str(dump), "--report", str(report), "--quiet",
+                                                   "--kat", str(kat)]
     p = subprocess.run([str(cli)] + args, capture_output=True, text=True, timeout=600)
+    # Exit 0 also means the data SRAM after the run matched izer's known-answer test
+    # (sampleoutput.h: address, mask, words) word for word.
     assert p.returncode == 0, f"{case}: ai8xsim failed: {p.stderr.strip()}"
     expected = dict(np.load(corpus / "cases" / case / "expected.npz"))
     rows = C.compare_layers(expected, dump)
