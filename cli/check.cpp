@@ -15,8 +15,6 @@
 
 namespace ai8xsim::cli {
 
-LoadOptions load_options(const NetworkArgs& a);  // cli/run.cpp
-
 namespace {
 
 struct CheckArgs {

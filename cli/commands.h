@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "ai8xsim/ai8xsim.h"
+
 namespace ai8xsim::cli {
 
 struct Command {
@@ -24,6 +26,8 @@ struct NetworkArgs {
   bool avg_pool_rounding = false, fifo = false, fast_fifo = false, overlap_data = false;
 };
 void add_network_options(CLI::App* cmd, NetworkArgs& a);
+// The library's load options for those command-line options (cli/run.cpp).
+LoadOptions load_options(const NetworkArgs& a);
 
 // ---- data memory commands (cli/memory_commands.cpp) ----
 // Adds `--kat sampleoutput.h[.gz]` to the run command: after the run, the known-answer check

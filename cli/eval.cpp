@@ -21,7 +21,6 @@
 
 namespace ai8xsim::cli {
 
-LoadOptions load_options(const NetworkArgs& a);  // cli/run.cpp
 
 namespace {
 

@@ -41,16 +41,6 @@ void add_sample_options(CLI::App* c, NetSample& a) {
   c->add_flag("-q,--quiet", a.quiet, "print nothing but errors");
 }
 
-LoadOptions to_load_options(const NetworkArgs& a) {
-  LoadOptions opt;
-  opt.device = parse_device(a.device);
-  opt.no_bias = a.no_bias;
-  opt.avg_pool_rounding = a.avg_pool_rounding;
-  opt.fifo = a.fifo || a.fast_fifo;
-  opt.fast_fifo = a.fast_fifo;
-  opt.overlap_data = a.overlap_data;
-  return opt;
-}
 
 struct Loaded {
   Simulator sim;
@@ -59,7 +49,7 @@ struct Loaded {
 };
 
 Loaded load(const NetSample& a) {
-  Loaded l{Simulator::load(a.net.config_file, a.net.checkpoint_file, to_load_options(a.net)),
+  Loaded l{Simulator::load(a.net.config_file, a.net.checkpoint_file, load_options(a.net)),
            Tensor{}, nullptr};
   l.input = sample_to_tensor(read_npy(a.sample_input), a.sample_input);
   l.net = &l.sim.network(InputShape{l.input.c, l.input.h, l.input.w});
