@@ -7,7 +7,10 @@
 //
 //   net_bench --config-file NET.yaml --checkpoint-file W.npz --device MAX78000 [--fifo ...]
 //             --sample-input input.npy [--dump-layers DIR] [--samples 256] [--threads 2]
-//             [--repeat 5] [--geometry geo.json]
+//             [--repeat 5] [--min-time 0.2] [--geometry geo.json]
+// --min-time: the batch grows (from --samples, up to 65536 samples and 512 MB of inputs) until
+// one batch takes at least this many seconds, so that small networks are not timed on a few
+// microseconds of work.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -16,6 +19,7 @@
 #include <iostream>
 #include <string>
 #include <thread>
+#include <ctime>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -74,6 +78,7 @@ int usage() {
 int main(int argc, char** argv) {
   std::string config, checkpoint, device = "MAX78000", sample, dump, geometry;
   int samples = 256, threads = 0, repeat = 5;
+  double min_time = 0;
   LoadOptions opt;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -90,6 +95,7 @@ int main(int argc, char** argv) {
     else if (a == "--samples") samples = std::stoi(value());
     else if (a == "--threads") threads = std::stoi(value());
     else if (a == "--repeat") repeat = std::stoi(value());
+    else if (a == "--min-time") min_time = std::stod(value());
     else if (a == "--avg-pool-rounding") opt.avg_pool_rounding = true;
     else if (a == "--fifo") opt.fifo = true;
     else if (a == "--fast-fifo") opt.fifo = opt.fast_fifo = true;
@@ -129,21 +135,58 @@ int main(int argc, char** argv) {
       const Tensor& o = single.output;
       write_npy_int32(dump + "/output.npy", {o.c, o.h, o.w}, o.data);
     }
-    const std::vector<Tensor> batch(static_cast<size_t>(samples), input);
-    // Warm-up (threads' scratch buffers), then the timed batches.
-    std::vector<Tensor> outs = sim.run_batch(batch, threads);
+    std::vector<Tensor> batch(static_cast<size_t>(samples), input);
+    // Warm-up (threads' buffers), then grow the batch to --min-time.
+    auto timed = [&](std::vector<Tensor>& outs) {
+      const auto t0 = std::chrono::steady_clock::now();
+      outs = sim.run_batch(batch, threads);
+      return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    };
+    std::vector<Tensor> outs;
+    double t = timed(outs);
+    const size_t max_samples = std::min<size_t>(
+        65536, std::max<size_t>(1, (size_t{512} << 20) / (input.size() * sizeof(int32_t) + 1)));
+    while (min_time > 0 && t < min_time && batch.size() < max_samples) {
+      const double grow = std::min(16.0, 1.2 * min_time / std::max(t, 1e-6));
+      const size_t n = std::min(max_samples, static_cast<size_t>(batch.size() * grow) + 1);
+      batch.resize(n, input);
+      t = timed(outs);
+    }
+    samples = static_cast<int>(batch.size());
     size_t batch_equal = 0;
     for (const Tensor& o : outs) batch_equal += o.data == single.output.data;
     check["batch_equal_single"] = batch_equal == outs.size();
     all_equal = all_equal && batch_equal == outs.size();
     check["all_equal"] = all_equal;
-    std::vector<double> secs;
+    std::vector<double> secs, cpu;
+    auto cpu_now = [] {
+      timespec ts{};
+      clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+      return ts.tv_sec + ts.tv_nsec * 1e-9;
+    };
     for (int r = 0; r < repeat; ++r) {
-      const auto t0 = std::chrono::steady_clock::now();
-      outs = sim.run_batch(batch, threads);
-      const auto t1 = std::chrono::steady_clock::now();
-      secs.push_back(std::chrono::duration<double>(t1 - t0).count());
+      const double c0 = cpu_now();
+      secs.push_back(timed(outs));
+      cpu.push_back(cpu_now() - c0);
     }
+    // One sample at a time (run_batch of 1: on `threads` threads its large convolutions are
+    // split by rows), median latency over enough runs.
+    auto latency = [&](int t) {
+      const std::vector<Tensor> one(1, input);
+      std::vector<double> l;
+      sim.run_batch(one, t);
+      const auto start = std::chrono::steady_clock::now();
+      while (l.size() < 5 || (l.size() < 200 && std::chrono::duration<double>(
+                                                     std::chrono::steady_clock::now() - start)
+                                                         .count() < 0.3)) {
+        const auto t0 = std::chrono::steady_clock::now();
+        sim.run_batch(one, t);
+        l.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+      }
+      std::sort(l.begin(), l.end());
+      return l[l.size() / 2];
+    };
+    const double latency1 = latency(1), latency_t = threads > 1 ? latency(threads) : latency1;
     std::vector<double> sorted = secs;
     std::sort(sorted.begin(), sorted.end());
     const double median = sorted[sorted.size() / 2], best = sorted.front();
@@ -155,11 +198,14 @@ int main(int argc, char** argv) {
               {"samples", samples},
               {"repeat", repeat},
               {"seconds", secs},
+              {"cpu_seconds", cpu},  // process CPU time per batch (all threads)
               {"median_s", median},
               {"best_s", best},
               {"samples_per_s", samples / median},
               {"samples_per_s_best", samples / best},
               {"macs_per_sample", macs},
+              {"latency_1thread_s", latency1},
+              {"latency_threads_s", latency_t},
               {"gmac_per_s", samples * static_cast<double>(macs) / median / 1e9},
               {"check", check}};
     std::cout << j.dump() << "\n";

@@ -49,14 +49,16 @@ def bench_args(corpus, case, m):
             "--device", m["device"]] + C.run_flags(m)
 
 
-def run_net_bench(exe, corpus, case, m, samples, threads, repeat, dump=None, geometry=None):
+def run_net_bench(exe, corpus, case, m, samples, threads, repeat, min_time, dump=None,
+                  geometry=None, env=None):
     args = [str(exe)] + bench_args(corpus, case, m) + [
-        "--samples", str(samples), "--threads", str(threads), "--repeat", str(repeat)]
+        "--samples", str(samples), "--threads", str(threads), "--repeat", str(repeat),
+        "--min-time", str(min_time)]
     if dump:
         args += ["--dump-layers", str(dump)]
     if geometry:
         args += ["--geometry", str(geometry)]
-    p = subprocess.run(args, capture_output=True, text=True)
+    p = subprocess.run(args, capture_output=True, text=True, env=env)
     if p.returncode not in (0, 1):
         raise RuntimeError(f"{case}: net_bench failed: {p.stderr.strip()}")
     return json.loads(p.stdout)
@@ -68,7 +70,7 @@ def equal_to_izer(corpus, case, dump):
     return not bad, len(rows), bad
 
 
-def cli_wall(exe_cli, corpus, case, m, repeat=3):
+def cli_wall(exe_cli, corpus, case, m, repeat=3, env=None):
     """Whole `ai8xsim run` process on the case's one sample (best of `repeat`)."""
     best = None
     with tempfile.TemporaryDirectory() as tmp:
@@ -76,7 +78,7 @@ def cli_wall(exe_cli, corpus, case, m, repeat=3):
             "--output", str(pathlib.Path(tmp) / "out.npy"), "--quiet"]
         for _ in range(repeat):
             t0 = time.perf_counter()
-            subprocess.run(args, check=True, capture_output=True)
+            subprocess.run(args, check=True, capture_output=True, env=env)
             t = time.perf_counter() - t0
             best = t if best is None else min(best, t)
     return best
@@ -112,14 +114,14 @@ def torch_model(geo, threads):
             b = rnd(L["out_channels"])
         layers.append((L, w, b))
 
-    def fake_quant(y, L):
-        y = torch.round(y * (2.0 ** (L["output_shift"] - 7)))
-        if L["output_width"] != 32:
-            y = torch.clamp(y, -128, 127)
+    def fake_quant(y, L):  # in place: y is the fresh output of the layer's convolution
+        y.mul_(2.0 ** (L["output_shift"] - 7)).round_()
         if L["activation"] == "ReLU":
-            y = torch.clamp(y, 0, 127)
+            y.clamp_(0, 127)
         elif L["activation"] == "Abs":
-            y = torch.clamp(torch.abs(y), 0, 127)
+            y.abs_().clamp_(0, 127)
+        elif L["output_width"] != 32:
+            y.clamp_(-128, 127)
         return y
 
     def pool(x, L):
@@ -191,24 +193,42 @@ def torch_model(geo, threads):
     return forward
 
 
-def torch_bench(geo, threads, batch, repeat):
+def torch_bench(geo, threads, batch, repeat, budget_s):
+    """Timed forwards of a batch: at least 2 (after a warm-up), up to `repeat`, stopping once
+    `budget_s` seconds have been spent timing."""
     import torch
     forward = torch_model(geo, threads)
     c, h, w = geo["input"]
     x = torch.randint(-128, 128, (batch, c, h, w), generator=torch.Generator().manual_seed(1)).float()
     secs = []
     with torch.inference_mode():
-        forward(x)  # warm-up
-        y = forward(x)
-        for _ in range(repeat):
+        y = forward(x)  # warm-up
+        while len(secs) < 2 or (len(secs) < repeat and sum(secs) < budget_s):
             t0 = time.perf_counter()
             forward(x)
             secs.append(time.perf_counter() - t0)
-    return {"seconds": secs, "median_s": statistics.median(secs),
-            "samples_per_s": batch / statistics.median(secs), "output_shape": list(y.shape[1:])}
+    return {"seconds": secs, "samples_per_s": [batch / s for s in secs],
+            "output_shape": list(y.shape[1:])}
+
+
+def run_torch_worker(geo_path, threads, batch, repeat, budget_s, env):
+    """torch_bench in a fresh process (its own allocator state, its own malloc settings)."""
+    p = subprocess.run([sys.executable, __file__, "--torch-worker", str(geo_path),
+                        "--threads", str(threads), "--torch-batch", str(batch),
+                        "--repeat", str(repeat), "--torch-budget", str(budget_s)],
+                       capture_output=True, text=True, env=env)
+    if p.returncode != 0:
+        raise RuntimeError(f"torch worker failed: {p.stderr.strip()[-2000:]}")
+    return json.loads(p.stdout)
 
 
 # ---- driver ---------------------------------------------------------------------------------------------
+
+# glibc's defaults return large blocks to the kernel (mmap/munmap, heap trimming), so every
+# large tensor comes back as fresh pages and page faults; on this VM a page fault is very
+# expensive. The "tuned" runs keep freed memory in the process instead.
+TUNED_MALLOC = {"MALLOC_MMAP_THRESHOLD_": "1073741824", "MALLOC_TRIM_THRESHOLD_": "1073741824"}
+
 
 def load_average():
     try:
@@ -217,20 +237,81 @@ def load_average():
         return (float("nan"),) * 3
 
 
+def bench_network(a, exe, exe_cli, corpus, index, case, env_name, env):
+    m = C.meta(corpus, case)
+    name = case[len("demo-"):].rsplit("-", 1)[0]
+    with tempfile.TemporaryDirectory() as tmp:
+        dump = pathlib.Path(tmp) / "layers"
+        dump.mkdir()
+        geo_path = pathlib.Path(tmp) / "geometry.json"
+        first = run_net_bench(exe, corpus, case, m, a.samples, a.threads, a.repeat, a.min_time,
+                              dump, geo_path, env)
+        ok, n_arrays, bad = equal_to_izer(corpus, case, dump)
+        runs = [first]
+        torch_rates = []
+        for r in range(a.rounds):
+            if not a.no_torch:
+                tb = run_torch_worker(geo_path, a.threads, a.torch_batch, a.torch_repeat,
+                                      a.torch_budget, env)
+                torch_rates += tb["samples_per_s"]
+            if r + 1 < a.rounds:
+                runs.append(run_net_bench(exe, corpus, case, m, a.samples, a.threads, a.repeat,
+                                          a.min_time, env=env))
+    sim_rates = [x["samples"] / s for x in runs for s in x["seconds"]]
+    cpu_use = [c / s for x in runs for c, s in zip(x["cpu_seconds"], x["seconds"])]
+    batch_equal = all(x["check"]["batch_equal_single"] for x in runs)
+    sps = statistics.median(sim_rates)
+    macs = first["macs_per_sample"]
+    izer_s = index[case]["izer_wall_time_s"]
+    row = {
+        "network": name, "case": case, "malloc": env_name, "threads": a.threads,
+        "samples_per_batch": first["samples"],
+        "ai8xsim_samples_per_s": sps, "ai8xsim_samples_per_s_all": sim_rates,
+        "ai8xsim_gmac_per_s": sps * macs / 1e9, "cores_used": statistics.median(cpu_use),
+        "latency_1thread_ms": 1e3 * statistics.median(x["latency_1thread_s"] for x in runs),
+        "latency_threads_ms": 1e3 * statistics.median(x["latency_threads_s"] for x in runs),
+        "macs_per_sample": macs, "izer_wall_time_s": izer_s, "speedup_vs_izer": izer_s * sps,
+        "torch_samples_per_s": statistics.median(torch_rates) if torch_rates else None,
+        "torch_samples_per_s_all": torch_rates,
+        "cli_one_sample_s": cli_wall(exe_cli, corpus, case, m, env=env),
+        "equal_to_izer": ok and batch_equal, "izer_arrays_compared": n_arrays,
+        "differences": [f"{n} {x}/{y}" for n, x, y, _ in bad[:4]],
+        "simd_target": first["simd_target"],
+    }
+    row["ratio_vs_torch"] = sps / row["torch_samples_per_s"] if torch_rates else None
+    return row
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--build", default=str(ROOT / "build-perf"))
     ap.add_argument("--corpus", default=str(ROOT.parent / "shared" / "parity"))
     ap.add_argument("--device", default="MAX78000")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--samples", type=int, default=256, help="ai8xsim batch size")
+    ap.add_argument("--samples", type=int, default=256,
+                    help="ai8xsim batch size (grown until a batch takes --min-time)")
+    ap.add_argument("--min-time", type=float, default=0.25,
+                    help="seconds a timed ai8xsim batch takes at least")
     ap.add_argument("--torch-batch", type=int, default=64)
-    ap.add_argument("--repeat", type=int, default=3, help="timed batches per round")
-    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--torch-budget", type=float, default=3.0,
+                    help="seconds of timed PyTorch forwards per round (at least 2 forwards)")
+    ap.add_argument("--torch-repeat", type=int, default=20,
+                    help="timed PyTorch forwards per round (at most)")
+    ap.add_argument("--repeat", type=int, default=3, help="timed batches per round (at most)")
+    ap.add_argument("--rounds", type=int, default=2,
+                    help="rounds of ai8xsim then PyTorch, alternating")
     ap.add_argument("--networks", default="", help="comma-separated substrings of case names")
+    ap.add_argument("--malloc", default="default,tuned",
+                    help="malloc settings to run under: default, tuned (see TUNED_MALLOC)")
     ap.add_argument("--no-torch", action="store_true")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "networks.md"))
+    ap.add_argument("--torch-worker", help=argparse.SUPPRESS)
     a = ap.parse_args()
+    if a.torch_worker:
+        geo = json.loads(pathlib.Path(a.torch_worker).read_text())
+        print(json.dumps(torch_bench(geo, a.threads, a.torch_batch, a.torch_repeat,
+                                     a.torch_budget)))
+        return
 
     corpus = pathlib.Path(a.corpus)
     build = pathlib.Path(a.build)
@@ -243,90 +324,90 @@ def main():
     cases = [c for c, v in sorted(index.items())
              if c.startswith("demo-") and v["status"] == "ok" and v["device"] == a.device
              and (not filters or any(f in c for f in filters))]
+    envs = []
+    for e in a.malloc.split(","):
+        clean = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
+        envs.append((e, clean if e == "default" else {**clean, **TUNED_MALLOC}))
     load_before = load_average()
     print(f"load average before: {load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f}",
           flush=True)
     results = []
     for case in cases:
-        m = C.meta(corpus, case)
-        name = case[len("demo-"):].rsplit("-", 1)[0]
-        with tempfile.TemporaryDirectory() as tmp:
-            dump = pathlib.Path(tmp) / "layers"
-            dump.mkdir()
-            geo_path = pathlib.Path(tmp) / "geometry.json"
-            first = run_net_bench(exe, corpus, case, m, a.samples, a.threads, a.repeat,
-                                  dump, geo_path)
-            ok, n_arrays, bad = equal_to_izer(corpus, case, dump)
-            geo = json.loads(geo_path.read_text())
-        sim_rates = [a.samples / s for s in first["seconds"]]
-        torch_rates = []
-        batch_equal = first["check"]["batch_equal_single"]
-        for r in range(a.rounds):
-            if not a.no_torch:
-                tb = torch_bench(geo, a.threads, a.torch_batch, a.repeat)
-                torch_rates += [a.torch_batch / s for s in tb["seconds"]]
-            if r + 1 < a.rounds:
-                nb = run_net_bench(exe, corpus, case, m, a.samples, a.threads, a.repeat)
-                sim_rates += [a.samples / s for s in nb["seconds"]]
-                batch_equal = batch_equal and nb["check"]["batch_equal_single"]
-        sps = statistics.median(sim_rates)
-        macs = first["macs_per_sample"]
-        izer_s = index[case]["izer_wall_time_s"]
-        row = {
-            "network": name, "case": case, "threads": a.threads, "samples": a.samples,
-            "ai8xsim_samples_per_s": sps, "ai8xsim_gmac_per_s": sps * macs / 1e9,
-            "macs_per_sample": macs, "izer_wall_time_s": izer_s,
-            "speedup_vs_izer": izer_s * sps,
-            "torch_samples_per_s": statistics.median(torch_rates) if torch_rates else None,
-            "cli_one_sample_s": cli_wall(exe_cli, corpus, case, m),
-            "equal_to_izer": ok and batch_equal, "izer_arrays_compared": n_arrays,
-            "differences": [f"{n} {x}/{y}" for n, x, y, _ in bad[:4]],
-            "simd_target": first["simd_target"],
-        }
-        if row["torch_samples_per_s"]:
-            row["ratio_vs_torch"] = sps / row["torch_samples_per_s"]
-        results.append(row)
-        print(f"{name:18s} {sps:9.1f} samples/s {row['ai8xsim_gmac_per_s']:6.2f} GMAC/s  "
-              f"x{row['speedup_vs_izer']:8.0f} vs izer  "
-              + (f"torch {row['torch_samples_per_s']:8.1f}/s  ratio {row['ratio_vs_torch']:5.2f}  "
-                 if row["torch_samples_per_s"] else "")
-              + f"cli {row['cli_one_sample_s']:.3f} s  "
-              + ("equal" if row["equal_to_izer"] else "DIFFERS " + ", ".join(row["differences"])),
-              flush=True)
+        for env_name, env in envs:
+            row = bench_network(a, exe, exe_cli, corpus, index, case, env_name, env)
+            results.append(row)
+            t = row["torch_samples_per_s"]
+            print(f"{row['network']:18s} {env_name:8s} {row['ai8xsim_samples_per_s']:9.1f}/s "
+                  f"{row['ai8xsim_gmac_per_s']:5.0f} GMAC/s (cores {row['cores_used']:.2f}) "
+                  f"x{row['speedup_vs_izer']:.0f} izer"
+                  + (f"  torch {t:8.1f}/s x{row['ratio_vs_torch']:.1f}" if t else "")
+                  + f"  lat {row['latency_1thread_ms']:.3f}/{row['latency_threads_ms']:.3f} ms"
+                  + f"  cli {row['cli_one_sample_s']:.3f} s  "
+                  + ("equal" if row["equal_to_izer"] else "DIFFERS " + ", ".join(row["differences"])),
+                  flush=True)
     load_after = load_average()
     print(f"load average after: {load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f}")
-    write_report(a, results, load_before, load_after, pathlib.Path(a.out))
+    write_report(a, envs, results, load_before, load_after, pathlib.Path(a.out))
 
 
-def write_report(a, results, load_before, load_after, out):
+def write_report(a, envs, results, load_before, load_after, out):
     import torch
     cmd = "/usr/bin/python3 benchmarks/networks.py " + " ".join(sys.argv[1:])
+    T = a.threads
     lines = [
         "# Whole-network throughput (benchmarks/networks.py)", "",
         f"Command: `{cmd}`  ",
-        f"Machine: {os.cpu_count()} cores, SIMD target {results[0]['simd_target'] if results else '?'}, "
-        f"PyTorch {torch.__version__}; {time.strftime('%Y-%m-%d %H:%M')}  ",
+        f"Machine: {os.cpu_count()} cores, SIMD target "
+        f"{results[0]['simd_target'] if results else '?'}, PyTorch {torch.__version__}; "
+        f"{time.strftime('%Y-%m-%d %H:%M')}  ",
         f"Load average (1, 5, 15 min): before {load_before[0]:.2f} {load_before[1]:.2f} "
-        f"{load_before[2]:.2f}, after {load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f}  ",
-        f"ai8xsim: Simulator::run_batch on {a.samples} samples, {a.threads} threads, "
-        f"median of {a.rounds} x {a.repeat} batches. PyTorch: float32 forward of the same layer "
-        f"shapes with fake-quant rounding/clamping, batch {a.torch_batch}, "
-        f"torch.set_num_threads({a.threads}), median of {a.rounds} x {a.repeat} batches, "
-        "alternating with ai8xsim.", "",
-        "| network | MMAC/sample | ai8xsim samples/s | GMAC/s | izer s (recorded) | x izer "
-        "| PyTorch samples/s | x PyTorch | `ai8xsim run` 1 sample, whole process | = izer |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
-    for r in results:
-        t = r["torch_samples_per_s"]
-        tr = f"{r['ratio_vs_torch']:.2f}" if t else "-"
-        lines.append(
-            f"| {r['network']} | {r['macs_per_sample'] / 1e6:.1f} | {r['ai8xsim_samples_per_s']:.1f} "
-            f"| {r['ai8xsim_gmac_per_s']:.2f} | {r['izer_wall_time_s']:.2f} "
-            f"| {r['speedup_vs_izer']:.0f} | {f'{t:.1f}' if t else '-'} "
-            f"| {tr} "
-            f"| {r['cli_one_sample_s']:.3f} s | "
-            + ("yes" if r["equal_to_izer"] else "NO: " + ", ".join(r["differences"])) + " |")
-    out.write_text("\n".join(lines) + "\n")
+        f"{load_before[2]:.2f}, after {load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f}",
+        "",
+        f"- ai8xsim: `Simulator::run_batch` (benchmarks/net_bench.cpp) on {T} threads, batches "
+        f"of at least {a.samples} samples grown to take {a.min_time} s or more; median of "
+        f"{a.rounds} x {a.repeat} batches. Load, resolution and weight packing are not timed. "
+        "*cores*: process CPU time / wall time during the batches (below "
+        f"{T}: other processes had part of the CPUs).",
+        f"- PyTorch: float32 forward of the same layer shapes (random weights) with the "
+        f"fake-quant rounding and clamping after every layer (in place), batch {a.torch_batch}, "
+        f"`torch.set_num_threads({T})`, in its own process after a warm-up forward; median of "
+        f"all timed forwards ({a.rounds} rounds of 2 to {a.torch_repeat}, up to "
+        f"{a.torch_budget} s each), each round right after an ai8xsim round.",
+        "- izer: `izer_wall_time_s` recorded in the corpus (one sample, the whole izer run: "
+        "loading, simulation and code generation, on a 2-core machine); *x izer* = izer's time / "
+        "ai8xsim's time per sample in a batch. *`ai8xsim run`* (the whole process on the case's "
+        "one sample: start, load, run, write; best of 3) is the like-for-like figure.",
+        f"- 1 sample: `run_batch` of one sample, median latency, on 1 and on {T} threads (the "
+        "large convolutions' rows split over the threads).",
+        "- = izer: every layer of the case's input equals izer's expected.npz, and every "
+        "output of the timed batches equals the single run's.",
+        "- malloc *default*: as a user runs it. *tuned*: the environment sets "
+        + ", ".join(f"`{k}={v}`" for k, v in TUNED_MALLOC.items())
+        + " (freed memory stays in the process; fresh pages, i.e. page faults, are very "
+        "expensive on this VM and PyTorch allocates a new tensor per op).", ""]
+    for env_name, _ in envs:
+        rows = [r for r in results if r["malloc"] == env_name]
+        if not rows:
+            continue
+        lines += [f"### malloc: {env_name}", "",
+                  "| network | MMAC/sample | ai8xsim samples/s | GMAC/s | cores | izer s | x izer "
+                  f"| PyTorch samples/s | x PyTorch | 1 sample, ms (1 / {T} threads) "
+                  "| `ai8xsim run`, s | = izer |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+        for r in rows:
+            t = r["torch_samples_per_s"]
+            ts = f"{t:.1f}" if t else "-"
+            tr = f"{r['ratio_vs_torch']:.1f}" if t else "-"
+            lines.append(
+                f"| {r['network']} | {r['macs_per_sample'] / 1e6:.1f} "
+                f"| {r['ai8xsim_samples_per_s']:.0f} | {r['ai8xsim_gmac_per_s']:.0f} "
+                f"| {r['cores_used']:.2f} | {r['izer_wall_time_s']:.2f} "
+                f"| {r['speedup_vs_izer']:.0f} | {ts} | {tr} "
+                f"| {r['latency_1thread_ms']:.3f} / {r['latency_threads_ms']:.3f} "
+                f"| {r['cli_one_sample_s']:.3f} | "
+                + ("yes" if r["equal_to_izer"] else "NO: " + ", ".join(r["differences"])) + " |")
+        lines.append("")
+    out.write_text("\n".join(lines))
     out.with_suffix(".json").write_text(json.dumps(
         {"command": cmd, "load_before": load_before, "load_after": load_after,
          "results": results}, indent=1) + "\n")

@@ -44,7 +44,7 @@ void run_rows(const ConvPlan& plan, int threads, ThreadPool* pool) {
   const int rows = plan.oh;
   if (pool && pool->threads() > 1 && rows > 1) {
     // Chunks of rows, a few per thread (rows cost differently at the borders).
-    const int chunks = std::min(rows, pool->threads() * 4);
+    const int chunks = std::min(rows, pool->threads() * 8);
     const int per = (rows + chunks - 1) / chunks;
     pool->run((rows + per - 1) / per, [&plan, per, rows](int i) {
       detail::ConvRows(plan, i * per, std::min(rows, (i + 1) * per));
@@ -220,9 +220,15 @@ bool PreparedConv::run(const ActView& in, int kind, int shift, int act, int thre
   int oh = oh0, ow = ow0;
   const bool no_pad = g_.pad_before == Pair{0, 0} && g_.pad_after == Pair{0, 0};
   if (kh == 1 && kw == 1 && no_pad && s == Pair{1, 1} && u == Pair{1, 1}) {
+    // Split over threads: a few rows per thread (the threads take rows as they come free).
     const int pixels = H * W;
-    if (parallel <= 1 || pixels % parallel == 0) {
-      const int rows = parallel > 1 ? parallel : 1;
+    int rows = 1;
+    for (int r = parallel > 1 ? parallel * 8 : 1; r >= parallel && r > 1; r /= 2)
+      if (pixels % r == 0 && pixels / r >= 16) {
+        rows = r;
+        break;
+      }
+    if (parallel <= 1 || rows > 1) {
       H = oh = rows;
       W = ow = pixels / rows;
     }
@@ -523,22 +529,10 @@ void Act::reshape(int c_, int h_, int w_) {
 }
 
 bool to_act(const Tensor& t, Act& out) {
-  if (!is_int8(t)) return false;
   out.reshape(t.c, t.h, t.w);
-  const size_t plane = static_cast<size_t>(t.h) * t.w;
-  const int cs = out.cs, C = t.c;
-  // Blocks of 16 pixels: each channel's read is one cache line.
-  for (size_t p0 = 0; p0 < plane; p0 += 16) {
-    const size_t p1 = std::min(plane, p0 + 16);
-    for (int c = 0; c < C; ++c) {
-      const int32_t* src = t.data.data() + c * plane;
-      uint8_t* q = out.data.data() + p0 * cs + c;
-      for (size_t p = p0; p < p1; ++p, q += cs) *q = static_cast<uint8_t>(src[p] + 128);
-    }
-    for (int c = C; c < cs; ++c)
-      for (size_t p = p0; p < p1; ++p) out.data[p * cs + c] = 128;
-  }
-  return true;
+  if (t.data.empty()) return true;
+  return detail::ToActU8(t.data.data(), static_cast<size_t>(t.h) * t.w, t.c, out.cs,
+                         out.data.data());
 }
 
 void from_act(const ActView& a, Tensor& out) {

@@ -482,6 +482,46 @@ void PoolMaxU8Impl(const uint8_t* in, ptrdiff_t in_row, int cs, int oh, int ow, 
     }
 }
 
+bool ToActU8Impl(const int32_t* src, size_t plane, int channels, int cs, uint8_t* dst) {
+  const D32 d;
+  const size_t L = hn::Lanes(d);
+  V32 vmin = hn::Zero(d), vmax = hn::Zero(d);
+  int32_t lo = 0, hi = 0;
+  HWY_ALIGN int32_t tmp[hn::MaxLanes(d)];
+  // A quad of channels per pass: each pixel's 4 bytes built as one int32 lane.
+  for (int c = 0; c < cs; c += 4) {
+    const int nc = channels - c < 4 ? channels - c : 4;
+    size_t p = 0;
+    for (; p + L <= plane; p += L) {
+      V32 w = hn::Zero(d);
+      for (int k = 0; k < 4; ++k) {
+        const V32 v = k < nc ? hn::LoadU(d, src + (c + k) * plane + p) : hn::Zero(d);
+        vmin = hn::Min(vmin, v);
+        vmax = hn::Max(vmax, v);
+        const V32 b = hn::And(hn::Add(v, hn::Set(d, 128)), hn::Set(d, 0xFF));
+        w = hn::Or(w, hn::ShiftLeftSame(b, 8 * k));
+      }
+      if (cs == 4) {
+        hn::StoreU(w, d, tmp);
+        std::memcpy(dst + p * 4, tmp, L * 4);
+      } else {
+        hn::Store(w, d, tmp);
+        for (size_t i = 0; i < L; ++i) std::memcpy(dst + (p + i) * cs + c, &tmp[i], 4);
+      }
+    }
+    for (; p < plane; ++p)
+      for (int k = 0; k < 4; ++k) {
+        const int32_t v = k < nc ? src[(c + k) * plane + p] : 0;
+        lo = v < lo ? v : lo;
+        hi = v > hi ? v : hi;
+        dst[p * cs + c + k] = static_cast<uint8_t>(v + 128);
+      }
+  }
+  lo = hn::GetLane(hn::MinOfLanes(d, vmin)) < lo ? hn::GetLane(hn::MinOfLanes(d, vmin)) : lo;
+  hi = hn::GetLane(hn::MaxOfLanes(d, vmax)) > hi ? hn::GetLane(hn::MaxOfLanes(d, vmax)) : hi;
+  return lo >= -128 && hi <= 127;
+}
+
 void MinMaxImpl(const int32_t* a, size_t n, int32_t* mn, int32_t* mx) {
   const D32 d;
   const size_t L = hn::Lanes(d);
@@ -593,6 +633,7 @@ HWY_EXPORT(EltwiseIntoImpl);
 HWY_EXPORT(Clamp8Impl);
 HWY_EXPORT(MinMaxImpl);
 HWY_EXPORT(PoolMaxU8Impl);
+HWY_EXPORT(ToActU8Impl);
 HWY_EXPORT(OutputStage64Impl);
 HWY_EXPORT(TransposeOutImpl);
 
@@ -609,6 +650,9 @@ void MinMax(const int32_t* a, size_t n, int32_t* mn, int32_t* mx) {
 void PoolMaxU8(const uint8_t* in, ptrdiff_t in_row, int cs, int oh, int ow, int ph, int pw,
                int sh, int sw, int dh, int dw, uint8_t* out) {
   HWY_DYNAMIC_DISPATCH(PoolMaxU8Impl)(in, in_row, cs, oh, ow, ph, pw, sh, sw, dh, dw, out);
+}
+bool ToActU8(const int32_t* src, size_t plane, int channels, int cs, uint8_t* dst) {
+  return HWY_DYNAMIC_DISPATCH(ToActU8Impl)(src, plane, channels, cs, dst);
 }
 void OutputStage64(const int64_t* acc, size_t n, int shift, bool wide, int act, int32_t* out) {
   HWY_DYNAMIC_DISPATCH(OutputStage64Impl)(acc, n, shift, wide ? 1 : 0, act, out);

@@ -61,6 +61,9 @@ void Clamp8(int32_t* a, size_t n);
 // in[(y * sh + i * dh) * in_row + (x * sw + j * dw) * cs + c], for c < cs.
 void PoolMaxU8(const uint8_t* in, ptrdiff_t in_row, int cs, int oh, int ow, int ph, int pw,
                int sh, int sw, int dh, int dw, uint8_t* out);
+// C x plane int32 (CHW) -> bytes value + 128, HWC with pixel stride cs (= C rounded up to 4;
+// the pad channels get 128). false when a value is outside [-128, 127] (dst then unspecified).
+bool ToActU8(const int32_t* src, size_t plane, int channels, int cs, uint8_t* dst);
 // Largest and smallest value of n int32.
 void MinMax(const int32_t* a, size_t n, int32_t* mn, int32_t* mx);
 

@@ -5,7 +5,6 @@
 #include <memory>
 #include <sstream>
 #include <cstdio>
-#include <cstdlib>  // TEMP
 
 #include "ai8xsim/error.h"
 #include "kernels/fast.h"
@@ -309,6 +308,10 @@ struct Value {
   }
 };
 
+// Layers with fewer MACs run on one thread even when the sample is split (a hand-off to the
+// other threads costs about as much as a million MACs take).
+constexpr int64_t kParallelMacs = int64_t{1} << 20;
+
 // A layer's buffers, kept from sample to sample.
 struct LayerScratch {
   fast::Act gathered, pooled;
@@ -419,7 +422,7 @@ bool run_layer_act(const Network& net, const Layer& L, Workspace& ws, LayerScrat
   }
   if (conv->in_channels() != in.c) return false;
   // Rows split over the pool only where a layer is large enough to repay the hand-off.
-  fast::ThreadPool* p = L.macs() >= (int64_t{1} << 20) ? pool : nullptr;
+  fast::ThreadPool* p = L.macs() >= kParallelMacs ? pool : nullptr;
   if (L.output_width == 32) {
     if (!conv->run_act_wide(in, L.output_shift, L.activation, out.tensor, ls.conv, p))
       return false;
@@ -438,15 +441,20 @@ RunResult run_fast(const Network& net, const Tensor& input, bool keep_layers,
   Workspace& ws = workspace(prepared, net);
   for (Value& v : ws.slots) v.clear();
   ws.slots[0].ext = &input;
-  std::unique_ptr<fast::ThreadPool> pool;
-  if (threads > 1) pool = std::make_unique<fast::ThreadPool>(threads);
+  // The threads splitting this sample's layers: kept by the calling thread from run to run.
+  thread_local std::unique_ptr<fast::ThreadPool> pool_cache;
+  fast::ThreadPool* pool = nullptr;
+  if (threads > 1) {
+    if (!pool_cache || pool_cache->threads() != threads)
+      pool_cache = std::make_unique<fast::ThreadPool>(threads);
+    pool = pool_cache.get();
+  }
   for (int ll : net.order) {
     const Layer& L = net.layers[ll];
     LayerScratch& ls = ws.layers[ll];
     Value& out = ls.out;
     out.clear();
-    if (!run_layer_act(net, L, ws, ls, prepared, pool.get(), out)) {
-      if (getenv("AI8X_TRACE")) fprintf(stderr, "fallback layer %d\n", ll);  // TEMP
+    if (!run_layer_act(net, L, ws, ls, prepared, pool, out)) {
       // The same layer on int32 tensors (engine steps above; same results, same errors).
       Tensor storage;
       const Tensor* gathered = &storage;
