@@ -1,7 +1,8 @@
 // The engine's two paths agree: runs a network on random samples through the fast path
 // (activations in the kernels' layout, prepared weights; and split over 2 threads) and through
 // the int32-tensor path (no prepared weights: the engine steps one by one), and compares every
-// layer. Exit 0 when all agree, 1 when a layer differs, 2 on a load error.
+// layer. Exit 0 when all agree, 1 when a layer differs, 2 on a load or argument error.
+// Samples: the given one, then random ones in four styles (uniform, small, extremes, sparse).
 //
 //   engine_paths --config-file NET.yaml --checkpoint-file W.npz --device MAX78000 [--fifo ...]
 //                --sample-input input.npy [--samples 8] [--seed 1]
@@ -48,9 +49,7 @@ std::string first_difference(const RunResult& a, const RunResult& b, const Netwo
   return "";
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   std::string config, checkpoint, device = "MAX78000", sample;
   int samples = 8;
   uint64_t seed = 1;
@@ -84,7 +83,7 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  try {
+  {
     opt.device = device == "MAX78002" ? Device::MAX78002 : Device::MAX78000;
     const Simulator sim = Simulator::load(config, checkpoint, opt);
     const Tensor input = sample_to_tensor(read_npy(sample), sample);
@@ -107,6 +106,14 @@ int main(int argc, char** argv) {
     }
     std::cout << config << ": " << samples + 1 << " samples, every layer equal\n";
     return 0;
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
   } catch (const std::exception& e) {
     std::cerr << "engine_paths: " << e.what() << "\n";
     return 2;
