@@ -240,6 +240,8 @@ def load_average():
 def bench_network(a, exe, exe_cli, corpus, index, case, env_name, env):
     m = C.meta(corpus, case)
     name = case[len("demo-"):].rsplit("-", 1)[0]
+    if "," in a.device:
+        name += f" ({m['device']})"
     with tempfile.TemporaryDirectory() as tmp:
         dump = pathlib.Path(tmp) / "layers"
         dump.mkdir()
@@ -286,7 +288,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--build", default=str(ROOT / "build-perf"))
     ap.add_argument("--corpus", default=str(ROOT.parent / "shared" / "parity"))
-    ap.add_argument("--device", default="MAX78000")
+    ap.add_argument("--device", default="MAX78000",
+                    help="MAX78000, MAX78002, or both separated by a comma")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--samples", type=int, default=256,
                     help="ai8xsim batch size (grown until a batch takes --min-time)")
@@ -321,8 +324,9 @@ def main():
         sys.exit(f"{exe} not found: build with -DAI8XSIM_BENCHMARKS=ON")
     index = C.load_index(corpus)
     filters = [f for f in a.networks.split(",") if f]
-    cases = [c for c, v in sorted(index.items())
-             if c.startswith("demo-") and v["status"] == "ok" and v["device"] == a.device
+    devices = [d.strip().upper() for d in a.device.split(",") if d.strip()]
+    cases = [c for c, v in sorted(index.items(), key=lambda kv: (kv[1]["device"], kv[0]))
+             if c.startswith("demo-") and v["status"] == "ok" and v["device"] in devices
              and (not filters or any(f in c for f in filters))]
     envs = []
     for e in a.malloc.split(","):
@@ -348,6 +352,30 @@ def main():
     load_after = load_average()
     print(f"load average after: {load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f}")
     write_report(a, envs, results, load_before, load_after, pathlib.Path(a.out))
+
+
+def summary(results, threads):
+    """Per network, the least favourable figures over the malloc settings: ai8xsim's slowest
+    median against izer, and against PyTorch's fastest median (each ai8xsim median is set
+    against the PyTorch median of the same setting and of the other)."""
+    by_net = {}
+    for r in results:
+        by_net.setdefault(r["network"], []).append(r)
+    lines = ["### Summary: least favourable setting", "",
+             "ai8xsim's slowest median over the malloc settings; PyTorch's fastest.", "",
+             f"| network | ai8xsim samples/s | x izer | PyTorch samples/s ({threads} threads) "
+             "| x PyTorch | = izer |",
+             "|---|---:|---:|---:|---:|---|"]
+    for net, rows in by_net.items():
+        sim = min(r["ai8xsim_samples_per_s"] for r in rows)
+        izer = min(r["speedup_vs_izer"] for r in rows)
+        torch_rates = [r["torch_samples_per_s"] for r in rows if r["torch_samples_per_s"]]
+        t = max(torch_rates) if torch_rates else None
+        lines.append(f"| {net} | {sim:.0f} | {izer:.0f} | " + (f"{t:.1f} | {sim / t:.1f}" if t
+                                                               else "- | -")
+                     + " | " + ("yes" if all(r["equal_to_izer"] for r in rows) else "NO") + " |")
+    lines.append("")
+    return lines
 
 
 def write_report(a, envs, results, load_before, load_after, out):
@@ -407,6 +435,7 @@ def write_report(a, envs, results, load_before, load_after, out):
                 f"| {r['cli_one_sample_s']:.3f} | "
                 + ("yes" if r["equal_to_izer"] else "NO: " + ", ".join(r["differences"])) + " |")
         lines.append("")
+    lines += summary(results, T)
     out.write_text("\n".join(lines))
     out.with_suffix(".json").write_text(json.dumps(
         {"command": cmd, "load_before": load_before, "load_after": load_after,
