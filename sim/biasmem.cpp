@@ -3,12 +3,10 @@
 
 #include <algorithm>
 #include <cctype>
-#include <fstream>
 #include <limits>
 #include <optional>
 #include <regex>
 
-#include "ai8xsim/config.h"
 #include "ai8xsim/error.h"
 #include "sim/device.h"
 
@@ -44,11 +42,6 @@ const BiasAllocation* BiasLayout::find(int layer) const {
   return nullptr;
 }
 
-BiasGroupMap bias_groups_from_config(const NetworkConfig& cfg) {
-  BiasGroupMap out;
-  for (const LayerConfig& lc : cfg.layers) out.push_back(lc.bias_group);
-  return out;
-}
 
 namespace {
 
@@ -395,13 +388,10 @@ std::optional<std::vector<uint64_t>> define_array(const std::string& text, const
 }  // namespace
 
 BiasLayout allocate_bias(const Network& net, const BiasGroupMap* bias_groups) {
-  BiasGroupMap from_yaml;
+  BiasGroupMap from_layers;
   if (!bias_groups) {
-    const bool any = std::any_of(net.layers.begin(), net.layers.end(),
-                                 [](const Layer& L) { return L.has_bias_group; });
-    if (any && !net.config_file.empty() && std::ifstream(net.config_file).good())
-      from_yaml = bias_groups_from_config(load_network_config(net.config_file, net.device));
-    bias_groups = &from_yaml;
+    for (const Layer& L : net.layers) from_layers.push_back(L.bias_group);
+    bias_groups = &from_layers;
   }
   return BiasAllocator(net, *bias_groups).run();
 }

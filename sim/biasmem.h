@@ -60,11 +60,9 @@ struct BiasLayout {
 
 // izer's `bias_group` (alias `bias_quadrant`) per YAML layer; nullopt where the YAML has none.
 using BiasGroupMap = std::vector<std::optional<std::vector<int>>>;
-BiasGroupMap bias_groups_from_config(const NetworkConfig& cfg);
 
-// Place every layer's bias as izer does. `bias_groups`: the YAML's `bias_group` values; when
-// null and a layer has one (Layer::has_bias_group), the YAML named by net.config_file is read
-// for them.
+// Place every layer's bias as izer does. `bias_groups`: per YAML layer, the groups allowed;
+// when null, each layer's own `bias_group` (Layer::bias_group) is taken.
 BiasLayout allocate_bias(const Network& net, const BiasGroupMap* bias_groups = nullptr);
 
 // The bias memory image cnn_load_bias() writes, from izer's cnn.c (the memcpy_8to32 calls:

@@ -370,7 +370,7 @@ class Checker {
                 std::to_string(L.in_channels) + ") = output channels (" +
                 std::to_string(L.out_channels) + ")");
       if (L.flatten) add(ll, "groups", "operator", "groups > 1 cannot be combined with flatten");
-      if (L.has_bias_group)
+      if (L.bias_group)
         add(ll, "groups", "bias", "bias_group is not supported for depthwise layers");
     }
   }
@@ -450,7 +450,8 @@ class Checker {
               plural(p.out_expand, "pass", "es") + " need " +
               std::to_string(p.out_expand_thresh) +
               " processors per pass, but `output_processors` " + hex16(L.output_processors) +
-              " enables " + std::to_string(popcount(L.output_processors)),
+              " enables " + std::to_string(popcount(L.output_processors)) +
+              next_layer_processors(L),
           p.out_expand_thresh, popcount(L.output_processors));
     if (!L.is_conv()) packed_passthrough_rule(L);
     if (L.groups > 1) depthwise_alignment_rule(L);
@@ -462,6 +463,16 @@ class Checker {
           "the element-wise operation uses " + plural(p.in_expand, "pass", "es") +
               " (more than 2) and so cannot be combined with pooling or convolution on "
               "this device");
+  }
+
+  // Where a layer's output processors came from when they are the next layer's `processors`
+  // (izer's default when the YAML gives no `output_processors`).
+  std::string next_layer_processors(const Layer& L) const {
+    if (L.next < 0 || L.index == net_.final_layer ||
+        net_.layers[L.next].processors != L.output_processors)
+      return "";
+    return " (the `processors` of layer " + std::to_string(L.next) +
+           ", which reads this output, as no `output_processors` is given)";
   }
 
   void packed_passthrough_rule(const Layer& L) {

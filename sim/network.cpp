@@ -44,17 +44,49 @@ class Resolver {
     net_.input = input_;
     copy_yaml_parameters();
     apply_weights();
+    if (opt_.enforce_limits) refuse_depthwise_early();
     in_from_weights_.assign(cfg_.layers.size(), false);
     establish_sequence();
     check_final_layer();
     if (opt_.enforce_limits) {
       const std::vector<Violation> v = find_violations(net_);
-      if (!v.empty()) fail(ErrorKind::Capacity, cfg_.file + ": " + v.front().message);
+      if (!v.empty()) fail(ErrorKind::Capacity, where(v.front().layer) + v.front().message);
     }
     return std::move(net_);
   }
 
  private:
+  // "file:line: " of a layer's YAML entry ("file: " for the whole network).
+  std::string where(int ll) const {
+    std::string s = cfg_.file;
+    if (ll >= 0 && ll < static_cast<int>(cfg_.layers.size()) && cfg_.layers[ll].yaml_line > 0)
+      s += ":" + std::to_string(cfg_.layers[ll].yaml_line);
+    return s + ": ";
+  }
+
+  // izer refuses `groups` > 1 on a device without depthwise convolutions among its checks that
+  // need no shapes (docs/izer-checks.md C7), before it traces channels and dimensions; here the
+  // channel trace would otherwise fail first, on channel counts that only make sense for a
+  // depthwise layer. The earlier rules of that list (readahead, calcx4, bypass, binary weights,
+  // next_sequence) keep their place: when one of them applies, the usual order reports it.
+  void refuse_depthwise_early() const {
+    if (spec_.support_depthwise) return;
+    for (size_t i = 0; i < cfg_.layers.size(); ++i) {
+      const Layer& L = net_.layers[i];
+      const LayerConfig& lc = cfg_.layers[i];
+      if (L.readahead || L.calcx4 || L.bypass || L.quantization == -1 ||
+          (lc.next_sequence && *lc.next_sequence != -1 &&
+           *lc.next_sequence != static_cast<int>(i) + 1))
+        return;
+    }
+    for (const Layer& L : net_.layers)
+      if (L.groups > 1 && L.is_conv())
+        layer_error(L.index, ErrorKind::Capacity,
+                    "groups: found " + std::to_string(L.groups) +
+                        "; convolution groups > 1 (depthwise) are not supported on " +
+                        device_name(opt_.device) + " (MAX78002 only)");
+  }
+
   [[noreturn]] void layer_error(int ll, ErrorKind kind, const std::string& what) const {
     std::ostringstream m;
     m << cfg_.file;
@@ -135,7 +167,7 @@ class Resolver {
       L.output_layer = lc.output;
       L.readahead = lc.readahead;
       L.calcx4 = lc.calcx4;
-      L.has_bias_group = lc.bias_group.has_value();
+      L.bias_group = lc.bias_group;
       if (L.one_d()) {
         L.padding[1] = 0;
         L.pool[1] = 1;

@@ -79,7 +79,7 @@ struct Layer {
   bool output_layer = false;
   bool readahead = false;
   bool calcx4 = false;
-  bool has_bias_group = false;
+  std::optional<std::vector<int>> bias_group;  // izer's bias_group (bias_quadrant), as given
 
   bool has_weights() const { return !weights.empty(); }
   bool is_conv() const { return op != Operator::Passthrough; }

@@ -381,7 +381,7 @@ TEST_CASE("corpus: kernel and bias memory equal izer's loaders for every ok case
     bool dw_bias = false, grouped_bias = false;
     for (const BiasAllocation& a : b.layers) {
       dw_bias |= a.group < 0;
-      grouped_bias |= net.layers[static_cast<size_t>(a.layer)].has_bias_group;
+      grouped_bias |= net.layers[static_cast<size_t>(a.layer)].bias_group.has_value();
     }
     features["depthwise bias"] += dw_bias;
     features["bias_group"] += grouped_bias;
