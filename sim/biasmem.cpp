@@ -8,6 +8,7 @@
 #include <regex>
 
 #include "ai8xsim/error.h"
+#include "sim/bits.h"
 #include "sim/device.h"
 
 namespace ai8xsim {
@@ -47,25 +48,6 @@ namespace {
 
 constexpr int64_t kUnset = std::numeric_limits<int64_t>::min();  // a byte nobody wrote
 
-int ffs64(uint64_t v) {
-  if (v == 0) return -1;
-  int i = 0;
-  while (!(v >> i & 1)) ++i;
-  return i;
-}
-int fls64(uint64_t v) {
-  int i = -1;
-  while (v) {
-    ++i;
-    v >>= 1;
-  }
-  return i;
-}
-int popcount64(uint64_t v) {
-  int n = 0;
-  for (; v; v &= v - 1) ++n;
-  return n;
-}
 int pymod(int a, int b) { return ((a % b) + b) % b; }
 
 std::string list_str(const std::vector<int>& v) {

@@ -8,10 +8,10 @@
 #include "sim/cycles.h"
 
 #include <algorithm>
-#include <bitset>
 #include <cmath>
 
 #include "ai8xsim/error.h"
+#include "sim/bits.h"
 #include "sim/checks.h"
 #include "sim/device.h"
 #include "sim/kernelmem.h"
@@ -278,7 +278,6 @@ LayerCycles estimate_layer_cycles(const CycleLayerInput& in) {
 
 namespace {
 
-int popcount64(uint64_t v) { return static_cast<int>(std::bitset<64>(v).count()); }
 int lowest_bit(uint64_t v) {  // -1 for none
   for (int i = 0; i < 64; ++i)
     if (v >> i & 1) return i;

@@ -10,6 +10,7 @@
 
 #include "ai8xsim/error.h"
 #include "sim/biasmem.h"
+#include "sim/bits.h"
 #include "sim/device.h"
 
 namespace ai8xsim {
@@ -77,25 +78,6 @@ namespace {
 constexpr int kFree = -1;  // kernel map entry of an unused row
 constexpr int64_t kFatal = std::numeric_limits<int64_t>::min();  // a violation was recorded
 
-int ffs64(uint64_t v) {
-  if (v == 0) return -1;
-  int i = 0;
-  while (!(v >> i & 1)) ++i;
-  return i;
-}
-int fls64(uint64_t v) {
-  int i = -1;
-  while (v) {
-    ++i;
-    v >>= 1;
-  }
-  return i;
-}
-int popcount64(uint64_t v) {
-  int n = 0;
-  for (; v; v &= v - 1) ++n;
-  return n;
-}
 
 std::string hex4(int64_t v) {
   char b[32];

@@ -18,6 +18,7 @@
 #include "sim/device.h"
 #include "sim/io/files.h"
 #include "sim/io/npy.h"
+#include "sim/bits.h"
 #include "sim/kernelmem.h"
 #include "sim/network.h"
 
@@ -611,4 +612,18 @@ TEST_CASE("image equality notices a single byte and a single row") {
   CHECK(m.rows_written() == 1);
   REQUIRE(m.is_written(17, 2));
   CHECK(m.row(17, 2) == KernelRow{1, 2, 3, 4, 5, 6, 7, 8, 9});
+}
+
+TEST_CASE("mask bits: lowest, highest and count of set bits, as izer's ffs/fls/popcount") {
+  CHECK(ffs64(0) == -1);
+  CHECK(fls64(0) == -1);
+  CHECK(popcount64(0) == 0);
+  for (int i = 0; i < 64; ++i)
+    for (int j = i; j < 64; ++j) {
+      const uint64_t v = (uint64_t{1} << i) | (uint64_t{1} << j);
+      CHECK(ffs64(v) == i);
+      CHECK(fls64(v) == j);
+      CHECK(popcount64(v) == (i == j ? 1 : 2));
+    }
+  CHECK(popcount64(~uint64_t{0}) == 64);
 }
