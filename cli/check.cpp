@@ -4,6 +4,7 @@
 #include <iomanip>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -11,6 +12,7 @@
 #include "cli/commands.h"
 #include "sim/device.h"
 #include "sim/io/files.h"
+#include "sim/memmap.h"
 #include "sim/io/npy.h"
 
 namespace ai8xsim::cli {
@@ -19,7 +21,7 @@ namespace {
 
 struct CheckArgs {
   NetworkArgs net;
-  std::string sample_input, report;
+  std::string sample_input, report, memory_map;
   std::vector<int> input_shape;
 };
 
@@ -102,6 +104,10 @@ int check_command(const CheckArgs& a) {
   std::cout << "ai8xsim check " << device_name(opt.device) << ": " << a.net.config_file
             << " (input " << in.c << "x" << in.h << "x" << in.w << ")\n";
   print_layers(r.network, std::cout);
+  std::vector<PendingFile> files;
+  std::optional<MemoryMap> map;
+  if (!a.report.empty() || !a.memory_map.empty()) map = memory_map(r.network);
+  if (!a.memory_map.empty()) files.push_back({a.memory_map, memory_map_svg(*map)});
   if (!a.report.empty()) {
     nlohmann::json j = {{"device", device_name(opt.device)},
                         {"config_file", a.net.config_file},
@@ -111,8 +117,10 @@ int check_command(const CheckArgs& a) {
                         {"violations", nlohmann::json::array()}};
     for (int ll : r.network.order) j["layers"].push_back(layer_json(r.network, r.network.layers[ll]));
     for (const Violation& v : r.violations) j["violations"].push_back(violation_json(v));
-    write_file_atomically(a.report, j.dump(2) + "\n");
+    j["memory_map"] = memory_map_json(*map);
+    files.push_back({a.report, j.dump(2) + "\n"});
   }
+  write_files_atomically(files);
   if (r.violations.empty()) {
     std::cout << "fits: every device limit holds\n";
     return 0;
@@ -135,7 +143,10 @@ Command add_check_command(CLI::App& app) {
   cmd->add_option("--sample-input", a->sample_input, "a sample .npy, for the input shape");
   cmd->add_option("--input-shape", a->input_shape, "the input shape C,H,W (or C,L)")
       ->delimiter(',');
-  cmd->add_option("--report", a->report, "write the same as JSON");
+  cmd->add_option("--report", a->report, "write the same as JSON, with the memory map");
+  cmd->add_option("--memory-map", a->memory_map,
+                  "write the memory map as SVG: data memory per instance (what each layer "
+                  "loads, writes, reads), kernel rows per processor, bias bytes per group");
   return {cmd, [a] { return check_command(*a); }};
 }
 

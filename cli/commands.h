@@ -30,9 +30,22 @@ void add_network_options(CLI::App* cmd, NetworkArgs& a);
 LoadOptions load_options(const NetworkArgs& a);
 
 // ---- data memory commands (cli/memory_commands.cpp) ----
-// Adds `--kat sampleoutput.h[.gz]` to the run command: after the run, the known-answer check
-// on the data memory (exit 2 when a word differs).
-Command add_kat_option(Command run);
+// `run --kat sampleoutput.h[.gz]`: the run is memory-fed (every layer that reads data memory
+// takes its input from the memory image) and the memory after it is checked against izer's
+// known-answer records (exit 2 when a word differs).
+struct KatOptions {
+  std::string file;
+  size_t lines = 50;  // mismatches to list (0: all)
+};
+void add_kat_options(CLI::App* cmd, KatOptions& k);
+struct MemoryFedRun {
+  RunResult result;
+  bool kat_ok = true;
+  std::string report;  // the KAT report (matched/total, one line per mismatch)
+};
+// Reads the known-answer file first (a missing file fails before the run).
+MemoryFedRun run_with_kat(const Network& net, const Tensor& input, bool keep_layers,
+                          const KatOptions& k);
 Command add_explain_address_command(CLI::App& app);
 Command add_check_memory_command(CLI::App& app);
 

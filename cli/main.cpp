@@ -13,7 +13,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", "ai8xsim 0.1.0");
   const std::vector<ai8xsim::cli::Command> commands = {
-      ai8xsim::cli::add_kat_option(ai8xsim::cli::add_run_command(app)),
+      ai8xsim::cli::add_run_command(app),
       ai8xsim::cli::add_check_command(app),
       ai8xsim::cli::add_eval_command(app),
       ai8xsim::cli::add_explain_address_command(app),

@@ -1,6 +1,7 @@
 #include <cstdio>
 #include <iomanip>
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 #include "ai8xsim/ai8xsim.h"
@@ -8,6 +9,7 @@
 #include "sim/cycles.h"
 #include "sim/device.h"
 #include "sim/evaluate.h"
+#include "sim/memmap.h"
 #include <nlohmann/json.hpp>
 #include "sim/io/files.h"
 #include "sim/io/npy.h"
@@ -86,8 +88,8 @@ void print_table(const Network& net, const NetworkCycles& cyc, std::ostream& os)
      << "\n";
 }
 
-// --report: the run's per-layer figures as JSON (cycle model, MACs, shapes).
-std::string report_json(const Network& net, const NetworkCycles& cyc) {
+// --report: the run's per-layer figures as JSON (cycle model, MACs, shapes) and the memory map.
+std::string report_json(const Network& net, const NetworkCycles& cyc, const MemoryMap& map) {
   nlohmann::json j = {{"device", device_name(net.device)},
                       {"config_file", net.config_file},
                       {"clock_mhz", cyc.clock_mhz},
@@ -108,6 +110,7 @@ std::string report_json(const Network& net, const NetworkCycles& cyc) {
                            {"estimated", lc.cycles.estimated},
                            {"cycle_terms", terms}});
   }
+  j["memory_map"] = memory_map_json(map);
   return j.dump(2) + "\n";
 }
 
@@ -124,7 +127,8 @@ std::string layer_file(const std::string& dir, int ll) {
 namespace {
 struct RunArgs {
   NetworkArgs net;
-  std::string sample_input, output, dump_layers, report;
+  KatOptions kat;
+  std::string sample_input, output, dump_layers, report, memory_map;
   double clock_mhz = 0;
   int threads = 0;
   bool quiet = false;
@@ -139,8 +143,21 @@ bool is_batch(const NdArray& a, const Simulator& sim) {
          (a.shape.size() == 3 && first.op == Operator::Conv1d && a.shape[2] != 1);
 }
 
+// --report (with the memory map) and --memory-map FILE.svg.
+void add_memory_files(const RunArgs& a, const Network& net, const NetworkCycles& cyc,
+                      std::vector<PendingFile>& files) {
+  if (a.report.empty() && a.memory_map.empty()) return;
+  const MemoryMap map = memory_map(net);
+  if (!a.report.empty()) files.push_back({a.report, report_json(net, cyc, map)});
+  if (!a.memory_map.empty()) files.push_back({a.memory_map, memory_map_svg(map)});
+}
+
 // Batch input: N results stacked into one output array, no per-layer dumps.
 int run_batch_command(const RunArgs& a, const Simulator& sim, const NdArray& array) {
+  if (!a.kat.file.empty())
+    fail(ErrorKind::Input, a.sample_input + ": --kat takes one sample; this file holds " +
+                               std::to_string(array.shape[0]) + " (shape " + array.shape_str() +
+                               ")");
   if (!a.dump_layers.empty())
     fail(ErrorKind::Input, a.sample_input + ": --dump-layers takes one sample; this file holds " +
                                std::to_string(array.shape[0]) + " (shape " + array.shape_str() +
@@ -157,7 +174,7 @@ int run_batch_command(const RunArgs& a, const Simulator& sim, const NdArray& arr
   const Network& net = sim.network(InputShape{samples[0].c, samples[0].h, samples[0].w});
   const NetworkCycles cyc = estimate_network_cycles(
       net, a.clock_mhz > 0 ? a.clock_mhz : default_cnn_clock_mhz(sim.options().device));
-  if (!a.report.empty()) files.push_back({a.report, report_json(net, cyc)});
+  add_memory_files(a, net, cyc, files);
   write_files_atomically(files);
   if (!a.quiet) {
     std::cout << "ai8xsim " << device_name(sim.options().device) << ": " << a.net.config_file
@@ -177,7 +194,10 @@ int run_command(const RunArgs& a) {
   if (is_batch(array, sim)) return run_batch_command(a, sim, array);
   const Tensor input = sample_to_tensor(array, a.sample_input);
   const Network& net = sim.network(InputShape{input.c, input.h, input.w});
-  const RunResult r = sim.run(input, !a.dump_layers.empty());
+  // With --kat the run works on the data memory image (sim/datamem.h); else the fast path.
+  std::optional<MemoryFedRun> fed;
+  if (!a.kat.file.empty()) fed = run_with_kat(net, input, !a.dump_layers.empty(), a.kat);
+  const RunResult r = fed ? std::move(fed->result) : sim.run(input, !a.dump_layers.empty());
 
   std::vector<PendingFile> files;
   if (!a.output.empty()) files.push_back({a.output, encode_npy_int32(tensor_shape(r.output),
@@ -189,7 +209,7 @@ int run_command(const RunArgs& a) {
                          encode_npy_int32(tensor_shape(*r.layers[ll]), r.layers[ll]->data)});
   const NetworkCycles cyc = estimate_network_cycles(
       net, a.clock_mhz > 0 ? a.clock_mhz : default_cnn_clock_mhz(opt.device));
-  if (!a.report.empty()) files.push_back({a.report, report_json(net, cyc)});
+  add_memory_files(a, net, cyc, files);
   write_files_atomically(files, a.dump_layers);
 
   if (!a.quiet) {
@@ -199,6 +219,11 @@ int run_command(const RunArgs& a) {
     if (!a.output.empty()) std::cout << " -> " << a.output;
     std::cout << "\n";
   }
+  if (fed && !fed->kat_ok) {
+    std::cerr << fed->report;
+    return 2;
+  }
+  if (fed && !a.quiet) std::cout << fed->report;
   return 0;
 }
 
@@ -217,11 +242,15 @@ Command add_run_command(CLI::App& app) {
                   "write every layer's output as DIR/layer_NNN.npy (NNN: YAML layer index)");
   run->add_option("--report", a->report,
                   "write per-layer cycles, latency and MACs as JSON (total_cycles, latency_us, "
-                  "clock_mhz, layers[i].cycles, layers[i].macs)");
+                  "clock_mhz, layers[i].cycles, layers[i].macs) and the memory map (memory_map)");
+  run->add_option("--memory-map", a->memory_map,
+                  "write the memory map as SVG: data memory per instance (what each layer "
+                  "loads, writes, reads), kernel rows per processor, bias bytes per group");
   run->add_option("--clock-mhz", a->clock_mhz,
                   "CNN clock for latency (default: MAX78000 50, MAX78002 200)");
   run->add_option("--threads", a->threads, "threads for a batch (default: all cores)");
   run->add_flag("-q,--quiet", a->quiet, "print nothing but errors");
+  add_kat_options(run, a->kat);
   return {run, [a] { return run_command(*a); }};
 }
 

@@ -7,6 +7,7 @@
 
 #include "sim/device.h"
 #include "sim/kernelmem.h"
+#include "sim/overlap.h"
 
 namespace ai8xsim {
 
@@ -34,7 +35,8 @@ std::string plural(int n, const std::string& word, const std::string& suffix = "
 
 class Checker {
  public:
-  explicit Checker(const Network& net) : net_(net), spec_(device_spec(net.device)) {}
+  Checker(const Network& net, bool memory)
+      : net_(net), spec_(device_spec(net.device)), memory_(memory) {}
 
   std::vector<Violation> run() {
     network_rules();
@@ -43,10 +45,20 @@ class Checker {
     for (const Layer& L : net_.layers)
       if (ran(L.index)) processor_rules(L);
     // Kernel and bias memory: izer's allocators run after the processor checks.
-    if (out_.empty())
+    if (out_.empty() && memory_)
       for (Violation& v : memory_violations(net_)) out_.push_back(std::move(v));
-    // izer finds this one while simulating, after every rule above.
-    for (int ll : net_.order) input_channels_rule(net_.layers[ll]);
+    // izer finds these while simulating, after every rule above: the input loader's own
+    // overwrites, then per layer its input channels and its output's overlaps (sim/overlap.h;
+    // with the memory checks).
+    const std::vector<Violation> overlaps =
+        memory_ ? overlap_violations(net_) : std::vector<Violation>{};
+    for (const Violation& v : overlaps)
+      if (v.rule == "input-overwrite") out_.push_back(v);
+    for (int ll : net_.order) {
+      input_channels_rule(net_.layers[ll]);
+      for (const Violation& v : overlaps)
+        if (v.layer == ll && v.rule != "input-overwrite") out_.push_back(v);
+    }
     return std::move(out_);
   }
 
@@ -506,6 +518,7 @@ class Checker {
 
   const Network& net_;
   const DeviceSpec& spec_;
+  bool memory_ = true;
   std::vector<Violation> out_;
 };
 
@@ -543,6 +556,8 @@ int64_t output_data_size(const Network& net, const Layer& L) {
          layer_passes(net, L).out_expand * 4 * L.output_width / 8;
 }
 
-std::vector<Violation> find_violations(const Network& net) { return Checker(net).run(); }
+std::vector<Violation> find_violations(const Network& net, bool memory) {
+  return Checker(net, memory).run();
+}
 
 }  // namespace ai8xsim

@@ -245,9 +245,12 @@ void output_words(const Network& net, const Layer& L, const WordVisitor& visit) 
         visit(w);
       } else {
         // 32-bit output: the processor in lane i writes word i of the four.
+        int rank = 0;
         for (int i = 0; i < 4; ++i) {
           if (lane_c[i] < 0) continue;
           w.address = base + 4 * i;
+          w.lane = i;
+          w.rank = rank++;
           w.channel = {lane_c[i], -1, -1, -1};
           w.lanes = w.write_mask = w.check_mask = 0xffffffffu;
           visit(w);
@@ -776,9 +779,46 @@ bool memory_input(const Network& net, const Layer& L) {
   return std::find(L.in_sequences.begin(), L.in_sequences.end(), -1) == L.in_sequences.end();
 }
 
+namespace {
+
+// The operands of an element-wise layer as the hardware reads them when one earlier layer's
+// output `src` is all of its input: operand k, pixel p = src pixel operands * p + k (shaped as
+// `like`, the memory read). nullopt when src does not hold in_channels channels of that size.
+std::optional<Tensor> interleaved_operands(const Layer& L, const Tensor& src, const Tensor& like) {
+  const int ops = L.operands;
+  const size_t P = static_cast<size_t>(like.h) * like.w;
+  if (src.c != L.in_channels || like.c != L.in_channels * ops ||
+      static_cast<size_t>(src.h) * src.w != P * ops)
+    return std::nullopt;
+  Tensor t(like.c, like.h, like.w);
+  for (int k = 0; k < ops; ++k)
+    for (int c = 0; c < L.in_channels; ++c)
+      for (size_t p = 0; p < P; ++p)
+        t.data[(static_cast<size_t>(k) * L.in_channels + c) * P + p] =
+            src.data[static_cast<size_t>(c) * P * ops + p * ops + k];
+  return t;
+}
+
+}  // namespace
+
+std::string izer_read_quirk(const Network& net, const Layer& L) {
+  if (L.operands <= 1 || net.order.empty() || L.index == net.order.front()) return "";
+  const size_t sources = L.in_sequences.empty() ? 1 : L.in_sequences.size();
+  if (sources == static_cast<size_t>(L.operands)) return "";
+  return "layer " + std::to_string(L.index) + ": the " + std::to_string(L.operands) +
+         " element-wise operands come from " +
+         (sources == 1 ? std::string("one layer's output")
+                       : std::to_string(sources) + " layers' outputs") +
+         "; izer's simulation splits it into blocks of channels, the hardware reads the "
+         "operands from data memory as consecutive words (interleaved pixels, as izer's "
+         "--legacy-test simulates)";
+}
+
 void MemoryRun::begin(const Network& net, const Tensor& input) {
   mem_.clear();
   diffs_.clear();
+  fed_.clear();
+  quirk_fed_.clear();
   compared_ = 0;
   if (opt_.load_input && !net.options.fifo) load_input(net, input, mem_);
 }
@@ -787,32 +827,46 @@ void MemoryRun::before_layer(const Layer& L, Tensor& input) {
   if (!opt_.compare_reads && !opt_.read_inputs) return;
   if (!memory_input(net_, L)) return;
   Tensor got = read_layer_input(net_, L, mem_);
+  const std::string quirk = izer_read_quirk(net_, L);
   if (opt_.compare_reads) {
     ++compared_;
     ReadDifference d;
     d.layer = L.index;
     d.total = input.size();
-    if (got.size() != input.size() || got.c != input.c) {
+    // Where izer's simulation splits the operands otherwise, memory must hold what the
+    // hardware reads: the one source's pixels interleaved over the operands.
+    std::optional<Tensor> hw_view;
+    if (!quirk.empty()) hw_view = interleaved_operands(L, input, got);
+    if (!quirk.empty() && !hw_view) d.quirk = quirk;  // no hardware view to compare with
+    const Tensor& want = hw_view ? *hw_view : input;
+    if (hw_view) d.detail = "(compared with the operands as the hardware reads them) ";
+    if (got.size() != want.size() || got.c != want.c) {
       d.differing = input.size();
-      d.detail = "data memory holds " + got.shape_str() + " for the layer's input, the engine " +
-                 input.shape_str();
+      d.detail += "data memory holds " + got.shape_str() + " for the layer's input, the engine " +
+                  input.shape_str();
       diffs_.push_back(d);
     } else {
       const size_t hw = static_cast<size_t>(got.h) * got.w;
       for (size_t i = 0; i < got.size(); ++i) {
-        if (got.data[i] == input.data[i]) continue;
+        if (got.data[i] == want.data[i]) continue;
         if (d.differing++ == 0) {
           const size_t c = i / hw, px = i % hw;
-          d.detail = "first at channel " + std::to_string(c) + " pixel (" +
-                     std::to_string(px / got.w) + ", " + std::to_string(px % got.w) +
-                     "): memory " + std::to_string(got.data[i]) + ", engine " +
-                     std::to_string(input.data[i]);
+          d.detail += "first at channel " + std::to_string(c) + " pixel (" +
+                      std::to_string(px / got.w) + ", " + std::to_string(px % got.w) +
+                      "): memory " + std::to_string(got.data[i]) + ", engine " +
+                      std::to_string(want.data[i]);
         }
       }
       if (d.differing) diffs_.push_back(d);
     }
   }
-  if (opt_.read_inputs) input = std::move(got);
+  if (!opt_.read_inputs) return;
+  if (!quirk.empty()) {
+    quirk_fed_.push_back(L.index);  // izer's input, which its known-answer test is made from
+    return;
+  }
+  fed_.push_back(L.index);
+  input = std::move(got);
 }
 
 void MemoryRun::after_layer(const Layer& L, const Tensor& output) {

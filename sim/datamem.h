@@ -57,6 +57,9 @@ struct WordAccess {
   int channel_base = 0;      // operand * channels per operand: tensor channel = base + channel
   bool wide = false;         // output_width 32: the word is one value of channel[0]
   bool chw = false;          // CHW: lanes hold pixels pixel .. pixel+3 of channel[0]
+  int lane = 0;              // 32-bit output: the processor lane (0..3) writing the word,
+  int rank = 0;              // and k for the k-th value of its instance at this pixel and pass
+                             // (izer's overlap check takes it at address - 4 * lane + 4 * rank)
   std::array<int, 4> channel{-1, -1, -1, -1};  // per lane; -1: lane not used
   uint32_t lanes = 0;        // byte mask of the lanes that hold data
   uint32_t write_mask = 0;   // bytes written: the data lanes; the loader writes whole words
@@ -169,7 +172,8 @@ bool memory_input(const Network& net, const Layer& L);
 
 struct MemoryRunOptions {
   bool load_input = true;     // false with --fifo: the input goes through the FIFOs
-  bool read_inputs = false;   // layers take their input from data memory, not the tensors
+  bool read_inputs = false;   // layers that read data memory take their input from it, not
+                              // from the tensors (except where izer_read_quirk says why not)
   bool compare_reads = true;  // note where data memory and the engine's tensors differ
   bool track = true;          // owner tracking (for reports)
 };
@@ -178,7 +182,19 @@ struct ReadDifference {
   int layer = 0;
   size_t differing = 0, total = 0;
   std::string detail;  // the first difference, or the shape mismatch
+  // Not empty: izer's simulation feeds the layer otherwise (izer_read_quirk) and the memory
+  // could not be compared with the operands as the hardware reads them: an expected difference.
+  // (Where it can, a quirk layer's memory is compared with the hardware's view instead.)
+  std::string quirk;
 };
+
+// When izer's simulation gives layer L another input than the one the hardware reads from data
+// memory, the sentence saying why; empty otherwise. (An element-wise layer whose operands all
+// come from one earlier layer: izer splits that layer's output into blocks of channels, the
+// hardware reads the operands as consecutive words, i.e. interleaved pixels, as izer's
+// --legacy-test simulation does.) A memory-fed run gives such a layer izer's input, so that
+// the known-answer check compares like with like.
+std::string izer_read_quirk(const Network& net, const Layer& L);
 
 class MemoryRun : public LayerHook {
  public:
@@ -189,16 +205,22 @@ class MemoryRun : public LayerHook {
 
   DataMemory& memory() { return mem_; }
   const DataMemory& memory() const { return mem_; }
-  // Layers whose memory input differed from the engine's (compare_reads).
+  // Layers whose memory input differed from the engine's (compare_reads), izer's quirks
+  // included (ReadDifference::quirk set).
   const std::vector<ReadDifference>& read_differences() const { return diffs_; }
   // Layers whose input was compared (not FIFO-fed).
   int layers_compared() const { return compared_; }
+  // read_inputs: the layers that took their input from data memory, and those that kept the
+  // engine's because of izer_read_quirk.
+  const std::vector<int>& memory_fed_layers() const { return fed_; }
+  const std::vector<int>& quirk_layers() const { return quirk_fed_; }
 
  private:
   const Network& net_;
   MemoryRunOptions opt_;
   DataMemory mem_;
   std::vector<ReadDifference> diffs_;
+  std::vector<int> fed_, quirk_fed_;
   int compared_ = 0;
 };
 

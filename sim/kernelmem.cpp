@@ -570,6 +570,14 @@ class KernelAllocator {
   // write_kern): the four quarters of the layer's rows go to the four quarters of the memory.
   KernelLayout finish(bool ok, const std::vector<int>& source) {
     if (ok) {
+      // Kernel size per calcx4 layer (hw_kernel builds the whole kernel array: once per layer).
+      std::vector<int64_t> ksizes(static_cast<size_t>(layers_), 0);
+      for (int ll = 0; ll < layers_; ++ll)
+        if (calcx4(ll)) {
+          const HwKernel hk =
+              hw_kernel(net_, net_.layers[static_cast<size_t>(ll)], spec_, layers_);
+          ksizes[static_cast<size_t>(ll)] = int64_t{hk.kh} * hk.kw;
+        }
       for (int p = 0; p < spec_.max_proc; ++p)
         for (int col = 0; col < width(p); ++col) {
           const int ll = map_[static_cast<size_t>(p)][static_cast<size_t>(col)];
@@ -577,8 +585,7 @@ class KernelAllocator {
           int64_t idx = col;
           if (calcx4(ll)) {
             const Layer& L = net_.layers[static_cast<size_t>(ll)];
-            const HwKernel hk = hw_kernel(net_, L, spec_, layers_);
-            const int64_t ksize = int64_t{hk.kh} * hk.kw;
+            const int64_t ksize = ksizes[static_cast<size_t>(ll)];
             const int64_t count = int64_t{layer_passes(net_, L).in_expand} * L.out_channels * 9 *
                                   std::abs(L.quantization) / (ksize * 8);
             int64_t start = kern_offs_[static_cast<size_t>(ll)];

@@ -150,12 +150,15 @@ class Simulator:
                              "sample first (izer derives the first layer's size from it)")
         return tuple(int(s) for s in input_shape)
 
-    def run(self, x, layers=False):
+    def run(self, x, layers=False, memory_fed=False):
         """Run one sample (int8 .. int64 values in [-128, 127], C x H x W or C x L).
 
-        Returns the final output, or with layers=True a RunResult with every layer."""
+        Returns the final output, or with layers=True a RunResult with every layer.
+        memory_fed=True: the input is loaded into the data memory model as the chip loads it
+        and every layer that reads data memory takes its input from there (as `run --kat`);
+        the results are the same, the run is slower."""
         x = as_sample(x)
-        output, outs = self._sim.run(x, bool(layers))
+        output, outs = self._sim.run(x, bool(layers), memory_fed=bool(memory_fed))
         self.last_input_shape = x.shape
         if not layers:
             return output

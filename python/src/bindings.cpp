@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "ai8xsim/ai8xsim.h"
+#include "sim/datamem.h"
 #include "sim/device.h"
 #if __has_include("sim/cycles.h")
 #include "sim/cycles.h"
@@ -150,12 +151,24 @@ Simulator load(const std::string& config, const std::string& checkpoint,
   return Simulator::load(config, checkpoint, o);
 }
 
-py::tuple run(const Simulator& sim, const py::array& x, bool keep_layers) {
+// memory_fed: every layer that reads data memory takes its input from the memory image
+// (sim/datamem.h MemoryRun), as `ai8xsim run --kat` runs; otherwise the fast path.
+py::tuple run(const Simulator& sim, const py::array& x, bool keep_layers, bool memory_fed) {
   Tensor input = to_tensor(x, "input");
   RunResult r;
   {
     py::gil_scoped_release release;
-    r = sim.run(input, keep_layers);
+    if (memory_fed) {
+      const Network& net = sim.network(InputShape{input.c, input.h, input.w});
+      MemoryRunOptions o;
+      o.compare_reads = false;
+      o.read_inputs = true;
+      o.track = false;
+      MemoryRun hook(net, o);
+      r = run_network(net, input, keep_layers, &hook);
+    } else {
+      r = sim.run(input, keep_layers);
+    }
   }
   py::dict layers;
   for (size_t i = 0; i < r.layers.size(); ++i)
@@ -402,7 +415,9 @@ void bind_simulator(py::module_& m) {
                   py::arg("avg_pool_rounding") = false, py::arg("fifo") = false,
                   py::arg("fast_fifo") = false, py::arg("overlap_data") = false)
       .def("run", &run, py::arg("x"), py::arg("keep_layers") = true,
-           "(output, {yaml_index: layer output}) for one sample")
+           py::arg("memory_fed") = false,
+           "(output, {yaml_index: layer output}) for one sample; memory_fed: layers read "
+           "their input from the data memory image")
       .def("run_batch", &run_batch, py::arg("xs"), py::arg("threads") = 0,
            py::arg("progress") = py::none(), py::arg("progress_every") = 1)
       .def(

@@ -92,3 +92,26 @@ def limit_terms(izer_error: str) -> list:
             return terms
     ticked = re.findall(r"`([a-z_0-9]+)`", izer_error)
     return ticked[:1] if ticked else []
+
+
+def generated_file(gen: pathlib.Path, name: str):
+    """izer's generated file `name` in a case's generated/ folder, plain or gzip-compressed;
+    None when neither is there."""
+    for p in (gen / name, gen / (name + ".gz")):
+        if p.is_file():
+            return p
+    return None
+
+
+def load_input_source(gen: pathlib.Path):
+    """The generated C file that defines load_input() (izer puts it in main.c for embedded
+    code; cnn.c is searched too), or None."""
+    import gzip
+    for name in ("main.c", "cnn.c"):
+        p = generated_file(gen, name)
+        if p is None:
+            continue
+        text = gzip.open(p, "rt").read() if p.suffix == ".gz" else p.read_text()
+        if "void load_input(void)" in text:
+            return p
+    return None

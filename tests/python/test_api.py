@@ -43,6 +43,8 @@ def test_run_equals_izer_on_every_layer(case, weights):
     assert np.array_equal(result.output, out)
     _assert_layers_equal(result.layers, expected)
     assert (result.cycles is None) == (not ai8xsim.has_cycles)
+    # The same through the data memory model (input loaded as the chip loads it).
+    _assert_layers_equal(net.run(x, layers=True, memory_fed=True).layers, expected)
 
 
 def test_one_d_output_is_c_by_l_by_1():

@@ -74,7 +74,7 @@ TEST_CASE("rule: a Conv1d layer without pad makes every default-padded layer pad
 TEST_CASE("rule: a flattening layer's output channels come from its pooled area") {
   const NetworkConfig cfg = parse_yaml(std::string(kHeader) +
                                        "  - op: mlp\n    flatten: true\n    processors: 0x7\n"
-                                       "    out_offset: 0\n    output_width: 32\n");
+                                       "    out_offset: 0x1000\n    output_width: 32\n");
   // 3 channels x 2 x 2 pixels = 12 inputs, 5 outputs: 60 kernels of 1x1.
   const Network net =
       resolve_network(cfg, {conv_weights(60, 1, 1, 1)}, InputShape{3, 2, 2}, {});
@@ -105,7 +105,7 @@ TEST_CASE("rule: in_sequences concatenates along channels, element-wise splits o
 TEST_CASE("rule: izer's runtime check refuses data that does not match in_channels") {
   const NetworkConfig cfg = parse_yaml(std::string(kHeader) +
                                        "  - op: conv2d\n    kernel_size: 1x1\n    pad: 0\n"
-                                       "    processors: 0x1\n    out_offset: 0\n"
+                                       "    processors: 0x1\n    out_offset: 0x1000\n"
                                        "    output_processors: 0xf\n"
                                        "  - op: conv2d\n    kernel_size: 1x1\n    pad: 0\n"
                                        "    in_channels: 1\n    processors: 0x1\n"
@@ -129,7 +129,7 @@ TEST_CASE("rule: the YAML kernel size must match the weights' kernels") {
 
 TEST_CASE("limit: processors must match the channels per pass") {
   const NetworkConfig cfg = parse_yaml(std::string(kHeader) +
-                                       "  - op: conv2d\n    processors: 0x7\n    out_offset: 0\n");
+                                       "  - op: conv2d\n    processors: 0x7\n    out_offset: 0x2000\n");
   const Network ok =
       resolve_network(cfg, {conv_weights(3 * 2, 3, 3, 1)}, InputShape{3, 4, 4}, {});
   CHECK(find_violations(ok).empty());
@@ -144,6 +144,7 @@ TEST_CASE("limit: data memory per instance, exactly full fits, one word more fai
   auto net_at = [&](const std::string& in_offset) {
     const NetworkConfig cfg = parse_yaml(std::string(kHeader) +
                                          "  - op: passthrough\n    processors: 0x1\n"
+                                         "    output_processors: 0x10\n"
                                          "    out_offset: 0\n    in_offset: " +
                                          in_offset + "\n");
     return resolve_network(cfg, {no_weights()}, InputShape{1, 64, 128}, {});
@@ -157,7 +158,7 @@ TEST_CASE("limit: data memory per instance, exactly full fits, one word more fai
 TEST_CASE("limit: depthwise convolutions are MAX78002 only") {
   const std::string yaml = std::string(kHeader) +
                            "  - op: conv2d\n    groups: 4\n    processors: 0xf\n"
-                           "    out_offset: 0\n";
+                           "    out_offset: 0x2000\n";
   const auto w = std::vector<LayerWeights>{conv_weights(4, 3, 3, 1)};
   CHECK_NOTHROW(resolve_network(parse_yaml(yaml, Device::MAX78002), w, InputShape{4, 4, 4},
                                 ResolveOptions{Device::MAX78002}));
