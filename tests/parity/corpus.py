@@ -11,6 +11,15 @@ def load_index(corpus: pathlib.Path) -> dict:
     return json.loads((corpus / "index.json").read_text())
 
 
+def case_names(corpus: pathlib.Path, status: str = "") -> list:
+    """The corpus's case names, sorted (only those of `status` when given: ok, failed); for
+    parametrizing tests: ["<no corpus>"] when the corpus is absent (the test then skips or
+    fails through conftest.require_corpus)."""
+    if not (corpus / "index.json").is_file():
+        return ["<no corpus>"]
+    return sorted(k for k, v in load_index(corpus).items() if not status or v["status"] == status)
+
+
 def meta(corpus: pathlib.Path, case: str) -> dict:
     return json.loads((corpus / "cases" / case / "meta.json").read_text())
 

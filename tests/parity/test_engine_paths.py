@@ -18,10 +18,7 @@ SAMPLES = 4  # random samples per case, one of each style
 
 
 def _cases():
-    d = corpus_dir()
-    if not (d / "index.json").is_file():
-        return ["<no corpus>"]
-    return sorted(k for k, v in C.load_index(d).items() if v["status"] == "ok")
+    return C.case_names(corpus_dir(), "ok")
 
 
 @pytest.fixture(scope="session")

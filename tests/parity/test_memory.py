@@ -31,10 +31,7 @@ from conftest import corpus_dir, require_corpus  # noqa: E402
 
 
 def _cases():
-    d = corpus_dir()
-    if not (d / "index.json").is_file():
-        return ["<no corpus>"]
-    return sorted(k for k, v in C.load_index(d).items() if v["status"] == "ok")
+    return C.case_names(corpus_dir(), "ok")
 
 
 def _line(out: str, label: str):

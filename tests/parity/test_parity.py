@@ -20,10 +20,7 @@ from conftest import corpus_dir  # noqa: E402
 
 
 def _cases(status):
-    d = corpus_dir()
-    if not (d / "index.json").is_file():
-        return ["<no corpus>"]
-    return sorted(k for k, v in C.load_index(d).items() if v["status"] == status)
+    return C.case_names(corpus_dir(), status)
 
 
 def _weight_sources(case_list):
