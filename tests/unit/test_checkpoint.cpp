@@ -17,29 +17,13 @@
 #include "ai8xsim/config.h"
 #include "ai8xsim/error.h"
 #include "sim/checkpoint.h"
+#include "tests/unit/support.h"
 
 using namespace ai8xsim;
+using namespace ai8xsim::testing;
 
 namespace {
 
-struct Caught {
-  bool thrown = false;
-  ErrorKind kind = ErrorKind::Internal;
-  std::string message;
-  bool contains(const std::string& s) const { return message.find(s) != std::string::npos; }
-};
-
-Caught catch_error(const std::function<void()>& f) {
-  Caught c;
-  try {
-    f();
-  } catch (const Error& e) {
-    c.thrown = true;
-    c.kind = e.kind();
-    c.message = e.what();
-  }
-  return c;
-}
 
 LayerConfig conv2d(int k = 3) {
   LayerConfig lc;
@@ -385,26 +369,7 @@ TEST_CASE("weights.npz: per-layer arrays, izer's default for an unset quantizati
 
 namespace {
 
-const std::string kCorpus = AI8XSIM_SOURCE_DIR "/../shared/parity";
-
 bool exists(const std::string& path) { return std::ifstream(path).good(); }
-
-std::vector<std::string> case_names() {
-  std::vector<std::string> names;
-  std::ifstream index(kCorpus + "/index.json");
-  if (index) {
-    const nlohmann::json all = nlohmann::json::parse(index);
-    for (const auto& item : all.items()) names.push_back(item.key());
-    return names;
-  }
-  if (DIR* d = opendir((kCorpus + "/cases").c_str())) {
-    while (const dirent* e = readdir(d))
-      if (e->d_name[0] != '.') names.push_back(e->d_name);
-    closedir(d);
-  }
-  std::sort(names.begin(), names.end());
-  return names;
-}
 
 std::vector<int> no_bias_from(const nlohmann::json& flags) {
   std::vector<int> out;
@@ -433,7 +398,7 @@ TEST_CASE("corpus: load_checkpoint equals izer's weights.npz for every checkpoin
     return;
   }
   int cases = 0, layers = 0, weight_layers = 0, ok_npz = 0;
-  for (const std::string& name : case_names()) {
+  for (const std::string& name : corpus_cases()) {
     const std::string dir = kCorpus + "/cases/" + name;
     std::ifstream meta_file(dir + "/meta.json");
     if (!meta_file) continue;

@@ -21,8 +21,10 @@
 #include "sim/kernelmem.h"
 #include "sim/io/npy.h"
 #include "sim/network.h"
+#include "tests/unit/support.h"
 
 using namespace ai8xsim;
+using namespace ai8xsim::testing;
 
 namespace {
 
@@ -331,16 +333,6 @@ TEST_CASE("cycles: invalid inputs are refused") {
 
 namespace {
 
-NetworkConfig yaml_config(const std::string& body, Device dev = Device::MAX78000) {
-  char path[] = "/tmp/ai8xsim_cycles_XXXXXX.yaml";
-  const int fd = mkstemps(path, 5);
-  REQUIRE(fd >= 0);
-  close(fd);
-  std::ofstream(path) << "arch: test\ndataset: test\nlayers:\n" << body;
-  NetworkConfig cfg = load_network_config(path, dev);
-  std::remove(path);
-  return cfg;
-}
 
 LayerWeights kernels(int rows, int kh, int kw, int8_t value = 1) {
   LayerWeights w;
@@ -551,24 +543,7 @@ TEST_CASE("cycles: FIFO-feed streaming counts the work and waits for a slow prod
 
 namespace {
 
-const std::string kCorpus = AI8XSIM_SOURCE_DIR "/../shared/parity";
 
-std::vector<std::string> corpus_cases() {
-  std::vector<std::string> names;
-  if (DIR* d = opendir((kCorpus + "/cases").c_str())) {
-    while (const dirent* e = readdir(d))
-      if (e->d_name[0] != '.') names.push_back(e->d_name);
-    closedir(d);
-  }
-  std::sort(names.begin(), names.end());
-  return names;
-}
-
-bool has_flag(const nlohmann::json& flags, const std::string& f) {
-  for (const auto& x : flags)
-    if (x.is_string() && x.get<std::string>() == f) return true;
-  return false;
-}
 
 InputShape shape_of(const NdArray& a) {
   InputShape s;

@@ -16,21 +16,13 @@
 #include "sim/engine.h"
 #include "sim/network.h"
 #include "sim/overlap.h"
+#include "tests/unit/support.h"
 
 using namespace ai8xsim;
+using namespace ai8xsim::testing;
 
 namespace {
 
-NetworkConfig yaml_config(const std::string& layers, Device dev = Device::MAX78000) {
-  char path[] = "/tmp/ai8xsim_datamem_XXXXXX.yaml";
-  const int fd = mkstemps(path, 5);
-  REQUIRE(fd >= 0);
-  close(fd);
-  std::ofstream(path) << "arch: test\ndataset: test\nlayers:\n" << layers;
-  NetworkConfig cfg = load_network_config(path, dev);
-  std::remove(path);
-  return cfg;
-}
 
 LayerWeights conv(int kernels, int k) {
   LayerWeights w;

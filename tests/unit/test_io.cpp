@@ -19,8 +19,10 @@
 #include "sim/io/npy.h"
 #include "sim/io/torch_checkpoint.h"
 #include "sim/io/zip.h"
+#include "tests/unit/support.h"
 
 using namespace ai8xsim;
+using namespace ai8xsim::testing;
 
 namespace {
 
@@ -45,24 +47,6 @@ std::vector<double> bool_values(size_t n) {
 }
 
 // ---- error capture -------------------------------------------------------------------------
-struct Caught {
-  bool thrown = false;
-  ErrorKind kind = ErrorKind::Internal;
-  std::string message;
-  bool contains(const std::string& s) const { return message.find(s) != std::string::npos; }
-};
-
-Caught catch_error(const std::function<void()>& f) {
-  Caught c;
-  try {
-    f();
-  } catch (const Error& e) {
-    c.thrown = true;
-    c.kind = e.kind();
-    c.message = e.what();
-  }
-  return c;
-}
 
 // ---- byte builders -------------------------------------------------------------------------
 void put_le(std::string& s, uint64_t v, int n) {

@@ -21,8 +21,10 @@
 #include "sim/bits.h"
 #include "sim/kernelmem.h"
 #include "sim/network.h"
+#include "tests/unit/support.h"
 
 using namespace ai8xsim;
+using namespace ai8xsim::testing;
 
 namespace {
 
@@ -282,24 +284,7 @@ TEST_CASE("bias memory: depthwise layers, per processor, from processor 0 of the
 
 namespace {
 
-const std::string kCorpus = AI8XSIM_SOURCE_DIR "/../shared/parity";
 
-std::vector<std::string> corpus_cases() {
-  std::vector<std::string> names;
-  if (DIR* d = opendir((kCorpus + "/cases").c_str())) {
-    while (const dirent* e = readdir(d))
-      if (e->d_name[0] != '.') names.push_back(e->d_name);
-    closedir(d);
-  }
-  std::sort(names.begin(), names.end());
-  return names;
-}
-
-bool has_flag(const nlohmann::json& cmd, const std::string& f) {
-  for (const auto& a : cmd)
-    if (a.is_string() && a.get<std::string>() == f) return true;
-  return false;
-}
 
 }  // namespace
 

@@ -1,0 +1,68 @@
+// ai8xsim unit tests: what several test files share (error capture, the parity corpus, YAML
+// networks written inline).
+#pragma once
+#include <dirent.h>
+
+#include <algorithm>
+#include <fstream>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "ai8xsim/config.h"
+#include "ai8xsim/error.h"
+#include "sim/config_yaml.h"
+
+namespace ai8xsim::testing {
+
+// ---- error capture -------------------------------------------------------------------------
+struct Caught {
+  bool thrown = false;
+  ErrorKind kind = ErrorKind::Internal;
+  std::string message;
+  bool contains(const std::string& s) const { return message.find(s) != std::string::npos; }
+};
+
+inline Caught catch_error(const std::function<void()>& f) {
+  Caught c;
+  try {
+    f();
+  } catch (const Error& e) {
+    c.thrown = true;
+    c.kind = e.kind();
+    c.message = e.what();
+  }
+  return c;
+}
+
+// ---- the parity corpus (../shared/parity) ----------------------------------------------------
+inline const std::string kCorpus = AI8XSIM_SOURCE_DIR "/../shared/parity";
+
+// The case directories, sorted; empty when the corpus is absent (the test says so and returns).
+inline std::vector<std::string> corpus_cases() {
+  std::vector<std::string> names;
+  if (DIR* d = opendir((kCorpus + "/cases").c_str())) {
+    while (const dirent* e = readdir(d))
+      if (e->d_name[0] != '.') names.push_back(e->d_name);
+    closedir(d);
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+// Whether an izer command line (meta.json's izer_command) holds flag `f`.
+inline bool has_flag(const nlohmann::json& cmd, const std::string& f) {
+  for (const auto& a : cmd)
+    if (a.is_string() && a.get<std::string>() == f) return true;
+  return false;
+}
+
+// ---- networks written inline -----------------------------------------------------------------
+// A network YAML from its `layers:` entries (the header is added).
+inline NetworkConfig yaml_config(const std::string& layers, Device dev = Device::MAX78000) {
+  return parse_network_config("arch: test\ndataset: test\nlayers:\n" + layers, "test.yaml", dev);
+}
+
+}  // namespace ai8xsim::testing
