@@ -205,10 +205,12 @@ void CheckpointLoader::check_dimensions(int ll, const std::string& key, const Nd
   const size_t ndim = w.shape.size();
   if (ndim == 1) {
     if (key.find(".bn.") != std::string::npos || key.rfind("bn.", 0) == 0)
-      layer_error(ll, key, "1-dimensional weights of shape " + w.shape_str() +
-                               ": BatchNorm parameters that are not folded; fold the BatchNorm "
-                               "layers into the convolutions (ai8x-training's batchnormfuser.py "
-                               "or quantize.py) before synthesis");
+      layer_error(ll, key, "BatchNorm parameters (1-dimensional, shape " + w.shape_str() +
+                               ") that are not folded into the convolution before them: izer "
+                               "takes each `*.weight` tensor in file order as the next layer's "
+                               "weights; fold the BatchNorm layers into the convolutions "
+                               "(ai8x-training's batchnormfuser.py, or quantize.py) before "
+                               "synthesis");
     layer_error(ll, key, "1-dimensional weights of shape " + w.shape_str() +
                              "; izer expects 2 (linear), 3 (conv1d) or 4 (conv2d) dimensions");
   }
@@ -494,7 +496,13 @@ class NpzLoader {
     const std::string bad = non_integer(a);
     if (!bad.empty()) error("array '" + key + "': values must be integers (" + bad + ")");
     std::vector<int64_t> out(a.values.size());
-    for (size_t k = 0; k < a.values.size(); ++k) out[k] = static_cast<int64_t>(a.values[k]);
+    for (size_t k = 0; k < a.values.size(); ++k) {
+      const double v = a.values[k];  // uint64 arrays can hold values beyond int64
+      if (v < -0x1p63 || v >= 0x1p63)
+        error("array '" + key + "': found " + num(v) + " at element " + std::to_string(k) +
+              ", beyond the 64-bit signed integers every array here must fit in");
+      out[k] = static_cast<int64_t>(v);
+    }
     return out;
   }
 

@@ -19,6 +19,7 @@
 
 #include "ai8xsim/config.h"
 #include "ai8xsim/error.h"
+#include "sim/config_yaml.h"
 #include "sim/device.h"
 
 namespace ai8xsim {
@@ -176,15 +177,23 @@ Value resolve(const YAML::Node& n) {
   return v;
 }
 
+// Long values are cut in messages: the start says what was written.
+std::string shorten(std::string s) {
+  constexpr size_t kMax = 160;
+  if (s.size() > kMax)
+    s = s.substr(0, kMax - 20) + " ... (" + std::to_string(s.size()) + " characters)";
+  return s;
+}
+
 // The value as written, for messages.
 std::string describe(const YAML::Node& n) {
   if (!n.IsDefined() || n.IsNull()) return "an empty value (null)";
-  if (n.IsScalar()) return n.Tag() == "!" ? "\"" + n.Scalar() + "\"" : n.Scalar();
+  if (n.IsScalar()) return shorten(n.Tag() == "!" ? "\"" + n.Scalar() + "\"" : n.Scalar());
   YAML::Emitter e;
   e.SetSeqFormat(YAML::Flow);
   e.SetMapFormat(YAML::Flow);
   e << n;
-  return (n.IsSequence() ? "a list " : "a mapping ") + std::string(e.c_str());
+  return (n.IsSequence() ? "a list " : "a mapping ") + shorten(e.c_str());
 }
 
 // Python's int(text, 16) after izer removed `.` and `_` (sign, 0x prefix, surrounding blanks).
@@ -518,16 +527,22 @@ void LayerReader::processors() {
 }
 
 // `max_pool` wins over `avg_pool` when both are given (izer ignores `avg_pool` then).
+// The pooling hardware counts pool rows, columns and strides in 4-bit fields: izer's code
+// generator asserts (pool - 1) * pool_dilation < 16 and pool_stride - 1 < 16, so a pool or a
+// pool stride above 16 is refused here, where the key is known.
 void LayerReader::pooling() {
-  const std::string allowed = "a pool size >= 1, or a list of two";
+  const std::string allowed =
+      "a pool size from 1 to 16 (the pooling hardware's limit), or a list of two";
   const char* key = k_.has("max_pool") ? "max_pool" : k_.has("avg_pool") ? "avg_pool" : nullptr;
   if (key) {
-    c_.pool = k_.pair(key, 1, kBig, allowed);
+    c_.pool = k_.pair(key, 1, 16, allowed);
     c_.pooling_enabled = true;
     c_.pool_average = std::string(key) == "avg_pool";
   }
   if (k_.has("pool_stride")) {
-    c_.pool_stride = k_.pair("pool_stride", 1, kBig, "a pool stride >= 1, or a list of two");
+    c_.pool_stride = k_.pair("pool_stride", 1, 16,
+                             "a pool stride from 1 to 16 (the pooling hardware's limit), or a "
+                             "list of two");
     c_.pool_stride_given = true;
   }
 }
@@ -897,8 +912,8 @@ void LayerReader::fix_up() {
 
 class ConfigParser {
  public:
-  ConfigParser(std::string path, Device device)
-      : path_(std::move(path)), spec_(device_spec(device)) {}
+  ConfigParser(std::string path, Device device, const std::string* text = nullptr)
+      : path_(std::move(path)), spec_(device_spec(device)), text_(text) {}
   NetworkConfig run();
 
  private:
@@ -921,6 +936,7 @@ class ConfigParser {
 
   std::string path_;
   const DeviceSpec& spec_;
+  const std::string* text_;  // the YAML text when given in memory, else read from path_
   NetworkConfig net_;
   std::vector<RawLayer> raw_;  // sorted by sequence after close_holes()
   std::vector<std::string> names_;
@@ -959,11 +975,57 @@ std::pair<int, int> find_refused_tab(const std::string& text) {
   return {0, 0};
 }
 
+struct BracketAt {
+  int first = 0, second = 0;  // 1-based line and column, 0 when every bracket is closed
+  char third = 0;             // '[' or '{'
+};
+
+// The innermost `[` or `{` of a flow collection that is never closed (outside quoted strings and
+// comments), for the message of yaml-cpp's "end of ... flow not found", which points at where
+// the parser gave up rather than at the bracket.
+BracketAt find_unclosed_bracket(const std::string& text) {
+  std::vector<BracketAt> open;
+  int line = 1, col = 0;
+  char quote = 0;
+  bool comment = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    ++col;
+    if (c == '\n') {
+      ++line, col = 0, comment = false;
+      continue;
+    }
+    if (comment) continue;
+    if (quote) {
+      if (quote == '"' && c == '\\')
+        ++i, ++col;
+      else if (c == quote)
+        quote = 0;
+      continue;
+    }
+    if (c == '#' && (i == 0 || text[i - 1] == ' ' || text[i - 1] == '\n')) {
+      comment = true;
+    } else if ((c == '"' || c == '\'') &&
+               (i == 0 || std::strchr(" \n[{,:-", text[i - 1]))) {
+      quote = c;
+    } else if (c == '[' || c == '{') {
+      open.push_back({line, col, c});
+    } else if ((c == ']' || c == '}') && !open.empty()) {
+      open.pop_back();
+    }
+  }
+  return open.empty() ? BracketAt{} : open.back();
+}
+
 YAML::Node ConfigParser::load_yaml() const {
-  std::ifstream in(path_, std::ios::binary);
-  if (!in) fail(ErrorKind::IO, path_ + ": cannot open the network YAML file");
   std::stringstream text;
-  text << in.rdbuf();
+  if (text_) {
+    text << *text_;
+  } else {
+    std::ifstream in(path_, std::ios::binary);
+    if (!in) fail(ErrorKind::IO, path_ + ": cannot open the network YAML file");
+    text << in.rdbuf();
+  }
   const auto tab = find_refused_tab(text.str());
   if (tab.first)
     fail(ErrorKind::Config, path_ + ":" + std::to_string(tab.first) +
@@ -974,8 +1036,17 @@ YAML::Node ConfigParser::load_yaml() const {
   try {
     return YAML::Load(text.str());
   } catch (const YAML::Exception& e) {
-    fail(ErrorKind::Config, path_ + ":" + std::to_string(e.mark.line + 1) +
-                                ": not valid YAML: " + e.msg +
+    std::string where = std::to_string(e.mark.line + 1);
+    if (e.mark.column >= 0) where += ":" + std::to_string(e.mark.column + 1);
+    std::string hint;
+    if (e.msg.find("flow") != std::string::npos) {
+      const auto open = find_unclosed_bracket(text.str());
+      if (open.first)
+        hint = " (the `" + std::string(1, open.third) + "` on line " +
+               std::to_string(open.first) + ", column " + std::to_string(open.second) +
+               " is never closed)";
+    }
+    fail(ErrorKind::Config, path_ + ":" + where + ": not valid YAML: " + e.msg + hint +
                                 "; allowed: a YAML mapping with "
                                 "`arch`, `dataset` and `layers`");
   }
@@ -1163,9 +1234,11 @@ void ConfigParser::check_pool_first() const {
 
 }  // namespace
 
-NetworkConfig load_network_config(const std::string& path, Device device) {
+namespace {
+
+NetworkConfig parse_config(const std::string& path, Device device, const std::string* text) {
   try {
-    return ConfigParser(path, device).run();
+    return ConfigParser(path, device, text).run();
   } catch (const Error&) {
     throw;
   } catch (const YAML::Exception& e) {
@@ -1175,6 +1248,17 @@ NetworkConfig load_network_config(const std::string& path, Device device) {
     fail(ErrorKind::Internal,
          path + ": unexpected failure reading the network YAML: " + std::string(e.what()));
   }
+}
+
+}  // namespace
+
+NetworkConfig load_network_config(const std::string& path, Device device) {
+  return parse_config(path, device, nullptr);
+}
+
+NetworkConfig parse_network_config(const std::string& text, const std::string& name,
+                                   Device device) {
+  return parse_config(name, device, &text);
 }
 
 }  // namespace ai8xsim

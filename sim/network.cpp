@@ -1,6 +1,7 @@
 #include "sim/network.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <numeric>
 #include <sstream>
 
@@ -46,7 +47,15 @@ class Resolver {
     apply_weights();
     if (opt_.enforce_limits) refuse_depthwise_early();
     in_from_weights_.assign(cfg_.layers.size(), false);
-    establish_sequence();
+    try {
+      establish_sequence();
+    } catch (const Error& e) {
+      // A sample with the wrong channel count makes every later layer's channels disagree with
+      // its weights; say so rather than blame the layer where the counts stopped adding up.
+      // (Other refusals of the trace, such as next_sequence on MAX78000, keep their message.)
+      if (e.kind() == ErrorKind::Checkpoint) refuse_mismatched_input();
+      throw;
+    }
     check_final_layer();
     if (opt_.enforce_limits) {
       const std::vector<Violation> v = find_violations(net_);
@@ -64,17 +73,53 @@ class Resolver {
     return s + ": ";
   }
 
+  // The network input against what the first layer reads: its `in_channels` when given, else
+  // the channels its `processors` take in one pass (up to 64).
+  void refuse_mismatched_input() const {
+    if (cfg_.layers.empty() || cfg_.layers[0].in_sequences) return;
+    const LayerConfig& lc = cfg_.layers[0];
+    const int operands = std::max(lc.operands, 1);
+    const int procs = static_cast<int>(__builtin_popcountll(lc.processors));
+    std::string reads;
+    int expected = 0;
+    if (lc.in_channels) {
+      expected = *lc.in_channels * operands;
+      reads = "`in_channels: " + std::to_string(*lc.in_channels) + "`";
+    } else if (procs < spec_.max_proc && input_.c <= spec_.max_proc * operands) {
+      expected = procs * operands;
+      reads = "`processors` 0x" + hex64(lc.processors) + " (" + std::to_string(procs) +
+              " processor" + (procs == 1 ? "" : "s") + ", one channel each)";
+    }
+    if (expected == 0 || expected == input_.c) return;
+    const std::string shape = std::to_string(input_.c) + "x" + std::to_string(input_.h) +
+                              (lc.op == Operator::Conv1d ? "" : "x" + std::to_string(input_.w));
+    layer_error(0, ErrorKind::Input,
+                "the sample input has " + std::to_string(input_.c) + " channels (shape " +
+                    shape + "), but layer 0 reads " + std::to_string(expected) + " by its " +
+                    reads + "; give a sample with " + std::to_string(expected) + " channel" +
+                    (expected == 1 ? "" : "s") + " (" + std::to_string(expected) +
+                    shape.substr(shape.find('x')) + "), or the YAML and checkpoint written for "
+                    "this data");
+  }
+
+  static std::string hex64(uint64_t v) {
+    char b[24];
+    std::snprintf(b, sizeof b, "%016llx", static_cast<unsigned long long>(v));
+    return b;
+  }
+
   // izer refuses `groups` > 1 on a device without depthwise convolutions among its checks that
   // need no shapes (docs/izer-checks.md C7), before it traces channels and dimensions; here the
   // channel trace would otherwise fail first, on channel counts that only make sense for a
   // depthwise layer. The earlier rules of that list (readahead, calcx4, bypass, binary weights,
-  // next_sequence) keep their place: when one of them applies, the usual order reports it.
+  // next_sequence) and izer's streaming rules keep their place: when one of them may apply, the
+  // usual order reports it.
   void refuse_depthwise_early() const {
     if (spec_.support_depthwise) return;
     for (size_t i = 0; i < cfg_.layers.size(); ++i) {
       const Layer& L = net_.layers[i];
       const LayerConfig& lc = cfg_.layers[i];
-      if (L.readahead || L.calcx4 || L.bypass || L.quantization == -1 ||
+      if (L.readahead || L.calcx4 || L.bypass || L.quantization == -1 || L.streaming ||
           (lc.next_sequence && *lc.next_sequence != -1 &&
            *lc.next_sequence != static_cast<int>(i) + 1))
         return;

@@ -1,5 +1,7 @@
 #include <algorithm>
 #include <atomic>
+#include <cmath>
+#include <cstdio>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -167,10 +169,12 @@ Tensor sample_to_tensor(const NdArray& a, const std::string& what) {
            a.shape.size() == 3 ? static_cast<int>(a.shape[2]) : 1);
   for (size_t i = 0; i < a.values.size(); ++i) {
     const double v = a.values[i];
-    if (v < -128 || v > 127)
-      fail(ErrorKind::Input, what + ": element " + std::to_string(i) + " is " +
-                                 std::to_string(static_cast<long long>(v)) +
+    if (v < -128 || v > 127) {
+      char found[64];  // an integer (integer dtype), but maybe beyond long long (uint64)
+      std::snprintf(found, sizeof found, std::fabs(v) < 0x1p53 ? "%.0f" : "%.6g", v);
+      fail(ErrorKind::Input, what + ": element " + std::to_string(i) + " is " + found +
                                  "; sample values must lie in [-128, 127] (signed 8-bit)");
+    }
     t.data[i] = static_cast<int32_t>(v);
   }
   return t;

@@ -31,3 +31,32 @@ def cli() -> pathlib.Path:
     if not exe.is_file():
         pytest.fail(f"{exe} not built: run the README's build command first")
     return exe
+
+
+def pytest_collection_modifyitems(config, items):
+    """AI8XSIM_PARITY_SUBSET=N (tests/sanitize.sh): run the parity tests on about N corpus
+    cases instead of all, spread evenly over each device's cases in name order (the names
+    group the networks by operator), accepted and refused alike."""
+    n = int(os.environ.get("AI8XSIM_PARITY_SUBSET", "0") or 0)
+    if n <= 0:
+        return
+    index_file = corpus_dir() / "index.json"
+    if not index_file.is_file():
+        return
+    import json
+    index = json.loads(index_file.read_text())
+    keep = set()
+    for device in sorted({v["device"] for v in index.values()}):
+        names = sorted(k for k, v in index.items() if v["device"] == device)
+        per_device = max(1, n // 2)
+        step = len(names) / per_device
+        keep.update(names[int(i * step)] for i in range(min(per_device, len(names))))
+    selected, deselected = [], []
+    for item in items:
+        case = getattr(item, "callspec", None) and item.callspec.params.get("case")
+        in_parity = "tests/parity/" in item.nodeid.replace("\\", "/")
+        (deselected if in_parity and case is not None and case not in keep
+         else selected).append(item)
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = selected

@@ -128,13 +128,25 @@ std::string gunzip(const std::string& data, const std::string& what) {
 
 std::string gunzip_file(const std::string& path) { return gunzip(read_file(path), "file " + path); }
 
-void write_file_atomically(const std::string& path, const std::string& contents) {
+namespace {
+
+// The contents in a complete temporary file next to `path`; returns the temporary's name.
+std::string write_temporary(const std::string& path, const std::string& contents) {
   if (path.empty()) fail(ErrorKind::IO, "cannot write a file with an empty name");
-  std::string tmp = directory_of(path) + "/." + base_name(path) + ".tmp.XXXXXX";
+  const std::string dir = directory_of(path);
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0)
+    io_fail(path, "cannot write it: the directory " + dir + " " +
+                      (errno == ENOENT ? std::string("does not exist (create it first)")
+                                       : "cannot be accessed: " + errno_text()));
+  if (!S_ISDIR(st.st_mode)) io_fail(path, "cannot write it: " + dir + " is not a directory");
+  std::string tmp = dir + "/." + base_name(path) + ".tmp.XXXXXX";
   std::vector<char> tmpl(tmp.begin(), tmp.end());
   tmpl.push_back('\0');
   const int fd = ::mkstemp(tmpl.data());
-  if (fd < 0) io_fail(path, "cannot create a temporary file next to it: " + errno_text());
+  if (fd < 0)
+    io_fail(path, "cannot write it: cannot create a file in the directory " + dir + ": " +
+                      errno_text());
   tmp = tmpl.data();
   write_all(fd, contents, tmp, path);
   ::fchmod(fd, 0644);
@@ -143,6 +155,10 @@ void write_file_atomically(const std::string& path, const std::string& contents)
     ::unlink(tmp.c_str());
     io_fail(path, "cannot finish the temporary file " + tmp + ": " + reason);
   }
+  return tmp;
+}
+
+void rename_over(const std::string& tmp, const std::string& path) {
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
     const std::string reason = errno_text();
     ::unlink(tmp.c_str());
@@ -150,9 +166,32 @@ void write_file_atomically(const std::string& path, const std::string& contents)
   }
 }
 
+}  // namespace
+
+void write_file_atomically(const std::string& path, const std::string& contents) {
+  rename_over(write_temporary(path, contents), path);
+}
+
+// Every file is first written in full to its temporary; only when all of them are complete are
+// they renamed into place, so a failure (a full disk, a directory that cannot be written) leaves
+// none of the new files behind.
 void write_files_atomically(const std::vector<PendingFile>& files, const std::string& directory) {
   make_directories(directory);
-  for (const PendingFile& f : files) write_file_atomically(f.path, f.contents);
+  std::vector<std::string> temporaries;
+  try {
+    for (const PendingFile& f : files) temporaries.push_back(write_temporary(f.path, f.contents));
+  } catch (...) {
+    for (const std::string& t : temporaries) ::unlink(t.c_str());
+    throw;
+  }
+  for (size_t i = 0; i < files.size(); ++i) {
+    try {
+      rename_over(temporaries[i], files[i].path);
+    } catch (...) {
+      for (size_t j = i + 1; j < files.size(); ++j) ::unlink(temporaries[j].c_str());
+      throw;
+    }
+  }
 }
 
 }  // namespace ai8xsim

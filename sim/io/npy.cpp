@@ -338,11 +338,12 @@ NdArray read_npy(const std::string& path, ErrorKind kind) {
   return parse_npy(read_file(path), "file " + path, kind);
 }
 
-NdArrayMap read_npz(const std::string& path, ErrorKind kind) {
-  const ZipArchive zip = ZipArchive::open(path, kind);
+namespace {
+
+NdArrayMap npz_arrays(const ZipArchive& zip, ErrorKind kind) {
   NdArrayMap out;
   for (const ZipEntry& e : zip.entries()) {
-    const std::string what = "file " + path + ", entry '" + e.name + "'";
+    const std::string what = "file " + zip.name() + ", entry '" + e.name + "'";
     if (e.name.size() < 4 || e.name.compare(e.name.size() - 4, 4, ".npy") != 0)
       fail(kind, what + ": found an entry that is not a .npy array, expected only .npy entries "
                         "(as numpy.savez writes)");
@@ -351,6 +352,16 @@ NdArrayMap read_npz(const std::string& path, ErrorKind kind) {
     out[key] = parse_npy(zip.read(e), what, kind);
   }
   return out;
+}
+
+}  // namespace
+
+NdArrayMap read_npz(const std::string& path, ErrorKind kind) {
+  return npz_arrays(ZipArchive::open(path, kind), kind);
+}
+
+NdArrayMap parse_npz(std::string bytes, const std::string& name, ErrorKind kind) {
+  return npz_arrays(ZipArchive::from_bytes(std::move(bytes), name, kind), kind);
 }
 
 namespace {

@@ -21,6 +21,9 @@ NdArray read_npy(const std::string& path, ErrorKind kind = ErrorKind::Input);
 
 // .npz: a zip (stored or deflated) of .npy files; keys are the entry names without ".npy".
 NdArrayMap read_npz(const std::string& path, ErrorKind kind = ErrorKind::Checkpoint);
+// The same from bytes in memory; `name` stands for the file in messages.
+NdArrayMap parse_npz(std::string bytes, const std::string& name,
+                     ErrorKind kind = ErrorKind::Checkpoint);
 
 // Element decoding shared with the torch checkpoint reader: the size of one element and
 // `count` little-endian elements at `data` appended to `out` as doubles.

@@ -79,13 +79,17 @@ class Unpickler {
   using Handler = Value* (Unpickler::*)(const std::vector<Value*>& args);
 
   [[noreturn]] void error(const std::string& msg) const {
+    // Where the hint after ';' says what ai8xsim reads, the position goes before it.
+    const size_t hint = msg.find("; ");
+    const std::string at = " (at byte " + std::to_string(op_pos_) + " of the pickle)";
     fail(ErrorKind::Checkpoint,
-         what_ + ": pickle: " + msg + " (at byte " + std::to_string(op_pos_) + ")");
+         what_ + ": pickle: " +
+             (hint == std::string::npos ? msg + at : msg.substr(0, hint) + at + msg.substr(hint)));
   }
 
   // Input
   void need(uint64_t n) const {
-    if (n > d_.size() - pos_) error("truncated data");
+    if (n > d_.size() - pos_) error("truncated data; the checkpoint is damaged (cut short)");
   }
   uint64_t read_le(int n) {
     need(n);
@@ -752,7 +756,10 @@ TorchCheckpoint read_torch_checkpoint(const ZipArchive& zip) {
 }
 
 TorchCheckpoint read_torch_checkpoint(const std::string& path) {
-  std::string bytes = read_file(path);
+  return parse_torch_checkpoint(read_file(path), path);
+}
+
+TorchCheckpoint parse_torch_checkpoint(std::string bytes, const std::string& path) {
   if (!ZipArchive::looks_like_zip(bytes)) {
     const bool legacy_pickle = bytes.size() >= 2 && static_cast<uint8_t>(bytes[0]) == 0x80;
     const bool tar = bytes.size() > 262 && bytes.compare(257, 5, "ustar") == 0;

@@ -29,5 +29,7 @@ struct TorchCheckpoint {
 // itself a dict of tensors, from the top level.
 TorchCheckpoint read_torch_checkpoint(const std::string& path);
 TorchCheckpoint read_torch_checkpoint(const ZipArchive& zip);
+// The file's bytes held in memory; `name` stands for the file in messages.
+TorchCheckpoint parse_torch_checkpoint(std::string bytes, const std::string& name);
 
 }  // namespace ai8xsim
