@@ -152,6 +152,18 @@ void add_memory_files(const RunArgs& a, const Network& net, const NetworkCycles&
   if (!a.memory_map.empty()) files.push_back({a.memory_map, memory_map_svg(map)});
 }
 
+// The network resolved for a sample's shape; when the network cannot take that shape, the
+// message names the sample file too (the resolver only knows the YAML).
+const Network& network_for_sample(const Simulator& sim, const Tensor& sample,
+                                  const std::string& file) {
+  try {
+    return sim.network(InputShape{sample.c, sample.h, sample.w});
+  } catch (const Error& e) {
+    if (e.kind() != ErrorKind::Input) throw;
+    fail(ErrorKind::Input, file + ": " + e.what());
+  }
+}
+
 // Batch input: N results stacked into one output array, no per-layer dumps.
 int run_batch_command(const RunArgs& a, const Simulator& sim, const NdArray& array) {
   if (!a.kat.file.empty())
@@ -163,6 +175,7 @@ int run_batch_command(const RunArgs& a, const Simulator& sim, const NdArray& arr
                                std::to_string(array.shape[0]) + " (shape " + array.shape_str() +
                                ")");
   const std::vector<Tensor> samples = samples_from_array(array, a.sample_input);
+  const Network& net = network_for_sample(sim, samples.front(), a.sample_input);
   const std::vector<Tensor> outs = sim.run_batch(samples, a.threads);
   std::vector<int32_t> flat;
   for (const Tensor& o : outs) flat.insert(flat.end(), o.data.begin(), o.data.end());
@@ -171,7 +184,6 @@ int run_batch_command(const RunArgs& a, const Simulator& sim, const NdArray& arr
   if (!a.output.empty())
     files.push_back({a.output, encode_npy_int32({static_cast<int64_t>(outs.size()), o0.c, o0.h,
                                                  o0.w}, flat)});
-  const Network& net = sim.network(InputShape{samples[0].c, samples[0].h, samples[0].w});
   const NetworkCycles cyc = estimate_network_cycles(
       net, a.clock_mhz > 0 ? a.clock_mhz : default_cnn_clock_mhz(sim.options().device));
   add_memory_files(a, net, cyc, files);
@@ -193,7 +205,7 @@ int run_command(const RunArgs& a) {
   const NdArray array = read_npy(a.sample_input);
   if (is_batch(array, sim)) return run_batch_command(a, sim, array);
   const Tensor input = sample_to_tensor(array, a.sample_input);
-  const Network& net = sim.network(InputShape{input.c, input.h, input.w});
+  const Network& net = network_for_sample(sim, input, a.sample_input);
   // With --kat the run works on the data memory image (sim/datamem.h); else the fast path.
   std::optional<MemoryFedRun> fed;
   if (!a.kat.file.empty()) fed = run_with_kat(net, input, !a.dump_layers.empty(), a.kat);

@@ -379,7 +379,7 @@ def test_sample_of_the_wrong_shape(cli, tmp_path, case):
     o = run(cli, tmp_path, case, yaml=yaml, sample=path)
     shape = "x".join(str(d) for d in bad.shape)
     want = "x".join(str(d) for d in good.shape)
-    refused(o, f"{yaml}:{layer_line(case.yaml_text, 0)}: layer 0",
+    refused(o, str(path), f"{yaml}:{layer_line(case.yaml_text, 0)}: layer 0",
             f"the sample input has {bad.shape[0]} channels (shape {shape})",
             f"layer 0 reads {good.shape[0]}", "`processors`", f"({want})")
 

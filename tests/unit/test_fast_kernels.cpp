@@ -443,7 +443,9 @@ TEST_CASE("to_act / from_act: int8 tensors round-trip; a value outside int8 is r
   std::uniform_int_distribution<int> v8(-128, 127);
   // Channel counts around the 4-byte pixel stride; planes around the SIMD widths.
   for (int c : {1, 2, 3, 4, 5, 7, 8, 13, 64, 65})
-    for (auto [h, w] : {std::pair{1, 1}, {1, 15}, {3, 5}, {4, 4}, {7, 9}, {16, 33}}) {
+    for (const std::pair<int, int>& hw : {std::pair{1, 1}, {1, 15}, {3, 5}, {4, 4}, {7, 9},
+                                          {16, 33}}) {
+      const int h = hw.first, w = hw.second;  // plain variables: CAPTURE takes references
       CAPTURE(c);
       CAPTURE(h);
       CAPTURE(w);
