@@ -17,7 +17,7 @@ For every `demo-*` case of one device (default MAX78000) it:
 Columns: ai8xsim samples/s and GMAC/s; izer's recorded wall time (index.json) divided by
 ai8xsim's time per sample; ai8xsim samples/s divided by PyTorch's; the whole `ai8xsim run`
 process on the case's one sample (load + run + write, for comparison with izer's whole-process
-time); whether every layer equals izer's. Writes benchmarks/networks.md (and .json).
+time); whether every layer equals izer's. Writes benchmarks/results/networks.md (and .json; --out to name it).
 
 usage: /usr/bin/python3 benchmarks/networks.py [--build build-perf] [--threads 2]
         [--samples 256] [--torch-batch 64] [--rounds 3] [--networks mnist,kws20] [--device MAX78000]
@@ -307,7 +307,7 @@ def main():
     ap.add_argument("--malloc", default="default,tuned",
                     help="malloc settings to run under: default, tuned (see TUNED_MALLOC)")
     ap.add_argument("--no-torch", action="store_true")
-    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "networks.md"))
+    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "networks.md"))
     ap.add_argument("--torch-worker", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.torch_worker:
