@@ -944,10 +944,10 @@ class ConfigParser {
   bool op_seen_ = false;
 };
 
-// PyYAML (izer's reader) refuses a tab anywhere outside a quoted string or a comment
-// ("found character '\t' that cannot start any token"); yaml-cpp accepts some. Returns the
-// 1-based line and column of the first such tab, or {0, 0}.
-std::pair<int, int> find_refused_tab(const std::string& text) {
+// Calls visit(c, line, column) (1-based) for every character of `text` outside quoted strings
+// and comments, as PyYAML reads them, until visit returns true.
+template <typename Visit>
+void scan_yaml_code(const std::string& text, Visit&& visit) {
   int line = 1, col = 0;
   char quote = 0;  // the open quote character, 0 outside quotes
   bool comment = false;
@@ -966,13 +966,25 @@ std::pair<int, int> find_refused_tab(const std::string& text) {
         quote = 0;
       continue;
     }
-    if (c == '\t') return {line, col};
     if (c == '#' && (i == 0 || text[i - 1] == ' ' || text[i - 1] == '\n'))
       comment = true;
     else if ((c == '"' || c == '\'') && (i == 0 || std::strchr(" \n[{,:-", text[i - 1])))
       quote = c;
+    else if (visit(c, line, col))
+      return;
   }
-  return {0, 0};
+}
+
+// PyYAML (izer's reader) refuses a tab anywhere outside a quoted string or a comment
+// ("found character '\t' that cannot start any token"); yaml-cpp accepts some. Returns the
+// 1-based line and column of the first such tab, or {0, 0}.
+std::pair<int, int> find_refused_tab(const std::string& text) {
+  std::pair<int, int> at{0, 0};
+  scan_yaml_code(text, [&](char c, int line, int col) {
+    if (c == '\t') at = {line, col};
+    return c == '\t';
+  });
+  return at;
 }
 
 struct BracketAt {
@@ -985,35 +997,13 @@ struct BracketAt {
 // the parser gave up rather than at the bracket.
 BracketAt find_unclosed_bracket(const std::string& text) {
   std::vector<BracketAt> open;
-  int line = 1, col = 0;
-  char quote = 0;
-  bool comment = false;
-  for (size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    ++col;
-    if (c == '\n') {
-      ++line, col = 0, comment = false;
-      continue;
-    }
-    if (comment) continue;
-    if (quote) {
-      if (quote == '"' && c == '\\')
-        ++i, ++col;
-      else if (c == quote)
-        quote = 0;
-      continue;
-    }
-    if (c == '#' && (i == 0 || text[i - 1] == ' ' || text[i - 1] == '\n')) {
-      comment = true;
-    } else if ((c == '"' || c == '\'') &&
-               (i == 0 || std::strchr(" \n[{,:-", text[i - 1]))) {
-      quote = c;
-    } else if (c == '[' || c == '{') {
+  scan_yaml_code(text, [&](char c, int line, int col) {
+    if (c == '[' || c == '{')
       open.push_back({line, col, c});
-    } else if ((c == ']' || c == '}') && !open.empty()) {
+    else if ((c == ']' || c == '}') && !open.empty())
       open.pop_back();
-    }
-  }
+    return false;
+  });
   return open.empty() ? BracketAt{} : open.back();
 }
 
