@@ -7,6 +7,7 @@
 //   prepared2t/... the same with threads = 2 (rows split inside one sample)
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <random>
 #include <string>
 #include <vector>
@@ -23,6 +24,7 @@ struct Shape {
   const char* name;
   int c, h, w, o;
   ConvGeometry g;
+  bool relu_input = false;  // input values in [0, 127] (a ReLU layer's output), else [-128, 127]
 };
 
 ConvGeometry geo(ref::Pair k, ref::Pair pad, int groups = 1) {
@@ -54,6 +56,10 @@ const std::vector<Shape>& shapes() {
       {"linear_1024to10", 1024, 1, 1, 10, geo({1, 1}, {0, 0})},
       {"depthwise3x3_64_32x32", 64, 32, 32, 64, geo({3, 3}, {1, 1}, 64)},
       {"convT3x3s2_64to32_16x16", 64, 16, 16, 32, transposed3x3s2()},
+      {"conv3x3_64to64_32x32_reluin", 64, 32, 32, 64, geo({3, 3}, {1, 1}), true},
+      {"conv3x3_128to128_8x8_reluin", 128, 8, 8, 128, geo({3, 3}, {1, 1}), true},
+      {"conv1x1_256to256_8x8_reluin", 256, 8, 8, 256, geo({1, 1}, {0, 0}), true},
+      {"conv1d_128to128_k3_L128_reluin", 128, 128, 1, 128, geo({3, 1}, {1, 0}), true},
   };
   return s;
 }
@@ -70,7 +76,7 @@ Case make_case(const Shape& s) {
   std::uniform_int_distribution<int> d8(-128, 127);
   Case k;
   k.in = Tensor(s.c, s.h, s.w);
-  for (auto& v : k.in.data) v = d8(rng);
+  for (auto& v : k.in.data) v = s.relu_input ? std::max(0, d8(rng)) : d8(rng);
   const int ipg = s.c / s.g.groups;
   k.w.resize(static_cast<size_t>(s.o) * ipg * s.g.kernel[0] * s.g.kernel[1]);
   for (auto& v : k.w) v = static_cast<int8_t>(d8(rng));

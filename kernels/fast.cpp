@@ -73,6 +73,25 @@ int simd_lanes() { return detail::Lanes(); }
 
 // ---- PreparedConv ---------------------------------------------------------------------------------
 
+namespace {
+
+// int8 quads [lane][4] -> the split int16 layout (detail::DenseWeightLayout() == 1): per quad,
+// (w0, w2) of every lane, then (w1, w3) of every lane; bytes in the machine's order.
+std::vector<int8_t> split_quads16(const std::vector<int8_t>& quads, int lanes) {
+  std::vector<int8_t> out(quads.size() * 2);
+  const size_t qbytes = static_cast<size_t>(lanes) * 4;
+  std::vector<int16_t> split(qbytes);
+  for (size_t q = 0; q < quads.size() / qbytes; ++q) {
+    const int8_t* src = quads.data() + q * qbytes;
+    for (int l = 0; l < lanes; ++l)
+      for (int b = 0; b < 4; ++b) split[(b % 2) * lanes * 2 + l * 2 + b / 2] = src[l * 4 + b];
+    std::memcpy(out.data() + q * qbytes * 2, split.data(), qbytes * 2);
+  }
+  return out;
+}
+
+}  // namespace
+
 PreparedConv::PreparedConv(const int8_t* weights, int out_channels, int in_channels,
                            const std::vector<int64_t>& bias128, const ConvGeometry& g)
     : g_(g), out_channels_(out_channels), in_channels_(in_channels), bias128_(bias128) {
@@ -129,6 +148,11 @@ PreparedConv::PreparedConv(const int8_t* weights, int out_channels, int in_chann
         wsum128_[t * opad + o] = sum * 128;  // |sum| * 128 <= 2^17 * 2^7 * 2^7: fits
       }
     }
+    wlayout_ = detail::DenseWeightLayout();
+    if (wlayout_ == 1) {
+      wpacked8_ = wpacked_;  // for inputs >= 0 (ConvPlan::w8)
+      wpacked_ = split_quads16(wpacked8_, L);
+    }
   } else {
     mode_ = Mode::Grouped;
     wgrouped_.assign(taps * ipg_ * opad, 0);
@@ -139,12 +163,24 @@ PreparedConv::PreparedConv(const int8_t* weights, int out_channels, int in_chann
 }
 
 bool PreparedConv::fast_path(const Tensor& in) const {
-  if (mode_ == Mode::Reference || lanes_ != detail::Lanes() || in.c != in_channels_) return false;
+  if (mode_ == Mode::Reference || lanes_ != detail::Lanes() || in.c != in_channels_ ||
+      (mode_ == Mode::Dense && wlayout_ != detail::DenseWeightLayout()))
+    return false;
   const int oh = ref::conv_extent(in.h, g_.kernel[0], g_.pad_before[0], g_.pad_after[0],
                                   g_.stride[0], g_.dilation[0], g_.upsample[0]);
   const int ow = ref::conv_extent(in.w, g_.kernel[1], g_.pad_before[1], g_.pad_after[1],
                                   g_.stride[1], g_.dilation[1], g_.upsample[1]);
   return oh > 0 && ow > 0 && in.h > 0 && in.w > 0 && is_int8(in);
+}
+
+bool PreparedConv::byte_kernel(const ActView& in) const {
+  return mode_ == Mode::Dense && !wpacked8_.empty() && wlayout_ == detail::DenseWeightLayout() &&
+         in.data && detail::AllNonNegativeU8(in.data, static_cast<size_t>(in.h) * in.w * in.cs);
+}
+
+bool PreparedConv::byte_kernel(const Tensor& in) const {
+  Act a;
+  return fast_path(in) && to_act(in, a) && byte_kernel(a.view());
 }
 
 bool PreparedConv::int32_requant_ok() const {
@@ -200,6 +236,7 @@ bool PreparedConv::run(const ActView& in, int kind, int shift, int act, int thre
                        ThreadPool* pool, ConvScratch& sc, Tensor* out32, AccTensor* out64,
                        Act* out8) const {
   if (mode_ == Mode::Reference || lanes_ != detail::Lanes() || in.c != in_channels_ ||
+      (mode_ == Mode::Dense && wlayout_ != detail::DenseWeightLayout()) ||
       in.cs != Act::stride_for(in.c) || !in.data)
     return false;
   if ((kind == 1 || kind == 3) && !int32_requant_ok()) return false;
@@ -331,6 +368,7 @@ bool PreparedConv::run(const ActView& in, int kind, int shift, int act, int thre
   plan.w = wpacked_.data();
   plan.wsum128 = wsum128_.data();
   plan.wg = wgrouped_.data();
+  if (byte_kernel(in)) plan.w8 = wpacked8_.data();
   plan.mode = kind == 0   ? Epilogue::Raw
               : kind == 1 ? Epilogue::Requant8
               : kind == 2 ? Epilogue::Wide

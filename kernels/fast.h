@@ -134,6 +134,11 @@ class PreparedConv {
   // Whether conv2d(in) runs the SIMD kernel (else the reference): vectorized(), 8-bit data in
   // `in` and a non-empty output.
   bool fast_path(const Tensor& in) const;
+  // Whether the SIMD kernel multiplies bytes (PMADDUBSW, x86 without VNNI) for this input: a
+  // dense layer whose every input value is >= 0 (a ReLU layer's output, say). Else it takes
+  // the 16-bit kernel (or, with VNNI or without x86 SIMD, the only one there is).
+  bool byte_kernel(const ActView& in) const;
+  bool byte_kernel(const Tensor& in) const;
 
  private:
   enum class Mode { Reference, Dense, Grouped };
@@ -149,10 +154,12 @@ class PreparedConv {
   ConvGeometry g_;
   int out_channels_ = 0, in_channels_ = 0, ipg_ = 0;
   int lanes_ = 0, ocb_ = 0, c4_ = 0;
+  int wlayout_ = 0;                  // dense: detail::DenseWeightLayout() when packed
   int64_t max_abs_bias_ = 0;
   std::vector<int8_t> weights_;      // as given (for the reference fallback)
   std::vector<int64_t> bias128_;     // as given
-  std::vector<int8_t> wpacked_;      // dense: [ocb][tap][c4][lanes][4]
+  std::vector<int8_t> wpacked_;      // dense: [ocb][tap][c4] quads in wlayout_
+  std::vector<int8_t> wpacked8_;     // dense, wlayout_ 1: the int8 quads too (ConvPlan::w8)
   std::vector<int32_t> wsum128_;     // dense: [tap][opad]
   std::vector<int32_t> wgrouped_;    // grouped: [tap][ipg][opad]
   std::vector<int32_t> bias_req_;    // [opad] bias128 (requantize path)

@@ -8,8 +8,13 @@
 // input channels of one pixel (a broadcast 32-bit word) against 4 channels x `lanes` output
 // channels of weights and adds the 4 products per lane into the int32 accumulator:
 //   AVX3_DL (AVX-512 VNNI): one VPDPBUSD (u8 x s8, non-saturating);
-//   other x86 targets: the bytes split into even/odd 16-bit halves and two PMADDWD;
+//   other x86 targets: two PMADDWD on 16-bit halves. The weights were split at prepare time
+//   (DenseWeightLayout() == 1: per quad, the even channels' int16 pairs of every lane, then
+//   the odd ones'), the input word is split into its even and odd bytes (zero-extended);
 //   scalar targets: plain integer arithmetic.
+// On the x86 targets without VNNI, a layer whose inputs are all >= 0 (after a ReLU: most
+// layers) takes a second kernel that multiplies the bytes themselves, PMADDUBSW then PMADDWD
+// with ones (see DotNonNeg: why it cannot saturate). It needs no +128 offset.
 // The accumulator then holds sum((x + 128) * w) = sum(x * w) + 128 * sum(w); the driver
 // precomputes 128 * sum(w) per output channel and tap (wsum128), and the epilogue subtracts
 // it for exactly the taps that were summed.
@@ -65,6 +70,19 @@ namespace hn = hwy::HWY_NAMESPACE;
 using D32 = hn::ScalableTag<int32_t>;
 using V32 = hn::Vec<D32>;
 
+// An empty volatile asm that "changes" v: volatile asms keep their order, so a computation
+// that reads v after one cannot move above it. It changes no value and emits no instruction.
+// The tiles use it to keep GCC from hoisting every pixel's products ahead of the accumulation
+// (it then runs out of registers and spills the accumulators to the stack).
+template <class V>
+HWY_INLINE void OrderBarrier(V& v) {
+#if !AI8X_GENERIC && !AI8X_VNNI512  // (the VNNI tiles use zmm16-31 too: left alone)
+  asm volatile("" : "+x"(v.raw));
+#else
+  (void)v;
+#endif
+}
+
 // ---- the 4-byte dot product step ---------------------------------------------------------------
 #if AI8X_VNNI512
 struct WPrep {
@@ -95,10 +113,11 @@ struct WPrep {
 struct XPrep {
   V16 e, o;
 };
+// p: one quad of the split layout, L * 8 bytes (the even halves, then the odd ones).
 HWY_INLINE WPrep PrepW(const int8_t* p) {
-  const hn::Repartition<int8_t, D32> d8;
-  const V16 v = hn::BitCast(D16(), hn::LoadU(d8, p));
-  return {hn::ShiftRight<8>(hn::ShiftLeft<8>(v)), hn::ShiftRight<8>(v)};  // sign-extended
+  const D16 d16;
+  const int16_t* q = reinterpret_cast<const int16_t*>(p);
+  return {hn::LoadU(d16, q), hn::LoadU(d16, q + hn::Lanes(d16))};
 }
 HWY_INLINE XPrep PrepX(const uint8_t* p) {
   const hn::Repartition<uint16_t, D32> du16;
@@ -137,19 +156,61 @@ HWY_INLINE V32 Dot(V32 acc, const XPrep& x, const WPrep& w) {
 }
 #endif
 
+// ---- the step for non-negative inputs (x86 without VNNI) ---------------------------------------
+// When every input value x is >= 0 (the bytes u = x + 128 are all >= 128, as after a ReLU),
+// x = u ^ 0x80 is in [0, 127] and PMADDUBSW (u8 x s8 -> pairs summed in int16) is exact: a pair
+// x0 * w0 + x1 * w1 lies in [2 * 127 * -128, 2 * 127 * 127] = [-32512, 32258], inside int16,
+// so the saturation never happens. PMADDWD with ones then sums the two pairs of a lane into
+// int32: 4 products in 2 multiplies instead of PMADDWD's 2 plus the byte split, and the +128
+// offset is gone (nothing to subtract). Weights: the int8 layout [lane][4].
+#if !AI8X_VNNI512 && !AI8X_GENERIC
+#define AI8X_U8_STEP 1
+using D8 = hn::Repartition<int8_t, D32>;
+
+HWY_INLINE V32 DotNonNeg(V32 acc, V32 x, V32 w, V16 ones) {
+#if HWY_TARGET == HWY_AVX3
+  const __m512i pairs = _mm512_maddubs_epi16(x.raw, w.raw);
+  return hn::Add(acc, V32{_mm512_madd_epi16(pairs, ones.raw)});
+#elif HWY_TARGET == HWY_AVX2
+  const __m256i pairs = _mm256_maddubs_epi16(x.raw, w.raw);
+  return hn::Add(acc, V32{_mm256_madd_epi16(pairs, ones.raw)});
+#else
+  const __m128i pairs = _mm_maddubs_epi16(x.raw, w.raw);
+  return hn::Add(acc, V32{_mm_madd_epi16(pairs, ones.raw)});
+#endif
+}
+#else
+#define AI8X_U8_STEP 0
+#endif
+
+// Weight bytes per lane and channel quad: int8 x 4, or (split layout) int16 x 4.
+#if !AI8X_VNNI512 && !AI8X_GENERIC
+constexpr int kWeightLayout = 1;
+constexpr int kQuadBytes = 8;
+#else
+constexpr int kWeightLayout = 0;
+constexpr int kQuadBytes = 4;
+#endif
+
 // ---- register tiles: M output-channel vectors x N pixels ---------------------------------------
+enum class Kernel { Dense, DenseNonNeg, Grouped };
+
+// The largest tile: M output-channel vectors x MaxN(kernel, M) pixels, all accumulators (and
+// the operands of one step) in registers.
 #if AI8X_VNNI512
 constexpr int kMaxM = 4;
-constexpr int MaxN(int m) { return m <= 2 ? 12 : m == 3 ? 8 : 6; }  // <= 29 of 32 zmm
+constexpr int MaxN(Kernel, int m) { return m <= 2 ? 12 : m == 3 ? 8 : 6; }  // <= 29 of 32 zmm
 #elif HWY_TARGET == HWY_AVX3
 constexpr int kMaxM = 2;
-constexpr int MaxN(int m) { return m == 1 ? 12 : 8; }
+constexpr int MaxN(Kernel, int m) { return m == 1 ? 12 : 8; }
 #elif !AI8X_GENERIC
-constexpr int kMaxM = 2;  // 16 registers
-constexpr int MaxN(int m) { return m == 1 ? 8 : 4; }
+constexpr int kMaxM = 2;  // 16 registers; the split kernel's step needs 2 more than the other
+constexpr int MaxN(Kernel k, int m) {
+  return k == Kernel::Dense ? (m == 1 ? 8 : 4) : (m == 1 ? 10 : 5);
+}
 #else
 constexpr int kMaxM = 1;
-constexpr int MaxN(int) { return 4; }
+constexpr int MaxN(Kernel, int) { return 4; }
 #endif
 
 struct Tap {
@@ -223,7 +284,7 @@ HWY_NOINLINE void DenseTile(const TileArgs& a) {
   const ConvPlan& p = *a.p;
   const int L = static_cast<int>(hn::Lanes(d));
   const int c4 = p.c4;
-  const ptrdiff_t wblk = static_cast<ptrdiff_t>(p.kh) * p.kw * c4 * L * 4;
+  const ptrdiff_t wblk = static_cast<ptrdiff_t>(p.kh) * p.kw * c4 * L * kQuadBytes;
   const int8_t* wbase = p.w + a.ob0 * wblk;
   V32 acc[M][N];
 #pragma GCC unroll 16
@@ -236,12 +297,15 @@ HWY_NOINLINE void DenseTile(const TileArgs& a) {
     for (int k = 0; k < c4; ++k) {
       WPrep wv[M];
 #pragma GCC unroll 16
-      for (int m = 0; m < M; ++m) wv[m] = PrepW(wp + m * wblk + k * L * 4);
+      for (int m = 0; m < M; ++m) wv[m] = PrepW(wp + m * wblk + k * L * kQuadBytes);
 #pragma GCC unroll 16
       for (int n = 0; n < N; ++n) {
         const XPrep x = PrepX(ip + n * a.pix_step + 4 * k);
 #pragma GCC unroll 16
-        for (int m = 0; m < M; ++m) acc[m][n] = Dot(acc[m][n], x, wv[m]);
+        for (int m = 0; m < M; ++m) {
+          acc[m][n] = Dot(acc[m][n], x, wv[m]);
+          OrderBarrier(acc[m][n]);
+        }
       }
     }
   }
@@ -252,6 +316,54 @@ HWY_NOINLINE void DenseTile(const TileArgs& a) {
     for (int n = 0; n < N; ++n) Finish(p, acc[m][n], a.corr + o, p.bias32 + o, a, n, o);
   }
 }
+
+#if AI8X_U8_STEP
+// DenseTile for inputs >= 0 (see DotNonNeg): weights p.w8, int8 [ocb][tap][c4][lanes][4].
+template <int M, int N>
+HWY_NOINLINE void DenseTileNonNeg(const TileArgs& a) {
+  const D32 d;
+  const ConvPlan& p = *a.p;
+  const int L = static_cast<int>(hn::Lanes(d));
+  const int c4 = p.c4;
+  const ptrdiff_t wblk = static_cast<ptrdiff_t>(p.kh) * p.kw * c4 * L * 4;
+  const int8_t* wbase = p.w8 + a.ob0 * wblk;
+  const V16 ones = hn::Set(D16(), 1);
+  const V32 flip = hn::Set(d, static_cast<int32_t>(0x80808080u));
+  V32 acc[M][N];
+#pragma GCC unroll 16
+  for (int m = 0; m < M; ++m)
+#pragma GCC unroll 16
+    for (int n = 0; n < N; ++n) acc[m][n] = hn::Zero(d);
+  for (int t = 0; t < a.nt; ++t) {
+    const uint8_t* ip = a.in + a.taps[t].in_off;
+    const int8_t* wp = wbase + a.taps[t].w_off;
+    for (int k = 0; k < c4; ++k) {
+      V32 wv[M];
+#pragma GCC unroll 16
+      for (int m = 0; m < M; ++m)
+        wv[m] = hn::BitCast(d, hn::LoadU(D8(), wp + m * wblk + k * L * 4));
+#pragma GCC unroll 16
+      for (int n = 0; n < N; ++n) {
+        int32_t u;
+        std::memcpy(&u, ip + n * a.pix_step + 4 * k, 4);
+        V32 x = hn::Xor(hn::Set(d, u), flip);  // u - 128 = x, each byte in [0, 127]
+        OrderBarrier(x);
+#pragma GCC unroll 16
+        for (int m = 0; m < M; ++m) {
+          acc[m][n] = DotNonNeg(acc[m][n], x, wv[m], ones);
+          OrderBarrier(acc[m][n]);
+        }
+      }
+    }
+  }
+#pragma GCC unroll 16
+  for (int m = 0; m < M; ++m) {
+    const int o = (a.ob0 + m) * L;
+#pragma GCC unroll 16
+    for (int n = 0; n < N; ++n) Finish(p, acc[m][n], a.corr + o, p.bias32 + o, a, n, o);
+  }
+}
+#endif
 
 template <int M, int N>
 HWY_NOINLINE void GroupedTile(const TileArgs& a) {
@@ -289,25 +401,29 @@ HWY_NOINLINE void GroupedTile(const TileArgs& a) {
   }
 }
 
-// Run the M x n tile, n <= MaxN(M), instantiating only the needed sizes.
-template <bool kGrouped, int M, int N = 1>
+// Run the M x n tile, n <= MaxN(kK, M), instantiating only the needed sizes.
+template <Kernel kK, int M, int N = 1>
 HWY_INLINE void TileN(int n, const TileArgs& a) {
-  if constexpr (N < MaxN(M)) {
-    if (n != N) return TileN<kGrouped, M, N + 1>(n, a);
+  if constexpr (N < MaxN(kK, M)) {
+    if (n != N) return TileN<kK, M, N + 1>(n, a);
   }
-  if constexpr (kGrouped) {
+  if constexpr (kK == Kernel::Grouped) {
     GroupedTile<M, N>(a);
+  } else if constexpr (kK == Kernel::DenseNonNeg) {
+#if AI8X_U8_STEP
+    DenseTileNonNeg<M, N>(a);
+#endif
   } else {
     DenseTile<M, N>(a);
   }
 }
 
-template <bool kGrouped, int M = 1>
+template <Kernel kK, int M = 1>
 HWY_INLINE void TileMN(int m, int n, const TileArgs& a) {
   if constexpr (M < kMaxM) {
-    if (m != M) return TileMN<kGrouped, M + 1>(m, n, a);
+    if (m != M) return TileMN<kK, M + 1>(m, n, a);
   }
-  TileN<kGrouped, M>(n, a);
+  TileN<kK, M>(n, a);
 }
 
 int FloorMod(int a, int b) {
@@ -320,6 +436,9 @@ void ConvRowsImpl(const ConvPlan& p, int y0, int y1) {
   const int L = static_cast<int>(hn::Lanes(d));
   const int opad = p.ocb * L;
   const int phases = p.uw < p.ow ? p.uw : p.ow;
+  // The non-negative-input kernel: its int8 weights, no +128 offset to subtract.
+  const bool nonneg = AI8X_U8_STEP && !p.grouped && p.w8 != nullptr;
+  const int quad_bytes = nonneg ? 4 : kQuadBytes;
   // Taps (offsets relative to the output pixel's base) and their +128 offsets per column phase.
   // Without upsampling every tap counts on every row: computed once, not per row.
   std::vector<Tap> taps(static_cast<size_t>(p.kh) * p.kw * phases);
@@ -345,11 +464,11 @@ void ConvRowsImpl(const ConvPlan& p, int y0, int y1) {
           tp[nt].in_off = static_cast<ptrdiff_t>(i * p.dh) * p.in_row +
                           static_cast<ptrdiff_t>(j * p.dw) * p.in_pix;
           tp[nt].w_off = p.grouped ? static_cast<ptrdiff_t>(t) * p.ipg * opad
-                                   : static_cast<ptrdiff_t>(t) * p.c4 * L * 4;
+                                   : static_cast<ptrdiff_t>(t) * p.c4 * L * quad_bytes;
           ++nt;
         }
       ntaps[r] = nt;
-      if (!p.grouped) {  // the +128 offset of exactly these taps
+      if (!p.grouped && !nonneg) {  // the +128 offset of exactly these taps
         std::fill(cr, cr + opad, 0);
         for (int ii = 0; ii < nr; ++ii)
           for (int jj = 0; jj < nc; ++jj) {
@@ -378,7 +497,10 @@ void ConvRowsImpl(const ConvPlan& p, int y0, int y1) {
       a.out8 = nullptr;
       for (int ob0 = 0; ob0 < p.ocb; ob0 += kMaxM) {
         const int m = p.ocb - ob0 < kMaxM ? p.ocb - ob0 : kMaxM;
-        const int nmax = MaxN(m);
+        const Kernel kind = p.grouped ? Kernel::Grouped
+                            : nonneg  ? Kernel::DenseNonNeg
+                                      : Kernel::Dense;
+        const int nmax = MaxN(kind, m);
         a.ob0 = ob0;
         for (int q = 0; q < npix; q += nmax) {
           const int n = npix - q < nmax ? npix - q : nmax;
@@ -389,10 +511,12 @@ void ConvRowsImpl(const ConvPlan& p, int y0, int y1) {
           } else {
             a.out = p.out + (static_cast<size_t>(y) * p.ow + x) * opad;
           }
-          if (p.grouped) {
-            TileMN<true>(m, n, a);
+          if (kind == Kernel::Grouped) {
+            TileMN<Kernel::Grouped>(m, n, a);
+          } else if (kind == Kernel::DenseNonNeg) {
+            TileMN<Kernel::DenseNonNeg>(m, n, a);
           } else {
-            TileMN<false>(m, n, a);
+            TileMN<Kernel::Dense>(m, n, a);
           }
         }
       }
@@ -401,6 +525,7 @@ void ConvRowsImpl(const ConvPlan& p, int y0, int y1) {
 }
 
 int LanesImpl() { return static_cast<int>(hn::Lanes(D32())); }
+int DenseWeightLayoutImpl() { return kWeightLayout; }
 const char* TargetNameImpl() { return hwy::TargetName(HWY_TARGET); }
 
 void EltwiseIntoImpl(int32_t* a, const int32_t* b, size_t n, int op) {
@@ -429,6 +554,20 @@ void EltwiseIntoImpl(int32_t* a, const int32_t* b, size_t n, int op) {
       default: break;
     }
   }
+}
+
+bool AllNonNegativeU8Impl(const uint8_t* p, size_t n) {
+  const hn::ScalableTag<uint8_t> d8;
+  const size_t L8 = hn::Lanes(d8);
+  auto mn = hn::Set(d8, 255);
+  size_t i = 0;
+  for (; i + L8 <= n; i += L8) mn = hn::Min(mn, hn::LoadU(d8, p + i));
+  HWY_ALIGN uint8_t lanes[hn::MaxLanes(d8)];
+  hn::Store(mn, d8, lanes);
+  uint8_t low = 255;
+  for (size_t l = 0; l < L8; ++l) low = lanes[l] < low ? lanes[l] : low;
+  for (; i < n; ++i) low = p[i] < low ? p[i] : low;
+  return low >= 128;
 }
 
 void Clamp8Impl(int32_t* a, size_t n) {
@@ -628,9 +767,11 @@ HWY_AFTER_NAMESPACE();
 namespace ai8xsim::fast::detail {
 HWY_EXPORT(ConvRowsImpl);
 HWY_EXPORT(LanesImpl);
+HWY_EXPORT(DenseWeightLayoutImpl);
 HWY_EXPORT(TargetNameImpl);
 HWY_EXPORT(EltwiseIntoImpl);
 HWY_EXPORT(Clamp8Impl);
+HWY_EXPORT(AllNonNegativeU8Impl);
 HWY_EXPORT(MinMaxImpl);
 HWY_EXPORT(PoolMaxU8Impl);
 HWY_EXPORT(ToActU8Impl);
@@ -639,11 +780,15 @@ HWY_EXPORT(TransposeOutImpl);
 
 void ConvRows(const ConvPlan& p, int y0, int y1) { HWY_DYNAMIC_DISPATCH(ConvRowsImpl)(p, y0, y1); }
 int Lanes() { return HWY_DYNAMIC_DISPATCH(LanesImpl)(); }
+int DenseWeightLayout() { return HWY_DYNAMIC_DISPATCH(DenseWeightLayoutImpl)(); }
 const char* TargetName() { return HWY_DYNAMIC_DISPATCH(TargetNameImpl)(); }
 void EltwiseInto(int32_t* a, const int32_t* b, size_t n, int op) {
   HWY_DYNAMIC_DISPATCH(EltwiseIntoImpl)(a, b, n, op);
 }
 void Clamp8(int32_t* a, size_t n) { HWY_DYNAMIC_DISPATCH(Clamp8Impl)(a, n); }
+bool AllNonNegativeU8(const uint8_t* p, size_t n) {
+  return HWY_DYNAMIC_DISPATCH(AllNonNegativeU8Impl)(p, n);
+}
 void MinMax(const int32_t* a, size_t n, int32_t* mn, int32_t* mx) {
   HWY_DYNAMIC_DISPATCH(MinMaxImpl)(a, n, mn, mx);
 }

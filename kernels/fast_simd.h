@@ -33,11 +33,15 @@ struct ConvPlan {
   ptrdiff_t in_row = 0, in_pix = 0;
   int c4 = 0;   // dense: input channels / 4 (rounded up)
   int ipg = 0;  // grouped: input channels per output channel
-  // Weights. Dense: int8 [ocb][tap][c4][lanes][4]; wsum128: int32 [tap][opad] = 128 * sum_c w
+  // Weights. Dense: [ocb][tap][c4] quads in DenseWeightLayout(); wsum128: int32 [tap][opad] = 128 * sum_c w
   // (the offset the +128 input bias adds). Grouped: int32 [tap][ipg][opad].
   const int8_t* w = nullptr;
   const int32_t* wsum128 = nullptr;
   const int32_t* wg = nullptr;
+  // Dense, DenseWeightLayout() == 1 only: the same weights as int8 [ocb][tap][c4][lanes][4],
+  // given when every input value is >= 0 (AllNonNegativeU8): the kernel then multiplies bytes
+  // (PMADDUBSW) and wsum128 is not used. Null: the split-layout kernel on w.
+  const int8_t* w8 = nullptr;
   // Epilogue.
   Epilogue mode = Epilogue::Raw;
   int shift = 0;
@@ -50,12 +54,18 @@ struct ConvPlan {
 };
 
 int Lanes();              // int32 lanes of the dispatched target
+// How the dispatched target wants one quad (4 input channels x `lanes` output channels) of
+// dense weights: 0 = int8 [lane][4]; 1 = int16, the pairs (channel 0, 2) of every lane, then
+// the pairs (1, 3) of every lane (the operands of PMADDWD, split once at prepare time).
+int DenseWeightLayout();
 const char* TargetName();  // its name (e.g. "AVX3_DL")
 // Rows [y0, y1) of the output. Thread-safe for disjoint row ranges.
 void ConvRows(const ConvPlan& p, int y0, int y1);
 // Element-wise op (ai8xsim::Eltwise as int) of b into a, n elements; clamp to int8 if clamp.
 void EltwiseInto(int32_t* a, const int32_t* b, size_t n, int op);
 void Clamp8(int32_t* a, size_t n);
+// Whether every byte of p[0, n) is >= 128 (every value x = byte - 128 is >= 0).
+bool AllNonNegativeU8(const uint8_t* p, size_t n);
 // Max pooling of bytes (the kernels' activation layout; max of value + 128 is max of value):
 // out[(y * ow + x) * cs + c] = max over i < ph, j < pw of
 // in[(y * sh + i * dh) * in_row + (x * sw + j * dw) * cs + c], for c < cs.

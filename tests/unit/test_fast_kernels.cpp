@@ -14,6 +14,7 @@
 #include <string>
 
 #include "kernels/fast.h"
+#include "kernels/fast_simd.h"
 #include "kernels/kernels.h"
 #include "kernels/reference.h"
 
@@ -103,6 +104,9 @@ std::string describe(const Tensor& in, int out_channels, const ConvGeometry& g) 
 
 // How many convolutions the tests ran, and how many of them on the SIMD path.
 int g_conv_cases = 0, g_conv_fast = 0;
+// Of those on the SIMD path: dense layers with every input >= 0, and how many of them took the
+// byte kernel (x86 without VNNI: all of them).
+int g_conv_nonneg = 0, g_conv_byte = 0;
 
 // fast == reference for the accumulators and for the fused output stage (a few settings).
 void check_conv(Rng& r, const Tensor& in, const std::vector<int8_t>& w, int out_channels,
@@ -112,6 +116,11 @@ void check_conv(Rng& r, const Tensor& in, const std::vector<int8_t>& w, int out_
   const fast::PreparedConv pc(w.data(), out_channels, in.c, bias, g);
   ++g_conv_cases;
   g_conv_fast += pc.fast_path(in) ? 1 : 0;
+  if (pc.fast_path(in) && g.groups == 1 &&
+      std::all_of(in.data.begin(), in.data.end(), [](int32_t v) { return v >= 0; })) {
+    ++g_conv_nonneg;
+    g_conv_byte += pc.byte_kernel(in) ? 1 : 0;
+  }
   const int threads = r.chance(0.25) ? 2 : 1;
   const AccTensor got = pc.conv2d(in, threads);
   const std::string m = first_mismatch(got, want);
@@ -162,6 +171,8 @@ ConvGeometry transposed_geometry(Pair k, Pair pad, Pair stride, Pair dil, Pair o
 
 // One random dense/grouped/1-D/... case of each family, MACs kept small for the reference.
 void conv_case(Rng& r, int family) {
+  // Half the inputs as a ReLU leaves them, in [0, 127] (x86 without VNNI: the byte kernel).
+  const int lo = r.chance(0.5) ? 0 : -128;
   switch (family) {
     case 0: {  // 3x3, pad 1, stride 1 (the common 2-D layer)
       const int c = r.chance(0.2) ? r.uni(1, 300) : r.uni(1, 64);
@@ -169,7 +180,7 @@ void conv_case(Rng& r, int family) {
       const int hmax = std::max(1, std::min(40, static_cast<int>(300000 / (9.0 * c * o) + 1)));
       const int h = r.uni(1, hmax), w = r.uni(1, hmax);
       const ConvGeometry g = conv_geometry({3, 3}, {1, 1}, {1, 1}, {1, 1});
-      check_conv(r, rand_data(r, c, h, w), rand_weights(r, size_t(o) * c * 9, rand_bits(r)), o,
+      check_conv(r, rand_data(r, c, h, w, lo), rand_weights(r, size_t(o) * c * 9, rand_bits(r)), o,
                  rand_bias(r, o), g);
       break;
     }
@@ -179,7 +190,7 @@ void conv_case(Rng& r, int family) {
       const int h = r.uni(1, hmax), w = r.uni(1, hmax);
       const int p = r.chance(0.8) ? 0 : 1;
       const ConvGeometry g = conv_geometry({1, 1}, {p, p}, {1, 1}, {1, 1});
-      check_conv(r, rand_data(r, c, h, w), rand_weights(r, size_t(o) * c, rand_bits(r)), o,
+      check_conv(r, rand_data(r, c, h, w, lo), rand_weights(r, size_t(o) * c, rand_bits(r)), o,
                  rand_bias(r, o), g);
       break;
     }
@@ -190,14 +201,14 @@ void conv_case(Rng& r, int family) {
       const int p = r.uni(0, 2);
       const ConvGeometry g =
           conv_geometry({k, 1}, {p, 0}, {r.uni(1, 3), 1}, {r.chance(0.7) ? 1 : r.uni(2, 3), 1});
-      check_conv(r, rand_data(r, c, l, 1), rand_weights(r, size_t(o) * c * k, rand_bits(r)), o,
+      check_conv(r, rand_data(r, c, l, 1, lo), rand_weights(r, size_t(o) * c * k, rand_bits(r)), o,
                  rand_bias(r, o), g);
       break;
     }
     case 3: {  // Linear / flatten: 1x1 on a 1x1 input of up to 4096 channels
       const int c = r.chance(0.5) ? r.uni(1, 1024) : r.uni(1024, 4096), o = r.uni(1, 100);
       const ConvGeometry g = conv_geometry({1, 1}, {0, 0}, {1, 1}, {1, 1});
-      check_conv(r, rand_data(r, c, 1, 1), rand_weights(r, size_t(o) * c, rand_bits(r)), o,
+      check_conv(r, rand_data(r, c, 1, 1, lo), rand_weights(r, size_t(o) * c, rand_bits(r)), o,
                  rand_bias(r, o), g);
       break;
     }
@@ -210,7 +221,7 @@ void conv_case(Rng& r, int family) {
       const ConvGeometry g =
           transposed_geometry(kk, {pad, pad}, {s, s}, {1, 1}, {op, op});
       const int h = r.uni(1, 16), w = r.uni(1, 16);
-      check_conv(r, rand_data(r, c, h, w),
+      check_conv(r, rand_data(r, c, h, w, lo),
                  rand_weights(r, size_t(o) * c * kk[0] * kk[1], rand_bits(r)), o,
                  rand_bias(r, o), g);
       break;
@@ -233,7 +244,7 @@ void conv_case(Rng& r, int family) {
       const ConvGeometry g = conv_geometry(kk, one_d ? Pair{p, 0} : Pair{p, p},
                                            {r.uni(1, 2), one_d ? 1 : r.uni(1, 2)}, {1, 1}, groups);
       const int h = r.uni(1, one_d ? 40 : 20), w = one_d ? 1 : r.uni(1, 20);
-      check_conv(r, rand_data(r, c, h, w),
+      check_conv(r, rand_data(r, c, h, w, lo),
                  rand_weights(r, size_t(o) * ipg * kk[0] * kk[1], rand_bits(r)), o,
                  rand_bias(r, o), g);
       break;
@@ -255,7 +266,7 @@ void conv_case(Rng& r, int family) {
         o = r.uni(1, g.groups);
       }
       const int h = r.uni(1, 14), w = r.uni(1, 14);
-      check_conv(r, rand_data(r, c, h, w),
+      check_conv(r, rand_data(r, c, h, w, lo),
                  rand_weights(r, size_t(o) * (c / g.groups) * g.kernel[0] * g.kernel[1],
                               rand_bits(r)),
                  o, rand_bias(r, o), g);
@@ -276,6 +287,16 @@ TEST_CASE("fast conv2d == reference: 3x3, 1x1, Conv1d, Linear, transposed, group
   // outputs of the random geometries do.
   CHECK(g_conv_fast >= g_conv_cases * 9 / 10);
   MESSAGE("SIMD path on " << g_conv_fast << " of " << g_conv_cases << " convolutions");
+  // Both kernels of the split-layout targets were compared (the byte kernel on every dense
+  // layer with inputs >= 0); the others have one kernel.
+  CHECK(g_conv_nonneg >= g_conv_fast / 5);
+  if (fast::detail::DenseWeightLayout() == 1) {
+    CHECK(g_conv_byte == g_conv_nonneg);
+  } else {
+    CHECK(g_conv_byte == 0);
+  }
+  MESSAGE("byte kernel on " << g_conv_byte << " of " << g_conv_nonneg
+                            << " dense convolutions with inputs >= 0");
 }
 
 TEST_CASE("fast conv2d == reference on every SIMD target this CPU has") {
@@ -297,14 +318,17 @@ TEST_CASE("fast conv2d == reference on every SIMD target this CPU has") {
 
 TEST_CASE("fast conv2d: the extremes and the wide accumulator") {
   Rng r(99);
-  // All -128 x -128: every product is +2^14, the largest dot product: 1024 * 9 * 2^14.
-  for (int v : {-128, 127}) {
-    Tensor in(1024, 3, 3, v);
-    std::vector<int8_t> w(size_t(20) * 1024 * 9, -128);
-    const ConvGeometry g = conv_geometry({3, 3}, {1, 1}, {1, 1}, {1, 1});
-    check_conv(r, in, w, 20, {}, g);
-    check_conv(r, in, w, 20, std::vector<int64_t>(20, 127 * 128), g);
-  }
+  // All -128 x -128: every product is +2^14, the largest dot product: 1024 * 9 * 2^14. Inputs
+  // of 127 take the byte kernel (x86 without VNNI), whose largest pairs are 127 * 127 * 2 and
+  // 127 * -128 * 2.
+  for (int v : {-128, 127})
+    for (int wv : {-128, 127}) {
+      Tensor in(1024, 3, 3, v);
+      std::vector<int8_t> w(size_t(20) * 1024 * 9, static_cast<int8_t>(wv));
+      const ConvGeometry g = conv_geometry({3, 3}, {1, 1}, {1, 1}, {1, 1});
+      check_conv(r, in, w, 20, {}, g);
+      check_conv(r, in, w, 20, std::vector<int64_t>(20, 127 * 128), g);
+    }
   // Bias beyond the int32 epilogue's range (falls back to the int64 output stage).
   {
     Tensor in = rand_data(r, 16, 5, 5);
@@ -324,6 +348,8 @@ TEST_CASE("fast conv2d: the extremes and the wide accumulator") {
     std::vector<int8_t> w2(131071, -128);  // the largest dot product the fast path takes:
     CHECK(fast::PreparedConv(w2.data(), 1, in2.c, {}, g).fast_path(in2));  // 2^31 - 2^14
     check_conv(r, in2, w2, 1, {}, g);
+    Tensor in3(131071, 1, 1, 127);  // and the byte kernel's: -127 * 128 * 131071
+    check_conv(r, in3, w2, 1, {}, g);
   }
   // 32-bit input data (after a wide layer): the reference path.
   {
