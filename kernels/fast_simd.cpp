@@ -77,7 +77,7 @@ using V32 = hn::Vec<D32>;
 template <class V>
 HWY_INLINE void OrderBarrier(V& v) {
 #if !AI8X_GENERIC && !AI8X_VNNI512  // (the VNNI tiles use zmm16-31 too: left alone)
-  asm volatile("" : "+x"(v.raw));
+  asm volatile("" : "+v"(v.raw));  // v: any vector register the target has
 #else
   (void)v;
 #endif
