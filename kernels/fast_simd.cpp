@@ -186,10 +186,10 @@ HWY_INLINE V32 DotNonNeg(V32 acc, V32 x, V32 w, V16 ones) {
 // Weight bytes per lane and channel quad: int8 x 4, or (split layout) int16 x 4.
 #if !AI8X_VNNI512 && !AI8X_GENERIC
 constexpr int kWeightLayout = 1;
-constexpr int kQuadBytes = 8;
+constexpr int kTargetQuadBytes = 8;
 #else
 constexpr int kWeightLayout = 0;
-constexpr int kQuadBytes = 4;
+constexpr int kTargetQuadBytes = 4;
 #endif
 
 // ---- register tiles: M output-channel vectors x N pixels ---------------------------------------
@@ -278,57 +278,43 @@ HWY_INLINE void Finish(const ConvPlan& p, V32 acc, const int32_t* corr, const in
   hn::StoreU(v, d, a.out + n * a.out_step + o);
 }
 
-template <int M, int N>
-HWY_NOINLINE void DenseTile(const TileArgs& a) {
-  const D32 d;
-  const ConvPlan& p = *a.p;
-  const int L = static_cast<int>(hn::Lanes(d));
-  const int c4 = p.c4;
-  const ptrdiff_t wblk = static_cast<ptrdiff_t>(p.kh) * p.kw * c4 * L * kQuadBytes;
-  const int8_t* wbase = p.w + a.ob0 * wblk;
-  V32 acc[M][N];
-#pragma GCC unroll 16
-  for (int m = 0; m < M; ++m)
-#pragma GCC unroll 16
-    for (int n = 0; n < N; ++n) acc[m][n] = hn::Zero(d);
-  for (int t = 0; t < a.nt; ++t) {
-    const uint8_t* ip = a.in + a.taps[t].in_off;
-    const int8_t* wp = wbase + a.taps[t].w_off;
-    for (int k = 0; k < c4; ++k) {
-      WPrep wv[M];
-#pragma GCC unroll 16
-      for (int m = 0; m < M; ++m) wv[m] = PrepW(wp + m * wblk + k * L * kQuadBytes);
-#pragma GCC unroll 16
-      for (int n = 0; n < N; ++n) {
-        const XPrep x = PrepX(ip + n * a.pix_step + 4 * k);
-#pragma GCC unroll 16
-        for (int m = 0; m < M; ++m) {
-          acc[m][n] = Dot(acc[m][n], x, wv[m]);
-          OrderBarrier(acc[m][n]);
-        }
-      }
-    }
-  }
-#pragma GCC unroll 16
-  for (int m = 0; m < M; ++m) {
-    const int o = (a.ob0 + m) * L;
-#pragma GCC unroll 16
-    for (int n = 0; n < N; ++n) Finish(p, acc[m][n], a.corr + o, p.bias32 + o, a, n, o);
-  }
-}
+// The dense kernels' 4-channel step as the tile uses it: where the weights are, one quad of
+// them (W), the input word of one pixel (X), the multiply-add (Mac).
+struct StepTarget {  // the target's own step (Dot above); weights in DenseWeightLayout()
+  static constexpr int kQuadBytes = kTargetQuadBytes;
+  const int8_t* weights(const ConvPlan& p) const { return p.w; }
+  WPrep W(const int8_t* p) const { return PrepW(p); }
+  XPrep X(const uint8_t* p) const { return PrepX(p); }
+  V32 Mac(V32 acc, const XPrep& x, const WPrep& w) const { return Dot(acc, x, w); }
+};
 
 #if AI8X_U8_STEP
-// DenseTile for inputs >= 0 (see DotNonNeg): weights p.w8, int8 [ocb][tap][c4][lanes][4].
-template <int M, int N>
-HWY_NOINLINE void DenseTileNonNeg(const TileArgs& a) {
+struct StepNonNeg {  // inputs >= 0 (DotNonNeg); weights p.w8, int8 [ocb][tap][c4][lanes][4]
+  static constexpr int kQuadBytes = 4;
+  const int8_t* weights(const ConvPlan& p) const { return p.w8; }
+  V32 W(const int8_t* p) const { return hn::BitCast(D32(), hn::LoadU(D8(), p)); }
+  V32 X(const uint8_t* p) const {
+    int32_t u;
+    std::memcpy(&u, p, 4);
+    // u - 128 = x, each byte in [0, 127]
+    V32 x = hn::Xor(hn::Set(D32(), u), hn::Set(D32(), static_cast<int32_t>(0x80808080u)));
+    OrderBarrier(x);
+    return x;
+  }
+  V32 Mac(V32 acc, V32 x, V32 w) const { return DotNonNeg(acc, x, w, hn::Set(D16(), 1)); }
+};
+#endif
+
+template <class Step, int M, int N>
+HWY_NOINLINE void DenseTile(const TileArgs& a) {
   const D32 d;
+  const Step step;
   const ConvPlan& p = *a.p;
   const int L = static_cast<int>(hn::Lanes(d));
   const int c4 = p.c4;
-  const ptrdiff_t wblk = static_cast<ptrdiff_t>(p.kh) * p.kw * c4 * L * 4;
-  const int8_t* wbase = p.w8 + a.ob0 * wblk;
-  const V16 ones = hn::Set(D16(), 1);
-  const V32 flip = hn::Set(d, static_cast<int32_t>(0x80808080u));
+  const ptrdiff_t qstep = static_cast<ptrdiff_t>(L) * Step::kQuadBytes;
+  const ptrdiff_t wblk = static_cast<ptrdiff_t>(p.kh) * p.kw * c4 * qstep;
+  const int8_t* wbase = step.weights(p) + a.ob0 * wblk;
   V32 acc[M][N];
 #pragma GCC unroll 16
   for (int m = 0; m < M; ++m)
@@ -338,19 +324,15 @@ HWY_NOINLINE void DenseTileNonNeg(const TileArgs& a) {
     const uint8_t* ip = a.in + a.taps[t].in_off;
     const int8_t* wp = wbase + a.taps[t].w_off;
     for (int k = 0; k < c4; ++k) {
-      V32 wv[M];
+      decltype(step.W(wp)) wv[M];
 #pragma GCC unroll 16
-      for (int m = 0; m < M; ++m)
-        wv[m] = hn::BitCast(d, hn::LoadU(D8(), wp + m * wblk + k * L * 4));
+      for (int m = 0; m < M; ++m) wv[m] = step.W(wp + m * wblk + k * qstep);
 #pragma GCC unroll 16
       for (int n = 0; n < N; ++n) {
-        int32_t u;
-        std::memcpy(&u, ip + n * a.pix_step + 4 * k, 4);
-        V32 x = hn::Xor(hn::Set(d, u), flip);  // u - 128 = x, each byte in [0, 127]
-        OrderBarrier(x);
+        const auto x = step.X(ip + n * a.pix_step + 4 * k);
 #pragma GCC unroll 16
         for (int m = 0; m < M; ++m) {
-          acc[m][n] = DotNonNeg(acc[m][n], x, wv[m], ones);
+          acc[m][n] = step.Mac(acc[m][n], x, wv[m]);
           OrderBarrier(acc[m][n]);
         }
       }
@@ -363,7 +345,6 @@ HWY_NOINLINE void DenseTileNonNeg(const TileArgs& a) {
     for (int n = 0; n < N; ++n) Finish(p, acc[m][n], a.corr + o, p.bias32 + o, a, n, o);
   }
 }
-#endif
 
 template <int M, int N>
 HWY_NOINLINE void GroupedTile(const TileArgs& a) {
@@ -411,10 +392,10 @@ HWY_INLINE void TileN(int n, const TileArgs& a) {
     GroupedTile<M, N>(a);
   } else if constexpr (kK == Kernel::DenseNonNeg) {
 #if AI8X_U8_STEP
-    DenseTileNonNeg<M, N>(a);
+    DenseTile<StepNonNeg, M, N>(a);
 #endif
   } else {
-    DenseTile<M, N>(a);
+    DenseTile<StepTarget, M, N>(a);
   }
 }
 
@@ -438,7 +419,7 @@ void ConvRowsImpl(const ConvPlan& p, int y0, int y1) {
   const int phases = p.uw < p.ow ? p.uw : p.ow;
   // The non-negative-input kernel: its int8 weights, no +128 offset to subtract.
   const bool nonneg = AI8X_U8_STEP && !p.grouped && p.w8 != nullptr;
-  const int quad_bytes = nonneg ? 4 : kQuadBytes;
+  const int quad_bytes = nonneg ? 4 : kTargetQuadBytes;  // (StepNonNeg's, StepTarget's)
   // Taps (offsets relative to the output pixel's base) and their +128 offsets per column phase.
   // Without upsampling every tap counts on every row: computed once, not per row.
   std::vector<Tap> taps(static_cast<size_t>(p.kh) * p.kw * phases);
