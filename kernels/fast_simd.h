@@ -33,8 +33,8 @@ struct ConvPlan {
   ptrdiff_t in_row = 0, in_pix = 0;
   int c4 = 0;   // dense: input channels / 4 (rounded up)
   int ipg = 0;  // grouped: input channels per output channel
-  // Weights. Dense: [ocb][tap][c4] quads in DenseWeightLayout(); wsum128: int32 [tap][opad] = 128 * sum_c w
-  // (the offset the +128 input bias adds). Grouped: int32 [tap][ipg][opad].
+  // Weights. Dense: [ocb][tap][c4] quads in DenseWeightLayout(); wsum128: int32 [tap][opad] =
+  // 128 * sum_c w (the offset the +128 input bias adds). Grouped: int32 [tap][ipg][opad].
   const int8_t* w = nullptr;
   const int32_t* wsum128 = nullptr;
   const int32_t* wg = nullptr;
