@@ -467,44 +467,57 @@ TEST_CASE("fast eltwise == reference: 2..16 operands, add/sub/or/xor, wide") {
 TEST_CASE("to_act / from_act: int8 tensors round-trip; a value outside int8 is refused") {
   std::mt19937 g(7);
   std::uniform_int_distribution<int> v8(-128, 127);
-  // Channel counts around the 4-byte pixel stride; planes around the SIMD widths.
-  for (int c : {1, 2, 3, 4, 5, 7, 8, 13, 64, 65})
-    for (const std::pair<int, int>& hw : {std::pair{1, 1}, {1, 15}, {3, 5}, {4, 4}, {7, 9},
-                                          {16, 33}}) {
-      const int h = hw.first, w = hw.second;  // plain variables: CAPTURE takes references
-      CAPTURE(c);
-      CAPTURE(h);
-      CAPTURE(w);
-      Tensor t(c, h, w);
-      for (auto& x : t.data) x = v8(g);
-      t.data.front() = -128;
-      t.data.back() = 127;
-      fast::Act a;
-      REQUIRE(fast::to_act(t, a));
-      CHECK(a.cs % 4 == 0);
-      CHECK(a.cs >= c);
-      CHECK(a.cs < c + 4);
-      // The layout: pixel-major, value + 128, pad channels 128 (zero).
-      for (int ch = 0; ch < a.cs; ++ch)
-        for (int p = 0; p < h * w; ++p) {
-          const int want = ch < c ? t.data[static_cast<size_t>(ch) * h * w + p] + 128 : 128;
-          if (a.data[static_cast<size_t>(p) * a.cs + ch] != want) {
-            FAIL_CHECK("channel " << ch << " pixel " << p);
-            break;
+  // On every SIMD target this CPU has (the conversion groups 16 channels per pixel where the
+  // vectors have 4-lane blocks).
+  const int64_t candidates[] = {HWY_AVX3_DL, HWY_AVX3, HWY_AVX2, HWY_SSE4, HWY_SSSE3,
+                                HWY_SCALAR};
+  const int64_t have = hwy::SupportedTargets();
+  for (int64_t target : candidates) {
+    if (!(have & target)) continue;
+    hwy::SetSupportedTargetsForTest(target);
+    CAPTURE(hwy::TargetName(target));
+    // Channel counts around the 4-byte pixel stride and the 16-channel groups; planes around
+    // the SIMD widths.
+    for (int c : {1, 2, 3, 4, 5, 7, 8, 13, 16, 17, 64, 65, 100, 128})
+      for (const std::pair<int, int>& hw : {std::pair{1, 1}, {1, 15}, {3, 5}, {4, 4}, {7, 9},
+                                            {16, 33}}) {
+        const int h = hw.first, w = hw.second;  // plain variables: CAPTURE takes references
+        CAPTURE(c);
+        CAPTURE(h);
+        CAPTURE(w);
+        Tensor t(c, h, w);
+        for (auto& x : t.data) x = v8(g);
+        t.data.front() = -128;
+        t.data.back() = 127;
+        fast::Act a;
+        REQUIRE(fast::to_act(t, a));
+        CHECK(a.cs % 4 == 0);
+        CHECK(a.cs >= c);
+        CHECK(a.cs < c + 4);
+        // The layout: pixel-major, value + 128, pad channels 128 (zero).
+        for (int ch = 0; ch < a.cs; ++ch)
+          for (int p = 0; p < h * w; ++p) {
+            const int want = ch < c ? t.data[static_cast<size_t>(ch) * h * w + p] + 128 : 128;
+            if (a.data[static_cast<size_t>(p) * a.cs + ch] != want) {
+              FAIL_CHECK("channel " << ch << " pixel " << p);
+              break;
+            }
           }
-        }
-      Tensor back;
-      fast::from_act(a.view(), back);
-      CHECK(back.c == c);
-      CHECK(back.h == h);
-      CHECK(back.w == w);
-      CHECK(back.data == t.data);
-      // One value out of range anywhere (first, middle, last) makes the conversion refuse.
-      for (size_t at : {size_t{0}, t.data.size() / 2, t.data.size() - 1})
-        for (int bad : {128, -129, 1 << 20}) {
-          Tensor u = t;
-          u.data[at] = bad;
-          CHECK_FALSE(fast::to_act(u, a));
-        }
-    }
+        Tensor back;
+        fast::from_act(a.view(), back);
+        CHECK(back.c == c);
+        CHECK(back.h == h);
+        CHECK(back.w == w);
+        CHECK(back.data == t.data);
+        // One value out of range anywhere (first, middle, last) makes the conversion refuse.
+        for (size_t at : {size_t{0}, t.data.size() / 2, t.data.size() - 1})
+          for (int bad : {128, -129, 1 << 20, -(1 << 24), std::numeric_limits<int32_t>::max(),
+                          std::numeric_limits<int32_t>::min()}) {
+            Tensor u = t;
+            u.data[at] = bad;
+            CHECK_FALSE(fast::to_act(u, a));
+          }
+      }
+  }
+  hwy::SetSupportedTargetsForTest(0);
 }
