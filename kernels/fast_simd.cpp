@@ -168,7 +168,7 @@ HWY_INLINE V32 Dot(V32 acc, const XPrep& x, const WPrep& w) {
 using D8 = hn::Repartition<int8_t, D32>;
 
 HWY_INLINE V32 DotNonNeg(V32 acc, V32 x, V32 w, V16 ones) {
-#if HWY_TARGET == HWY_AVX3
+#if HWY_TARGET <= HWY_AVX3  // AVX3 or, built by a compiler without the VNNI path, AVX3_DL
   const __m512i pairs = _mm512_maddubs_epi16(x.raw, w.raw);
   return hn::Add(acc, V32{_mm512_madd_epi16(pairs, ones.raw)});
 #elif HWY_TARGET == HWY_AVX2
@@ -200,7 +200,7 @@ enum class Kernel { Dense, DenseNonNeg, Grouped };
 #if AI8X_VNNI512
 constexpr int kMaxM = 4;
 constexpr int MaxN(Kernel, int m) { return m <= 2 ? 12 : m == 3 ? 8 : 6; }  // <= 29 of 32 zmm
-#elif HWY_TARGET == HWY_AVX3
+#elif HWY_TARGET <= HWY_AVX3  // (AVX3_DL too when the VNNI path is not compiled)
 constexpr int kMaxM = 2;
 constexpr int MaxN(Kernel, int m) { return m == 1 ? 12 : 8; }
 #elif !AI8X_GENERIC
