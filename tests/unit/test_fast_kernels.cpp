@@ -299,8 +299,10 @@ TEST_CASE("fast conv2d == reference: 3x3, 1x1, Conv1d, Linear, transposed, group
                             << " dense convolutions with inputs >= 0");
 }
 
-TEST_CASE("fast conv2d == reference on every SIMD target this CPU has") {
-  // The dispatch table of kernels/fast_simd.cpp covers these; each is forced in turn.
+// Runs body(target) with each SIMD target this CPU has forced in turn (the dispatch table of
+// kernels/fast_simd.cpp covers these), then restores the normal choice.
+template <class F>
+void for_each_simd_target(F&& body) {
   const int64_t candidates[] = {HWY_AVX3_DL, HWY_AVX3, HWY_AVX2, HWY_SSE4, HWY_SSSE3,
                                 HWY_SCALAR};
   const int64_t have = hwy::SupportedTargets();
@@ -309,11 +311,17 @@ TEST_CASE("fast conv2d == reference on every SIMD target this CPU has") {
     hwy::SetSupportedTargetsForTest(t);
     CAPTURE(hwy::TargetName(t));
     CHECK(std::string(fast::simd_target()) == hwy::TargetName(t));
+    body(t);
+  }
+  hwy::SetSupportedTargetsForTest(0);
+}
+
+TEST_CASE("fast conv2d == reference on every SIMD target this CPU has") {
+  for_each_simd_target([](int64_t t) {
     Rng r(777 + static_cast<uint64_t>(t));
     for (int family = 0; family <= 6; ++family)
       for (int i = 0; i < (t == HWY_SCALAR ? 3 : 8); ++i) conv_case(r, family);
-  }
-  hwy::SetSupportedTargetsForTest(0);
+  });
 }
 
 TEST_CASE("fast conv2d: the extremes and the wide accumulator") {
@@ -467,15 +475,7 @@ TEST_CASE("fast eltwise == reference: 2..16 operands, add/sub/or/xor, wide") {
 TEST_CASE("to_act / from_act: int8 tensors round-trip; a value outside int8 is refused") {
   std::mt19937 g(7);
   std::uniform_int_distribution<int> v8(-128, 127);
-  // On every SIMD target this CPU has (the conversion groups 16 channels per pixel where the
-  // vectors have 4-lane blocks).
-  const int64_t candidates[] = {HWY_AVX3_DL, HWY_AVX3, HWY_AVX2, HWY_SSE4, HWY_SSSE3,
-                                HWY_SCALAR};
-  const int64_t have = hwy::SupportedTargets();
-  for (int64_t target : candidates) {
-    if (!(have & target)) continue;
-    hwy::SetSupportedTargetsForTest(target);
-    CAPTURE(hwy::TargetName(target));
+  for_each_simd_target([&](int64_t) {
     // Channel counts around the 4-byte pixel stride and the 16-channel groups; planes around
     // the SIMD widths.
     for (int c : {1, 2, 3, 4, 5, 7, 8, 13, 16, 17, 64, 65, 100, 128})
@@ -518,6 +518,5 @@ TEST_CASE("to_act / from_act: int8 tensors round-trip; a value outside int8 is r
             CHECK_FALSE(fast::to_act(u, a));
           }
       }
-  }
-  hwy::SetSupportedTargetsForTest(0);
+  });
 }
