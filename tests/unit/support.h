@@ -13,6 +13,7 @@
 
 #include "ai8xsim/config.h"
 #include "ai8xsim/error.h"
+#include "sim/checkpoint.h"
 #include "sim/config_yaml.h"
 
 namespace ai8xsim::testing {
@@ -63,6 +64,28 @@ inline bool has_flag(const nlohmann::json& cmd, const std::string& f) {
 // A network YAML from its `layers:` entries (the header is added).
 inline NetworkConfig yaml_config(const std::string& layers, Device dev = Device::MAX78000) {
   return parse_network_config("arch: test\ndataset: test\nlayers:\n" + layers, "test.yaml", dev);
+}
+
+// One layer's weights as the checkpoint loader leaves them: `shape` ({rows, kh, kw}, or
+// {1, out, in} for Linear), every value `value`, 8-bit, output_shift `shift`.
+inline LayerWeights filled_weights(const std::vector<int>& shape, int8_t value = 1,
+                                   int shift = 0) {
+  LayerWeights w;
+  w.has_weights = true;
+  w.weight_shape.assign(shape.begin(), shape.end());
+  size_t n = 1;
+  for (int d : shape) n *= static_cast<size_t>(d);
+  w.weights.assign(n, value);
+  w.output_shift = shift;
+  w.quantization = 8;
+  return w;
+}
+
+// A layer without weights (passthrough, element-wise).
+inline LayerWeights no_weights() {
+  LayerWeights w;
+  w.quantization = 0;
+  return w;
 }
 
 }  // namespace ai8xsim::testing

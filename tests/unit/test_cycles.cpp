@@ -335,28 +335,10 @@ namespace {
 
 
 LayerWeights kernels(int rows, int kh, int kw, int8_t value = 1) {
-  LayerWeights w;
-  w.has_weights = true;
-  w.weight_shape = {rows, kh, kw};
-  w.weights.assign(static_cast<size_t>(rows) * kh * kw, value);
-  w.quantization = 8;
-  return w;
+  return filled_weights({rows, kh, kw}, value);
 }
 
-LayerWeights linear(int out, int in) {
-  LayerWeights w;
-  w.has_weights = true;
-  w.weight_shape = {1, out, in};
-  w.weights.assign(static_cast<size_t>(out) * in, 1);
-  w.quantization = 8;
-  return w;
-}
-
-LayerWeights none() {
-  LayerWeights w;
-  w.quantization = 0;
-  return w;
-}
+LayerWeights linear(int out, int in) { return filled_weights({1, out, in}); }
 
 Network resolve(const NetworkConfig& cfg, const std::vector<LayerWeights>& w, InputShape in,
                 Device dev = Device::MAX78000) {
@@ -416,7 +398,7 @@ TEST_CASE("cycles: a pooling passthrough with several output passes runs 2 x pas
   const NetworkConfig cfg = yaml_config(
       "  - op: passthrough\n    max_pool: 2\n    pool_stride: 2\n"
       "    processors: 0xffffffffffffffff\n    out_offset: 0\n");
-  const Network net = resolve(cfg, {none()}, InputShape{128, 8, 8});
+  const Network net = resolve(cfg, {no_weights()}, InputShape{128, 8, 8});
   const CycleLayerInput in = cycle_input_for(net, 0);
   CHECK(in.passthrough);
   CHECK(in.passes == 3);
@@ -452,12 +434,12 @@ TEST_CASE("cycles: MAX78002 has its own clock, no izer estimate, and resets aver
       "  - op: passthrough\n    avg_pool: 2\n    pool_stride: 2\n    processors: 0xf\n"
       "    out_offset: 0\n";
   const Network n2 =
-      resolve(yaml_config(body, Device::MAX78002), {none(), none()}, {8, 4, 4}, Device::MAX78002);
+      resolve(yaml_config(body, Device::MAX78002), {no_weights(), no_weights()}, {8, 4, 4}, Device::MAX78002);
   const NetworkCycles c2 = estimate_network_cycles(n2);
   CHECK(c2.clock_mhz == 200);
   CHECK(c2.estimated);
   CHECK(c2.layers.size() == 3);  // the reset layer before layer 1
-  const Network n0 = resolve(yaml_config(body), {none(), none()}, {8, 4, 4});
+  const Network n0 = resolve(yaml_config(body), {no_weights(), no_weights()}, {8, 4, 4});
   const NetworkCycles c0 = estimate_network_cycles(n0);
   CHECK(c0.clock_mhz == 50);
   CHECK_FALSE(c0.estimated);

@@ -24,20 +24,7 @@ using namespace ai8xsim::testing;
 namespace {
 
 
-LayerWeights conv(int kernels, int k) {
-  LayerWeights w;
-  w.has_weights = true;
-  w.weight_shape = {kernels, k, k};
-  w.weights.assign(static_cast<size_t>(kernels) * k * k, 1);
-  w.quantization = 8;
-  return w;
-}
-
-LayerWeights none() {
-  LayerWeights w;
-  w.quantization = 0;
-  return w;
-}
+LayerWeights conv(int kernels, int k) { return filled_weights({kernels, k, k}); }
 
 std::string hex(int v) {
   char b[16];
@@ -160,10 +147,10 @@ TEST_CASE("overlap: izer's input loader places later passes without in_offset") 
                        "    in_offset: " + hex(in_offset) + "\n    out_offset: 0x4000\n");
   };
   const InputShape in{128, 2, 2};
-  CHECK(has(rules(net(4), {none()}, in, options(true)), "input-overwrite"));
-  REQUIRE_THROWS_WITH_AS(resolve_network(net(4), {none()}, in, options(true)),
+  CHECK(has(rules(net(4), {no_weights()}, in, options(true)), "input-overwrite"));
+  REQUIRE_THROWS_WITH_AS(resolve_network(net(4), {no_weights()}, in, options(true)),
                          doctest::Contains("the input loader writes"), Error);
-  CHECK_NOTHROW(resolve_network(net(0), {none()}, in, options(false)));
+  CHECK_NOTHROW(resolve_network(net(0), {no_weights()}, in, options(false)));
 }
 
 TEST_CASE("limit: a layer's output exactly filling a data memory instance fits, one word more "
@@ -241,7 +228,7 @@ TEST_CASE("memory-fed run: izer's element-wise split of one layer's output is na
       "    output_processors: 0x3\n    out_offset: 0x1000\n"
       "  - op: add\n    operands: 2\n    in_dim: [4, 2]\n    processors: 0x3\n"
       "    out_offset: 0x2000\n");
-  const Network net = resolve_network(cfg, {conv(2, 1), none()}, kIn, options(false));
+  const Network net = resolve_network(cfg, {conv(2, 1), no_weights()}, kIn, options(false));
   CHECK(izer_read_quirk(net, net.layers[0]).empty());
   CHECK(izer_read_quirk(net, net.layers[1]).find("element-wise") != std::string::npos);
   Tensor x(1, 4, 4);

@@ -10,8 +10,10 @@
 #include "sim/checks.h"
 #include "sim/engine.h"
 #include "sim/network.h"
+#include "tests/unit/support.h"
 
 using namespace ai8xsim;
+using namespace ai8xsim::testing;
 
 namespace {
 
@@ -27,19 +29,7 @@ NetworkConfig parse_yaml(const std::string& text, Device dev = Device::MAX78000)
 }
 
 LayerWeights conv_weights(int rows, int kh, int kw, int8_t value, int shift = 0) {
-  LayerWeights w;
-  w.has_weights = true;
-  w.weight_shape = {rows, kh, kw};
-  w.weights.assign(static_cast<size_t>(rows) * kh * kw, value);
-  w.output_shift = shift;
-  w.quantization = 8;
-  return w;
-}
-
-LayerWeights no_weights() {
-  LayerWeights w;
-  w.quantization = 0;
-  return w;
+  return filled_weights({rows, kh, kw}, value, shift);
 }
 
 Tensor ramp(int c, int h, int w) {
