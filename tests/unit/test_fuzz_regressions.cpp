@@ -17,6 +17,10 @@
 #include "sim/config_yaml.h"
 #include "sim/io/files.h"
 #include "sim/io/npy.h"
+#include "tests/unit/support.h"
+
+using ai8xsim::testing::Caught;
+using ai8xsim::testing::catch_error;
 
 namespace {
 
@@ -72,15 +76,12 @@ TEST_CASE("fuzz regression npy: a uint64 sample value beyond long long is report
   const std::string bytes =
       ai8xsim::read_file(kRegressions + "npy/ubsan-uint64-sample-value-to-long-long");
   const ai8xsim::NdArray a = ai8xsim::parse_npy(bytes, "file x.npy");
-  try {
-    ai8xsim::sample_to_tensor(a, "file x.npy");
-    FAIL("the sample was accepted");
-  } catch (const ai8xsim::Error& e) {
-    CHECK(e.kind() == ai8xsim::ErrorKind::Input);
-    CHECK(std::string(e.what()) ==
-          "file x.npy: element 0 is 1.84467e+19; sample values must lie in [-128, 127] "
-          "(signed 8-bit)");
-  }
+  const Caught c = catch_error([&] { ai8xsim::sample_to_tensor(a, "file x.npy"); });
+  REQUIRE_MESSAGE(c.thrown, "the sample was accepted");
+  CHECK(c.kind == ai8xsim::ErrorKind::Input);
+  CHECK(c.message ==
+        "file x.npy: element 0 is 1.84467e+19; sample values must lie in [-128, 127] "
+        "(signed 8-bit)");
 }
 
 TEST_CASE("fuzz regression npz: a uint64 array value beyond int64 is refused, not cast") {
@@ -90,13 +91,11 @@ TEST_CASE("fuzz regression npz: a uint64 array value beyond int64 is refused, no
       ai8xsim::read_file(kRegressions + "npz/ubsan-uint64-bias-to-int64-clean.npz"), "w.npz");
   const ai8xsim::NetworkConfig cfg = ai8xsim::parse_network_config(
       ai8xsim::fuzz::kFixedNetworkYaml, "fixed.yaml", ai8xsim::Device::MAX78002);
-  try {
-    ai8xsim::weights_from_npz(arrays, "w.npz", cfg, ai8xsim::Device::MAX78002);
-    FAIL("the weights were accepted");
-  } catch (const ai8xsim::Error& e) {
-    CHECK(e.kind() == ai8xsim::ErrorKind::Checkpoint);
-    CHECK(std::string(e.what()) ==
-          "file w.npz: array 'bias_000': found 1.84467e+19 at element 2, beyond the 64-bit "
-          "signed integers every array here must fit in");
-  }
+  const Caught c = catch_error(
+      [&] { ai8xsim::weights_from_npz(arrays, "w.npz", cfg, ai8xsim::Device::MAX78002); });
+  REQUIRE_MESSAGE(c.thrown, "the weights were accepted");
+  CHECK(c.kind == ai8xsim::ErrorKind::Checkpoint);
+  CHECK(c.message ==
+        "file w.npz: array 'bias_000': found 1.84467e+19 at element 2, beyond the 64-bit "
+        "signed integers every array here must fit in");
 }
