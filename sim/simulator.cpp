@@ -93,7 +93,8 @@ std::vector<Tensor> Simulator::run_batch(const std::vector<Tensor>& inputs, int 
   // say) each sample's large convolutions are split over the threads left.
   const size_t n_threads = std::min(wanted, inputs.size());
   const int per_sample = static_cast<int>(std::max<size_t>(1, wanted / n_threads));
-  std::atomic<size_t> next{0}, done{0};
+  std::atomic<size_t> next{0};
+  size_t done = 0;  // guarded by progress_mutex
   std::mutex progress_mutex;
   std::exception_ptr error;
   std::mutex error_mutex;
@@ -101,10 +102,11 @@ std::vector<Tensor> Simulator::run_batch(const std::vector<Tensor>& inputs, int 
     for (size_t i; (i = next.fetch_add(1)) < inputs.size();) {
       try {
         out[i] = run_network(r.net, inputs[i], false, nullptr, &r.prepared, per_sample).output;
-        const size_t d = ++done;
         if (progress) {
+          // Counted under the lock so that the calls see 1, 2, ... n in order: a count
+          // taken before the lock could reach the callback after a larger one.
           std::lock_guard<std::mutex> lock(progress_mutex);
-          progress(d);  // may throw (e.g. a cancelled notebook cell): ends the batch
+          progress(++done);  // may throw (e.g. a cancelled notebook cell): ends the batch
         }
       } catch (...) {
         std::lock_guard<std::mutex> lock(error_mutex);

@@ -42,7 +42,8 @@ class Simulator {
   RunResult run(const Tensor& input, bool keep_layers = true) const;
 
   // Runs many samples of one shape on `threads` threads (0: all cores). `progress`, when
-  // given, is called (from one thread at a time) with the number of samples done so far.
+  // given, is called (from one thread at a time) with the number of samples done so far:
+  // 1, 2, ... n, in that order.
   std::vector<Tensor> run_batch(const std::vector<Tensor>& inputs, int threads = 0,
                                 const std::function<void(size_t)>& progress = {}) const;
 

@@ -180,6 +180,17 @@ def test_run_batch_progress_callback_errors_surface():
         net._sim.run_batch(_perturbed_batch(x, 3), threads=2, progress=boom)
 
 
+def test_run_batch_progress_counts_up_in_order_to_the_end():
+    # Workers finish samples in any order; the callback must still see 1, 2, ... n (a bar
+    # that is handed an older count last goes backwards and never shows n/n).
+    net, x, _, _ = _case(ONE_D)
+    n = 2000
+    for _ in range(3):
+        seen = []
+        net._sim.run_batch(_perturbed_batch(x, n), threads=2, progress=seen.append)
+        assert seen == list(range(1, n + 1))
+
+
 def test_run_batch_refuses_float_batches():
     net, x, _, _ = _case(ONE_D)
     with pytest.raises(ai8xsim.Error, match="float64"):
