@@ -342,6 +342,17 @@ bool PreparedConv::run(const ActView& in, int kind, int shift, int act, int thre
     }
     plan_in = sc.in.data();
   }
+  const bool bytes = byte_kernel(in);
+  ptrdiff_t in_pix = pix_bytes;
+  if (mode_ == Mode::Dense && wlayout_ == 1 && !bytes) {
+    // The split-layout kernel reads its input split to int16 (detail::SplitInput16).
+    const size_t n = plan_in == in.data ? static_cast<size_t>(H) * in_row : sc.in.size();
+    sc.in16.resize(n);
+    detail::SplitInput16(plan_in, n, sc.in16.data());
+    plan_in = reinterpret_cast<const uint8_t*>(sc.in16.data());
+    in_row *= 2;
+    in_pix *= 2;
+  }
 
   const size_t pixels = static_cast<size_t>(oh) * ow;
   ConvPlan plan;
@@ -361,14 +372,14 @@ bool PreparedConv::run(const ActView& in, int kind, int shift, int act, int thre
   plan.oh = oh;
   plan.ow = ow;
   plan.in = plan_in;
-  plan.in_pix = pix_bytes;
+  plan.in_pix = in_pix;
   plan.in_row = in_row;
   plan.c4 = c4_;
   plan.ipg = ipg_;
   plan.w = wpacked_.data();
   plan.wsum128 = wsum128_.data();
   plan.wg = wgrouped_.data();
-  if (byte_kernel(in)) plan.w8 = wpacked8_.data();
+  if (bytes) plan.w8 = wpacked8_.data();
   plan.mode = kind == 0   ? Epilogue::Raw
               : kind == 1 ? Epilogue::Requant8
               : kind == 2 ? Epilogue::Wide

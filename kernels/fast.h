@@ -93,6 +93,7 @@ class ThreadPool {
 // padded input buffer keeps its border, only its interior is rewritten).
 struct ConvScratch {
   std::vector<uint8_t> in;
+  std::vector<int16_t> in16;  // the split-layout kernel's input (detail::SplitInput16)
   std::vector<int32_t> out;
   int64_t key[8] = {-1, -1, -1, -1, -1, -1, -1, -1};  // the geometry the border was written for
 };

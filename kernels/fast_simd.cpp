@@ -10,7 +10,8 @@
 //   AVX3_DL (AVX-512 VNNI): one VPDPBUSD (u8 x s8, non-saturating);
 //   other x86 targets: two PMADDWD on 16-bit halves. The weights were split at prepare time
 //   (DenseWeightLayout() == 1: per quad, the even channels' int16 pairs of every lane, then
-//   the odd ones'), the input word is split into its even and odd bytes (zero-extended);
+//   the odd ones'), and the driver splits the input the same way before the layer
+//   (SplitInput16: per quad, u0 u2 then u1 u3 as int16), so a step broadcasts two words;
 //   scalar targets: plain integer arithmetic.
 // On the x86 targets without VNNI, a layer whose inputs are all >= 0 (after a ReLU: most
 // layers) takes a second kernel that multiplies the bytes themselves, PMADDUBSW then PMADDWD
@@ -119,13 +120,12 @@ HWY_INLINE WPrep PrepW(const int8_t* p) {
   const int16_t* q = reinterpret_cast<const int16_t*>(p);
   return {hn::LoadU(d16, q), hn::LoadU(d16, q + hn::Lanes(d16))};
 }
+// p: one quad of the split input (SplitInput16), 8 bytes: (u0, u2) and (u1, u3), broadcast.
 HWY_INLINE XPrep PrepX(const uint8_t* p) {
-  const hn::Repartition<uint16_t, D32> du16;
-  int32_t v;
-  std::memcpy(&v, p, 4);
-  const auto b = hn::BitCast(du16, hn::Set(D32(), v));
-  return {hn::BitCast(D16(), hn::And(b, hn::Set(du16, 0xFF))),
-          hn::BitCast(D16(), hn::ShiftRight<8>(b))};  // zero-extended
+  int32_t e, o;
+  std::memcpy(&e, p, 4);
+  std::memcpy(&o, p + 4, 4);
+  return {hn::BitCast(D16(), hn::Set(D32(), e)), hn::BitCast(D16(), hn::Set(D32(), o))};
 }
 HWY_INLINE V32 Dot(V32 acc, const XPrep& x, const WPrep& w) {
   V32 unused = hn::Zero(D32());  // x86's ReorderWidenMulAccumulate is PMADDWD; sum1 unused
@@ -183,7 +183,8 @@ HWY_INLINE V32 DotNonNeg(V32 acc, V32 x, V32 w, V16 ones) {
 #define AI8X_U8_STEP 0
 #endif
 
-// Weight bytes per lane and channel quad: int8 x 4, or (split layout) int16 x 4.
+// Weight bytes per lane and channel quad: int8 x 4, or (split layout) int16 x 4; the input's
+// bytes per channel quad likewise (the split layout's input is split too).
 #if !AI8X_VNNI512 && !AI8X_GENERIC
 constexpr int kWeightLayout = 1;
 constexpr int kTargetQuadBytes = 8;
@@ -282,6 +283,7 @@ HWY_INLINE void Finish(const ConvPlan& p, V32 acc, const int32_t* corr, const in
 // them (W), the input word of one pixel (X), the multiply-add (Mac).
 struct StepTarget {  // the target's own step (Dot above); weights in DenseWeightLayout()
   static constexpr int kQuadBytes = kTargetQuadBytes;
+  static constexpr int kInQuadBytes = kTargetQuadBytes;  // the input as PrepX reads it
   const int8_t* weights(const ConvPlan& p) const { return p.w; }
   WPrep W(const int8_t* p) const { return PrepW(p); }
   XPrep X(const uint8_t* p) const { return PrepX(p); }
@@ -291,6 +293,7 @@ struct StepTarget {  // the target's own step (Dot above); weights in DenseWeigh
 #if AI8X_U8_STEP
 struct StepNonNeg {  // inputs >= 0 (DotNonNeg); weights p.w8, int8 [ocb][tap][c4][lanes][4]
   static constexpr int kQuadBytes = 4;
+  static constexpr int kInQuadBytes = 4;
   const int8_t* weights(const ConvPlan& p) const { return p.w8; }
   V32 W(const int8_t* p) const { return hn::BitCast(D32(), hn::LoadU(D8(), p)); }
   V32 X(const uint8_t* p) const {
@@ -329,7 +332,7 @@ HWY_NOINLINE void DenseTile(const TileArgs& a) {
       for (int m = 0; m < M; ++m) wv[m] = step.W(wp + m * wblk + k * qstep);
 #pragma GCC unroll 16
       for (int n = 0; n < N; ++n) {
-        const auto x = step.X(ip + n * a.pix_step + 4 * k);
+        const auto x = step.X(ip + n * a.pix_step + Step::kInQuadBytes * k);
 #pragma GCC unroll 16
         for (int m = 0; m < M; ++m) {
           acc[m][n] = step.Mac(acc[m][n], x, wv[m]);
@@ -602,6 +605,31 @@ void PoolMaxU8Impl(const uint8_t* in, ptrdiff_t in_row, int cs, int oh, int ow, 
     }
 }
 
+void SplitInput16Impl(const uint8_t* src, size_t n, int16_t* dst) {
+  size_t i = 0;
+#if !AI8X_GENERIC
+  // 16 bytes (4 quads) -> 32: a byte shuffle that puts a zero byte above each one.
+  const hn::Full128<uint8_t> d8;
+  HWY_ALIGN static constexpr uint8_t kLo[16] = {0, 0x80, 2, 0x80, 1, 0x80, 3, 0x80,
+                                                4, 0x80, 6, 0x80, 5, 0x80, 7, 0x80};
+  HWY_ALIGN static constexpr uint8_t kHi[16] = {8,  0x80, 10, 0x80, 9,  0x80, 11, 0x80,
+                                                12, 0x80, 14, 0x80, 13, 0x80, 15, 0x80};
+  const auto lo = hn::Load(d8, kLo), hi = hn::Load(d8, kHi);
+  uint8_t* out = reinterpret_cast<uint8_t*>(dst);
+  for (; i + 16 <= n; i += 16) {
+    const auto v = hn::LoadU(d8, src + i);
+    hn::StoreU(hn::TableLookupBytesOr0(v, lo), d8, out + 2 * i);
+    hn::StoreU(hn::TableLookupBytesOr0(v, hi), d8, out + 2 * i + 16);
+  }
+#endif
+  for (; i + 4 <= n; i += 4) {
+    dst[i] = src[i];
+    dst[i + 1] = src[i + 2];
+    dst[i + 2] = src[i + 1];
+    dst[i + 3] = src[i + 3];
+  }
+}
+
 bool ToActU8Impl(const int32_t* src, size_t plane, int channels, int cs, uint8_t* dst) {
   const D32 d;
   const size_t L = hn::Lanes(d);
@@ -756,6 +784,7 @@ HWY_EXPORT(AllNonNegativeU8Impl);
 HWY_EXPORT(MinMaxImpl);
 HWY_EXPORT(PoolMaxU8Impl);
 HWY_EXPORT(ToActU8Impl);
+HWY_EXPORT(SplitInput16Impl);
 HWY_EXPORT(OutputStage64Impl);
 HWY_EXPORT(TransposeOutImpl);
 
@@ -776,6 +805,9 @@ void MinMax(const int32_t* a, size_t n, int32_t* mn, int32_t* mx) {
 void PoolMaxU8(const uint8_t* in, ptrdiff_t in_row, int cs, int oh, int ow, int ph, int pw,
                int sh, int sw, int dh, int dw, uint8_t* out) {
   HWY_DYNAMIC_DISPATCH(PoolMaxU8Impl)(in, in_row, cs, oh, ow, ph, pw, sh, sw, dh, dw, out);
+}
+void SplitInput16(const uint8_t* src, size_t n, int16_t* dst) {
+  HWY_DYNAMIC_DISPATCH(SplitInput16Impl)(src, n, dst);
 }
 bool ToActU8(const int32_t* src, size_t plane, int channels, int cs, uint8_t* dst) {
   return HWY_DYNAMIC_DISPATCH(ToActU8Impl)(src, plane, channels, cs, dst);

@@ -27,7 +27,8 @@ struct ConvPlan {
   int kh = 1, kw = 1, sh = 1, sw = 1, dh = 1, dw = 1, uh = 1, uw = 1, pbh = 0, pbw = 0;
   int oh = 0, ow = 0;
   // Input buffer. Dense: uint8 (value + 128; padding 128), HWC, pixel stride in_pix >= 4*c4
-  // (bytes past 4*c4 are not read); rows in_row bytes apart.
+  // (bytes past 4*c4 are not read); rows in_row bytes apart. With DenseWeightLayout() == 1
+  // and w8 null, that buffer split by SplitInput16 (twice the bytes, in_pix and in_row too).
   // Grouped: int8 [row][col][ipg][opad] (lane o of input channel ci is in[o*ipg + ci]).
   const uint8_t* in = nullptr;
   ptrdiff_t in_row = 0, in_pix = 0;
@@ -64,6 +65,10 @@ void ConvRows(const ConvPlan& p, int y0, int y1);
 // Element-wise op (ai8xsim::Eltwise as int) of b into a, n elements; clamp to int8 if clamp.
 void EltwiseInto(int32_t* a, const int32_t* b, size_t n, int op);
 void Clamp8(int32_t* a, size_t n);
+// The input of the split-layout kernel (DenseWeightLayout() == 1): bytes u0 u1 u2 u3 of each
+// quad -> int16 u0 u2 u1 u3, zero-extended (the operand pairs of the split weights). n: bytes,
+// a multiple of 4; dst: n int16.
+void SplitInput16(const uint8_t* src, size_t n, int16_t* dst);
 // Whether every byte of p[0, n) is >= 128 (every value x = byte - 128 is >= 0).
 bool AllNonNegativeU8(const uint8_t* p, size_t n);
 // Max pooling of bytes (the kernels' activation layout; max of value + 128 is max of value):

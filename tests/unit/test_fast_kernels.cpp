@@ -520,3 +520,27 @@ TEST_CASE("to_act / from_act: int8 tensors round-trip; a value outside int8 is r
       }
   });
 }
+
+TEST_CASE("SplitInput16: bytes u0 u1 u2 u3 of every quad -> int16 u0 u2 u1 u3") {
+  std::mt19937 g(11);
+  std::uniform_int_distribution<int> byte(0, 255);
+  for_each_simd_target([&](int64_t) {
+    // Lengths around the 16-byte step of the SIMD loop, and a long one.
+    for (size_t n : {size_t{0}, size_t{4}, size_t{12}, size_t{16}, size_t{20}, size_t{28},
+                     size_t{32}, size_t{36}, size_t{4100}}) {
+      CAPTURE(n);
+      std::vector<uint8_t> src(n);
+      for (auto& b : src) b = static_cast<uint8_t>(byte(g));
+      if (n) src.front() = 255, src.back() = 0;
+      std::vector<int16_t> dst(n + 8, -1);  // the 8 past the end must stay untouched
+      fast::detail::SplitInput16(src.data(), n, dst.data());
+      for (size_t q = 0; q < n; q += 4) {
+        CHECK(dst[q] == src[q]);
+        CHECK(dst[q + 1] == src[q + 2]);
+        CHECK(dst[q + 2] == src[q + 1]);
+        CHECK(dst[q + 3] == src[q + 3]);
+      }
+      for (size_t i = n; i < n + 8; ++i) CHECK(dst[i] == -1);
+    }
+  });
+}
