@@ -90,6 +90,31 @@ std::vector<int8_t> split_quads16(const std::vector<int8_t>& quads, int lanes) {
   return out;
 }
 
+// Whether every two consecutive quads of the int8 layout [block][tap][c4][lanes][4] may have
+// their PMADDUBSW pair sums added in int16 (ConvPlan::pair16): for each lane, tap, quad pair
+// (2k, 2k+1) and byte pair (0-1, 2-3), the 4 products x * w with x in [0, 127] lie in
+// [-127 * N, 127 * P] (P: the sum of the positive weights, N: of the negative ones' magnitudes),
+// inside [-32768, 32767] when P <= 258 and N <= 258.
+bool pairs_fit_int16(const std::vector<int8_t>& quads, int c4, int lanes) {
+  const size_t qbytes = static_cast<size_t>(lanes) * 4;
+  const size_t rows = quads.size() / (qbytes * c4);  // blocks x taps
+  for (size_t r = 0; r < rows; ++r)
+    for (int k = 0; k + 1 < c4; k += 2) {
+      const int8_t* q0 = quads.data() + (r * c4 + k) * qbytes;
+      for (int l = 0; l < lanes; ++l)
+        for (int j = 0; j < 2; ++j) {
+          int pos = 0, neg = 0;
+          for (const int8_t* q : {q0, q0 + qbytes})
+            for (int b = 2 * j; b < 2 * j + 2; ++b) {
+              const int w = q[l * 4 + b];
+              (w > 0 ? pos : neg) += w > 0 ? w : -w;
+            }
+          if (pos > 258 || neg > 258) return false;
+        }
+    }
+  return true;
+}
+
 }  // namespace
 
 PreparedConv::PreparedConv(const int8_t* weights, int out_channels, int in_channels,
@@ -152,6 +177,7 @@ PreparedConv::PreparedConv(const int8_t* weights, int out_channels, int in_chann
     if (wlayout_ == 1) {
       wpacked8_ = wpacked_;  // for inputs >= 0 (ConvPlan::w8)
       wpacked_ = split_quads16(wpacked8_, L);
+      pair16_ = c4_ > 1 && pairs_fit_int16(wpacked8_, c4_, L);
     }
   } else {
     mode_ = Mode::Grouped;
@@ -379,7 +405,10 @@ bool PreparedConv::run(const ActView& in, int kind, int shift, int act, int thre
   plan.w = wpacked_.data();
   plan.wsum128 = wsum128_.data();
   plan.wg = wgrouped_.data();
-  if (bytes) plan.w8 = wpacked8_.data();
+  if (bytes) {
+    plan.w8 = wpacked8_.data();
+    plan.pair16 = pair16_;
+  }
   plan.mode = kind == 0   ? Epilogue::Raw
               : kind == 1 ? Epilogue::Requant8
               : kind == 2 ? Epilogue::Wide

@@ -140,6 +140,9 @@ class PreparedConv {
   // the 16-bit kernel (or, with VNNI or without x86 SIMD, the only one there is).
   bool byte_kernel(const ActView& in) const;
   bool byte_kernel(const Tensor& in) const;
+  // Whether the byte kernel takes two channel quads per step (the weights are small enough
+  // for their pair sums to be added in int16: ConvPlan::pair16).
+  bool byte_kernel_pairs() const { return pair16_; }
 
  private:
   enum class Mode { Reference, Dense, Grouped };
@@ -161,6 +164,7 @@ class PreparedConv {
   std::vector<int64_t> bias128_;     // as given
   std::vector<int8_t> wpacked_;      // dense: [ocb][tap][c4] quads in wlayout_
   std::vector<int8_t> wpacked8_;     // dense, wlayout_ 1: the int8 quads too (ConvPlan::w8)
+  bool pair16_ = false;              // dense, wlayout_ 1: ConvPlan::pair16 (pairs_fit_int16)
   std::vector<int32_t> wsum128_;     // dense: [tap][opad]
   std::vector<int32_t> wgrouped_;    // grouped: [tap][ipg][opad]
   std::vector<int32_t> bias_req_;    // [opad] bias128 (requantize path)

@@ -15,7 +15,9 @@
 //   scalar targets: plain integer arithmetic.
 // On the x86 targets without VNNI, a layer whose inputs are all >= 0 (after a ReLU: most
 // layers) takes a second kernel that multiplies the bytes themselves, PMADDUBSW then PMADDWD
-// with ones (see DotNonNeg: why it cannot saturate). It needs no +128 offset.
+// with ones (see DotNonNeg: why it cannot saturate). It needs no +128 offset. Where the
+// layer's weights are small enough (trained 8-bit weights mostly are; see ConvPlan::pair16),
+// it adds two quads' PMADDUBSW results in int16 before widening (DotNonNeg2).
 // The accumulator then holds sum((x + 128) * w) = sum(x * w) + 128 * sum(w); the driver
 // precomputes 128 * sum(w) per output channel and tap (wsum128), and the epilogue subtracts
 // it for exactly the taps that were summed.
@@ -179,6 +181,26 @@ HWY_INLINE V32 DotNonNeg(V32 acc, V32 x, V32 w, V16 ones) {
   return hn::Add(acc, V32{_mm_madd_epi16(pairs, ones.raw)});
 #endif
 }
+
+// Two quads at once, for layers whose weights allow it (ConvPlan::pair16): the int16 pair sums
+// of both quads are added in int16 (wrapping, but the driver checked that every such sum of 4
+// products lies in [-32768, 32767] for any inputs in [0, 127]) and widened once: 3 multiplies
+// for 8 products per lane instead of 4.
+HWY_INLINE V32 DotNonNeg2(V32 acc, V32 x0, V32 w0, V32 x1, V32 w1, V16 ones) {
+#if HWY_TARGET <= HWY_AVX3
+  const __m512i pairs = _mm512_add_epi16(_mm512_maddubs_epi16(x0.raw, w0.raw),
+                                         _mm512_maddubs_epi16(x1.raw, w1.raw));
+  return hn::Add(acc, V32{_mm512_madd_epi16(pairs, ones.raw)});
+#elif HWY_TARGET == HWY_AVX2
+  const __m256i pairs = _mm256_add_epi16(_mm256_maddubs_epi16(x0.raw, w0.raw),
+                                         _mm256_maddubs_epi16(x1.raw, w1.raw));
+  return hn::Add(acc, V32{_mm256_madd_epi16(pairs, ones.raw)});
+#else
+  const __m128i pairs =
+      _mm_add_epi16(_mm_maddubs_epi16(x0.raw, w0.raw), _mm_maddubs_epi16(x1.raw, w1.raw));
+  return hn::Add(acc, V32{_mm_madd_epi16(pairs, ones.raw)});
+#endif
+}
 #else
 #define AI8X_U8_STEP 0
 #endif
@@ -194,7 +216,7 @@ constexpr int kTargetQuadBytes = 4;
 #endif
 
 // ---- register tiles: M output-channel vectors x N pixels ---------------------------------------
-enum class Kernel { Dense, DenseNonNeg, Grouped };
+enum class Kernel { Dense, DenseNonNeg, DenseNonNeg2, Grouped };
 
 // The largest tile: M output-channel vectors x MaxN(kernel, M) pixels, all accumulators (and
 // the operands of one step) in registers.
@@ -207,7 +229,9 @@ constexpr int MaxN(Kernel, int m) { return m == 1 ? 12 : 8; }
 #elif !AI8X_GENERIC
 constexpr int kMaxM = 2;  // 16 registers; the split kernel's step needs 2 more than the other
 constexpr int MaxN(Kernel k, int m) {
-  return k == Kernel::Dense ? (m == 1 ? 8 : 4) : (m == 1 ? 10 : 5);
+  return k == Kernel::Dense          ? (m == 1 ? 8 : 4)
+         : k == Kernel::DenseNonNeg2 ? (m == 1 ? 8 : 3)
+                                     : (m == 1 ? 10 : 5);
 }
 #else
 constexpr int kMaxM = 1;
@@ -282,6 +306,7 @@ HWY_INLINE void Finish(const ConvPlan& p, V32 acc, const int32_t* corr, const in
 // The dense kernels' 4-channel step as the tile uses it: where the weights are, one quad of
 // them (W), the input word of one pixel (X), the multiply-add (Mac).
 struct StepTarget {  // the target's own step (Dot above); weights in DenseWeightLayout()
+  static constexpr int kQuads = 1;  // quads per step of the main loop (StepNonNeg2: 2)
   static constexpr int kQuadBytes = kTargetQuadBytes;
   static constexpr int kInQuadBytes = kTargetQuadBytes;  // the input as PrepX reads it
   const int8_t* weights(const ConvPlan& p) const { return p.w; }
@@ -292,6 +317,7 @@ struct StepTarget {  // the target's own step (Dot above); weights in DenseWeigh
 
 #if AI8X_U8_STEP
 struct StepNonNeg {  // inputs >= 0 (DotNonNeg); weights p.w8, int8 [ocb][tap][c4][lanes][4]
+  static constexpr int kQuads = 1;
   static constexpr int kQuadBytes = 4;
   static constexpr int kInQuadBytes = 4;
   const int8_t* weights(const ConvPlan& p) const { return p.w8; }
@@ -305,6 +331,23 @@ struct StepNonNeg {  // inputs >= 0 (DotNonNeg); weights p.w8, int8 [ocb][tap][c
     return x;
   }
   V32 Mac(V32 acc, V32 x, V32 w) const { return DotNonNeg(acc, x, w, hn::Set(D16(), 1)); }
+};
+
+// StepNonNeg two quads at a time (DotNonNeg2; ConvPlan::pair16), one at a time for an odd last.
+struct StepNonNeg2 : StepNonNeg {
+  static constexpr int kQuads = 2;
+  struct W2 {
+    V32 a, b;
+  };
+  struct X2 {
+    V32 a, b;
+  };
+  // p: quad k; the next quad's weights are `qstep` bytes on, its input 4 bytes on.
+  W2 W2At(const int8_t* p, ptrdiff_t qstep) const { return {W(p), W(p + qstep)}; }
+  X2 X2At(const uint8_t* p) const { return {X(p), X(p + 4)}; }
+  V32 Mac2(V32 acc, const X2& x, const W2& w) const {
+    return DotNonNeg2(acc, x.a, w.a, x.b, w.b, hn::Set(D16(), 1));
+  }
 };
 #endif
 
@@ -326,7 +369,24 @@ HWY_NOINLINE void DenseTile(const TileArgs& a) {
   for (int t = 0; t < a.nt; ++t) {
     const uint8_t* ip = a.in + a.taps[t].in_off;
     const int8_t* wp = wbase + a.taps[t].w_off;
-    for (int k = 0; k < c4; ++k) {
+    int k = 0;
+    if constexpr (Step::kQuads == 2) {
+      for (; k + 2 <= c4; k += 2) {
+        typename Step::W2 wv[M];
+#pragma GCC unroll 16
+        for (int m = 0; m < M; ++m) wv[m] = step.W2At(wp + m * wblk + k * qstep, qstep);
+#pragma GCC unroll 16
+        for (int n = 0; n < N; ++n) {
+          const auto x = step.X2At(ip + n * a.pix_step + Step::kInQuadBytes * k);
+#pragma GCC unroll 16
+          for (int m = 0; m < M; ++m) {
+            acc[m][n] = step.Mac2(acc[m][n], x, wv[m]);
+            OrderBarrier(acc[m][n]);
+          }
+        }
+      }
+    }
+    for (; k < c4; ++k) {
       decltype(step.W(wp)) wv[M];
 #pragma GCC unroll 16
       for (int m = 0; m < M; ++m) wv[m] = step.W(wp + m * wblk + k * qstep);
@@ -396,6 +456,10 @@ HWY_INLINE void TileN(int n, const TileArgs& a) {
   } else if constexpr (kK == Kernel::DenseNonNeg) {
 #if AI8X_U8_STEP
     DenseTile<StepNonNeg, M, N>(a);
+#endif
+  } else if constexpr (kK == Kernel::DenseNonNeg2) {
+#if AI8X_U8_STEP
+    DenseTile<StepNonNeg2, M, N>(a);
 #endif
   } else {
     DenseTile<StepTarget, M, N>(a);
@@ -482,7 +546,7 @@ void ConvRowsImpl(const ConvPlan& p, int y0, int y1) {
       for (int ob0 = 0; ob0 < p.ocb; ob0 += kMaxM) {
         const int m = p.ocb - ob0 < kMaxM ? p.ocb - ob0 : kMaxM;
         const Kernel kind = p.grouped ? Kernel::Grouped
-                            : nonneg  ? Kernel::DenseNonNeg
+                            : nonneg  ? (p.pair16 ? Kernel::DenseNonNeg2 : Kernel::DenseNonNeg)
                                       : Kernel::Dense;
         const int nmax = MaxN(kind, m);
         a.ob0 = ob0;
@@ -499,6 +563,8 @@ void ConvRowsImpl(const ConvPlan& p, int y0, int y1) {
             TileMN<Kernel::Grouped>(m, n, a);
           } else if (kind == Kernel::DenseNonNeg) {
             TileMN<Kernel::DenseNonNeg>(m, n, a);
+          } else if (kind == Kernel::DenseNonNeg2) {
+            TileMN<Kernel::DenseNonNeg2>(m, n, a);
           } else {
             TileMN<Kernel::Dense>(m, n, a);
           }

@@ -43,6 +43,10 @@ struct ConvPlan {
   // given when every input value is >= 0 (AllNonNegativeU8): the kernel then multiplies bytes
   // (PMADDUBSW) and wsum128 is not used. Null: the split-layout kernel on w.
   const int8_t* w8 = nullptr;
+  // With w8: for every lane, tap, quad pair (2k, 2k+1) and byte pair (0-1, 2-3), the 4 products
+  // of those weights with any inputs in [0, 127] sum inside int16 (the driver checked the
+  // weights): the kernel then adds two quads' PMADDUBSW pair sums before widening them.
+  bool pair16 = false;
   // Epilogue.
   Epilogue mode = Epilogue::Raw;
   int shift = 0;

@@ -104,9 +104,9 @@ std::string describe(const Tensor& in, int out_channels, const ConvGeometry& g) 
 
 // How many convolutions the tests ran, and how many of them on the SIMD path.
 int g_conv_cases = 0, g_conv_fast = 0;
-// Of those on the SIMD path: dense layers with every input >= 0, and how many of them took the
-// byte kernel (x86 without VNNI: all of them).
-int g_conv_nonneg = 0, g_conv_byte = 0;
+// Of those on the SIMD path: dense layers with every input >= 0, how many of them took the
+// byte kernel (x86 without VNNI: all of them), and how many of those two quads per step.
+int g_conv_nonneg = 0, g_conv_byte = 0, g_conv_byte_pairs = 0;
 
 // fast == reference for the accumulators and for the fused output stage (a few settings).
 void check_conv(Rng& r, const Tensor& in, const std::vector<int8_t>& w, int out_channels,
@@ -120,6 +120,7 @@ void check_conv(Rng& r, const Tensor& in, const std::vector<int8_t>& w, int out_
       std::all_of(in.data.begin(), in.data.end(), [](int32_t v) { return v >= 0; })) {
     ++g_conv_nonneg;
     g_conv_byte += pc.byte_kernel(in) ? 1 : 0;
+    g_conv_byte_pairs += pc.byte_kernel(in) && pc.byte_kernel_pairs() ? 1 : 0;
   }
   const int threads = r.chance(0.25) ? 2 : 1;
   const AccTensor got = pc.conv2d(in, threads);
@@ -292,11 +293,14 @@ TEST_CASE("fast conv2d == reference: 3x3, 1x1, Conv1d, Linear, transposed, group
   CHECK(g_conv_nonneg >= g_conv_fast / 5);
   if (fast::detail::DenseWeightLayout() == 1) {
     CHECK(g_conv_byte == g_conv_nonneg);
+    CHECK(g_conv_byte_pairs >= g_conv_byte / 5);  // (the narrow weight widths)
+    CHECK(g_conv_byte_pairs < g_conv_byte);       // (full 8-bit weights)
   } else {
     CHECK(g_conv_byte == 0);
   }
   MESSAGE("byte kernel on " << g_conv_byte << " of " << g_conv_nonneg
-                            << " dense convolutions with inputs >= 0");
+                            << " dense convolutions with inputs >= 0, two quads per step on "
+                            << g_conv_byte_pairs);
 }
 
 // Runs body(target) with each SIMD target this CPU has forced in turn (the dispatch table of
@@ -358,6 +362,32 @@ TEST_CASE("fast conv2d: the extremes and the wide accumulator") {
     check_conv(r, in2, w2, 1, {}, g);
     Tensor in3(131071, 1, 1, 127);  // and the byte kernel's: -127 * 128 * 131071
     check_conv(r, in3, w2, 1, {}, g);
+  }
+  // The byte kernel's two-quad step: its int16 sums of 4 products at the limit, 127 * 258 and
+  // -127 * 258 (weights whose byte pairs sum to 258 in the positive or the negative ones), and
+  // one past it (259: one quad per step). Inputs 127 on every channel, or only where the
+  // weights of one sign are.
+  for (int over : {0, 1}) {
+    CAPTURE(over);
+    const ConvGeometry g = conv_geometry({1, 1}, {0, 0}, {1, 1}, {1, 1});
+    const int C = 24, O = 19;  // 6 quads: 3 pairs of quads
+    std::vector<int8_t> w(size_t(O) * C);
+    for (int o = 0; o < O; ++o)
+      for (int c = 0; c < C; ++c) {
+        // Byte pair (c % 4 / 2) of quads 2k, 2k+1: channels {0,1,4,5} or {2,3,6,7} mod 8.
+        const int slot = (c % 4 % 2) + 2 * (c % 8 / 4);  // 0..3 within its 4 products
+        const int pos[4] = {127, 127, 4 + over, 0}, neg[4] = {-128, -128, -2 - over, 0};
+        w[size_t(o) * C + c] = static_cast<int8_t>(o % 2 ? pos[slot] : neg[slot]);
+      }
+    const fast::PreparedConv pc(w.data(), O, C, {}, g);
+    Tensor all(C, 3, 5, 127);
+    if (fast::detail::DenseWeightLayout() == 1) {
+      CHECK(pc.byte_kernel(all));
+      CHECK(pc.byte_kernel_pairs() == (over == 0));
+    }
+    check_conv(r, all, w, O, {}, g);
+    Tensor mixed = rand_data(r, C, 3, 5, 0, 127);
+    check_conv(r, mixed, w, O, {}, g);
   }
   // 32-bit input data (after a wide layer): the reference path.
   {
