@@ -370,11 +370,16 @@ bool PreparedConv::run(const ActView& in, int kind, int shift, int act, int thre
   }
   const bool bytes = byte_kernel(in);
   ptrdiff_t in_pix = pix_bytes;
-  if (mode_ == Mode::Dense && wlayout_ == 1 && !bytes) {
+  const size_t in_bytes = plan_in == in.data ? static_cast<size_t>(H) * in_row : sc.in.size();
+  if (bytes) {
+    // The byte kernel reads x itself (detail::ToSignedBytes), not x + 128.
+    sc.in8.resize(in_bytes);
+    detail::ToSignedBytes(plan_in, in_bytes, sc.in8.data());
+    plan_in = sc.in8.data();
+  } else if (mode_ == Mode::Dense && wlayout_ == 1) {
     // The split-layout kernel reads its input split to int16 (detail::SplitInput16).
-    const size_t n = plan_in == in.data ? static_cast<size_t>(H) * in_row : sc.in.size();
-    sc.in16.resize(n);
-    detail::SplitInput16(plan_in, n, sc.in16.data());
+    sc.in16.resize(in_bytes);
+    detail::SplitInput16(plan_in, in_bytes, sc.in16.data());
     plan_in = reinterpret_cast<const uint8_t*>(sc.in16.data());
     in_row *= 2;
     in_pix *= 2;

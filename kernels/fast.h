@@ -94,6 +94,7 @@ class ThreadPool {
 struct ConvScratch {
   std::vector<uint8_t> in;
   std::vector<int16_t> in16;  // the split-layout kernel's input (detail::SplitInput16)
+  std::vector<uint8_t> in8;   // the byte kernel's input (detail::ToSignedBytes)
   std::vector<int32_t> out;
   int64_t key[8] = {-1, -1, -1, -1, -1, -1, -1, -1};  // the geometry the border was written for
 };

@@ -160,7 +160,8 @@ HWY_INLINE V32 Dot(V32 acc, const XPrep& x, const WPrep& w) {
 
 // ---- the step for non-negative inputs (x86 without VNNI) ---------------------------------------
 // When every input value x is >= 0 (the bytes u = x + 128 are all >= 128, as after a ReLU),
-// x = u ^ 0x80 is in [0, 127] and PMADDUBSW (u8 x s8 -> pairs summed in int16) is exact: a pair
+// x = u ^ 0x80 is in [0, 127] (the driver converts the input once, ToSignedBytes) and PMADDUBSW
+// (u8 x s8 -> pairs summed in int16) is exact: a pair
 // x0 * w0 + x1 * w1 lies in [2 * 127 * -128, 2 * 127 * 127] = [-32512, 32258], inside int16,
 // so the saturation never happens. PMADDWD with ones then sums the two pairs of a lane into
 // int32: 4 products in 2 multiplies instead of PMADDWD's 2 plus the byte split, and the +128
@@ -322,11 +323,10 @@ struct StepNonNeg {  // inputs >= 0 (DotNonNeg); weights p.w8, int8 [ocb][tap][c
   static constexpr int kInQuadBytes = 4;
   const int8_t* weights(const ConvPlan& p) const { return p.w8; }
   V32 W(const int8_t* p) const { return hn::BitCast(D32(), hn::LoadU(D8(), p)); }
-  V32 X(const uint8_t* p) const {
-    int32_t u;
-    std::memcpy(&u, p, 4);
-    // u - 128 = x, each byte in [0, 127]
-    V32 x = hn::Xor(hn::Set(D32(), u), hn::Set(D32(), static_cast<int32_t>(0x80808080u)));
+  V32 X(const uint8_t* p) const {  // the input as x = u - 128 (ToSignedBytes), in [0, 127]
+    int32_t v;
+    std::memcpy(&v, p, 4);
+    V32 x = hn::Set(D32(), v);
     OrderBarrier(x);
     return x;
   }
@@ -671,6 +671,15 @@ void PoolMaxU8Impl(const uint8_t* in, ptrdiff_t in_row, int cs, int oh, int ow, 
     }
 }
 
+void ToSignedBytesImpl(const uint8_t* src, size_t n, uint8_t* dst) {
+  const hn::ScalableTag<uint8_t> d8;
+  const size_t L = hn::Lanes(d8);
+  const auto k80 = hn::Set(d8, 0x80);
+  size_t i = 0;
+  for (; i + L <= n; i += L) hn::StoreU(hn::Xor(hn::LoadU(d8, src + i), k80), d8, dst + i);
+  for (; i < n; ++i) dst[i] = static_cast<uint8_t>(src[i] ^ 0x80);
+}
+
 void SplitInput16Impl(const uint8_t* src, size_t n, int16_t* dst) {
   size_t i = 0;
 #if !AI8X_GENERIC
@@ -851,6 +860,7 @@ HWY_EXPORT(MinMaxImpl);
 HWY_EXPORT(PoolMaxU8Impl);
 HWY_EXPORT(ToActU8Impl);
 HWY_EXPORT(SplitInput16Impl);
+HWY_EXPORT(ToSignedBytesImpl);
 HWY_EXPORT(OutputStage64Impl);
 HWY_EXPORT(TransposeOutImpl);
 
@@ -871,6 +881,9 @@ void MinMax(const int32_t* a, size_t n, int32_t* mn, int32_t* mx) {
 void PoolMaxU8(const uint8_t* in, ptrdiff_t in_row, int cs, int oh, int ow, int ph, int pw,
                int sh, int sw, int dh, int dw, uint8_t* out) {
   HWY_DYNAMIC_DISPATCH(PoolMaxU8Impl)(in, in_row, cs, oh, ow, ph, pw, sh, sw, dh, dw, out);
+}
+void ToSignedBytes(const uint8_t* src, size_t n, uint8_t* dst) {
+  HWY_DYNAMIC_DISPATCH(ToSignedBytesImpl)(src, n, dst);
 }
 void SplitInput16(const uint8_t* src, size_t n, int16_t* dst) {
   HWY_DYNAMIC_DISPATCH(SplitInput16Impl)(src, n, dst);

@@ -28,7 +28,8 @@ struct ConvPlan {
   int oh = 0, ow = 0;
   // Input buffer. Dense: uint8 (value + 128; padding 128), HWC, pixel stride in_pix >= 4*c4
   // (bytes past 4*c4 are not read); rows in_row bytes apart. With DenseWeightLayout() == 1
-  // and w8 null, that buffer split by SplitInput16 (twice the bytes, in_pix and in_row too).
+  // and w8 null, that buffer split by SplitInput16 (twice the bytes, in_pix and in_row too);
+  // with w8, that buffer as x = u - 128 (ToSignedBytes: int8, all in [0, 127]).
   // Grouped: int8 [row][col][ipg][opad] (lane o of input channel ci is in[o*ipg + ci]).
   const uint8_t* in = nullptr;
   ptrdiff_t in_row = 0, in_pix = 0;
@@ -73,6 +74,8 @@ void Clamp8(int32_t* a, size_t n);
 // quad -> int16 u0 u2 u1 u3, zero-extended (the operand pairs of the split weights). n: bytes,
 // a multiple of 4; dst: n int16.
 void SplitInput16(const uint8_t* src, size_t n, int16_t* dst);
+// The input of the byte kernel: bytes u = x + 128 -> x (u ^ 0x80, as int8 bits), n bytes.
+void ToSignedBytes(const uint8_t* src, size_t n, uint8_t* dst);
 // Whether every byte of p[0, n) is >= 128 (every value x = byte - 128 is >= 0).
 bool AllNonNegativeU8(const uint8_t* p, size_t n);
 // Max pooling of bytes (the kernels' activation layout; max of value + 128 is max of value):

@@ -551,7 +551,8 @@ TEST_CASE("to_act / from_act: int8 tensors round-trip; a value outside int8 is r
   });
 }
 
-TEST_CASE("SplitInput16: bytes u0 u1 u2 u3 of every quad -> int16 u0 u2 u1 u3") {
+TEST_CASE("The kernels' input forms: SplitInput16 (u0 u1 u2 u3 -> int16 u0 u2 u1 u3) and "
+          "ToSignedBytes (u -> u - 128)") {
   std::mt19937 g(11);
   std::uniform_int_distribution<int> byte(0, 255);
   for_each_simd_target([&](int64_t) {
@@ -571,6 +572,10 @@ TEST_CASE("SplitInput16: bytes u0 u1 u2 u3 of every quad -> int16 u0 u2 u1 u3") 
         CHECK(dst[q + 3] == src[q + 3]);
       }
       for (size_t i = n; i < n + 8; ++i) CHECK(dst[i] == -1);
+      std::vector<uint8_t> x(n + 8, 0x55);
+      fast::detail::ToSignedBytes(src.data(), n, x.data());
+      for (size_t i = 0; i < n; ++i) CHECK(static_cast<int8_t>(x[i]) == src[i] - 128);
+      for (size_t i = n; i < n + 8; ++i) CHECK(x[i] == 0x55);
     }
   });
 }
