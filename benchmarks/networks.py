@@ -371,7 +371,7 @@ def summary(results, threads):
         izer = min(r["speedup_vs_izer"] for r in rows)
         torch_rates = [r["torch_samples_per_s"] for r in rows if r["torch_samples_per_s"]]
         t = max(torch_rates) if torch_rates else None
-        lines.append(f"| {net} | {sim:.0f} | {izer:.0f} | " + (f"{t:.1f} | {sim / t:.1f}" if t
+        lines.append(f"| {net} | {sim:.0f} | {izer:.0f} | " + (f"{t:.1f} | {sim / t:.2f}" if t
                                                                else "- | -")
                      + " | " + ("yes" if all(r["equal_to_izer"] for r in rows) else "NO") + " |")
     lines.append("")
