@@ -16,8 +16,8 @@
 // On the x86 targets without VNNI, a layer whose inputs are all >= 0 (after a ReLU: most
 // layers) takes a second kernel that multiplies the bytes themselves, PMADDUBSW then PMADDWD
 // with ones (see DotNonNeg: why it cannot saturate). It needs no +128 offset. Where the
-// layer's weights are small enough (trained 8-bit weights mostly are; see ConvPlan::pair16),
-// it adds two quads' PMADDUBSW results in int16 before widening (DotNonNeg2).
+// layer's weights are small enough (many trained layers' are; see ConvPlan::pair16), it adds
+// two quads' PMADDUBSW results in int16 before widening (DotNonNeg2).
 // The accumulator then holds sum((x + 128) * w) = sum(x * w) + 128 * sum(w); the driver
 // precomputes 128 * sum(w) per output channel and tap (wsum128), and the epilogue subtracts
 // it for exactly the taps that were summed.
@@ -228,7 +228,9 @@ constexpr int MaxN(Kernel, int m) { return m <= 2 ? 12 : m == 3 ? 8 : 6; }  // <
 constexpr int kMaxM = 2;
 constexpr int MaxN(Kernel, int m) { return m == 1 ? 12 : 8; }
 #elif !AI8X_GENERIC
-constexpr int kMaxM = 2;  // 16 registers; the split kernel's step needs 2 more than the other
+// 16 registers: the split kernel's step needs 2 more than the byte kernel's, the two-quad
+// step more again (there 2 x 5 spilled and 2 x 4 measured slower than 2 x 3).
+constexpr int kMaxM = 2;
 constexpr int MaxN(Kernel k, int m) {
   return k == Kernel::Dense          ? (m == 1 ? 8 : 4)
          : k == Kernel::DenseNonNeg2 ? (m == 1 ? 8 : 3)
