@@ -306,25 +306,29 @@ HWY_INLINE void Finish(const ConvPlan& p, V32 acc, const int32_t* corr, const in
   hn::StoreU(v, d, a.out + n * a.out_step + o);
 }
 
-// The dense kernels' 4-channel step as the tile uses it: where the weights are, one quad of
-// them (W), the input word of one pixel (X), the multiply-add (Mac).
+// The dense kernels' step as the tile uses it: kQuads channel quads (4 channels each) at a
+// time; where the weights are, the weights of the step's quads (W: p is the first quad's, the
+// next quad's are qstep bytes on), the input words of one pixel (X), the multiply-add (Mac);
+// Single: the step for the quads left over (kQuads 1: the step itself).
 struct StepTarget {  // the target's own step (Dot above); weights in DenseWeightLayout()
-  static constexpr int kQuads = 1;  // quads per step of the main loop (StepNonNeg2: 2)
+  using Single = StepTarget;
+  static constexpr int kQuads = 1;
   static constexpr int kQuadBytes = kTargetQuadBytes;
   static constexpr int kInQuadBytes = kTargetQuadBytes;  // the input as PrepX reads it
   const int8_t* weights(const ConvPlan& p) const { return p.w; }
-  WPrep W(const int8_t* p) const { return PrepW(p); }
+  WPrep W(const int8_t* p, ptrdiff_t) const { return PrepW(p); }
   XPrep X(const uint8_t* p) const { return PrepX(p); }
   V32 Mac(V32 acc, const XPrep& x, const WPrep& w) const { return Dot(acc, x, w); }
 };
 
 #if AI8X_U8_STEP
 struct StepNonNeg {  // inputs >= 0 (DotNonNeg); weights p.w8, int8 [ocb][tap][c4][lanes][4]
+  using Single = StepNonNeg;
   static constexpr int kQuads = 1;
   static constexpr int kQuadBytes = 4;
   static constexpr int kInQuadBytes = 4;
   const int8_t* weights(const ConvPlan& p) const { return p.w8; }
-  V32 W(const int8_t* p) const { return hn::BitCast(D32(), hn::LoadU(D8(), p)); }
+  V32 W(const int8_t* p, ptrdiff_t) const { return hn::BitCast(D32(), hn::LoadU(D8(), p)); }
   V32 X(const uint8_t* p) const {  // the input as x = u - 128 (ToSignedBytes), in [0, 127]
     int32_t v;
     std::memcpy(&v, p, 4);
@@ -336,22 +340,47 @@ struct StepNonNeg {  // inputs >= 0 (DotNonNeg); weights p.w8, int8 [ocb][tap][c
 };
 
 // StepNonNeg two quads at a time (DotNonNeg2; ConvPlan::pair16), one at a time for an odd last.
-struct StepNonNeg2 : StepNonNeg {
+struct StepNonNeg2 {
+  using Single = StepNonNeg;
   static constexpr int kQuads = 2;
-  struct W2 {
+  static constexpr int kQuadBytes = 4;
+  static constexpr int kInQuadBytes = 4;
+  struct Two {
     V32 a, b;
   };
-  struct X2 {
-    V32 a, b;
-  };
-  // p: quad k; the next quad's weights are `qstep` bytes on, its input 4 bytes on.
-  W2 W2At(const int8_t* p, ptrdiff_t qstep) const { return {W(p), W(p + qstep)}; }
-  X2 X2At(const uint8_t* p) const { return {X(p), X(p + 4)}; }
-  V32 Mac2(V32 acc, const X2& x, const W2& w) const {
+  const int8_t* weights(const ConvPlan& p) const { return p.w8; }
+  Two W(const int8_t* p, ptrdiff_t qstep) const {
+    return {Single().W(p, qstep), Single().W(p + qstep, qstep)};
+  }
+  Two X(const uint8_t* p) const { return {Single().X(p), Single().X(p + kInQuadBytes)}; }
+  V32 Mac(V32 acc, const Two& x, const Two& w) const {
     return DotNonNeg2(acc, x.a, w.a, x.b, w.b, hn::Set(D16(), 1));
   }
 };
 #endif
+
+// Quads k .. k1 - 1 of one tap into the tile's accumulators, Step::kQuads at a time; returns
+// the first quad not done (fewer than kQuads left).
+template <class Step, int M, int N>
+HWY_INLINE int TapSteps(V32 (&acc)[M][N], const uint8_t* ip, const int8_t* wp, ptrdiff_t pix_step,
+                        ptrdiff_t qstep, ptrdiff_t wblk, int k, int k1) {
+  const Step step;
+  for (; k + Step::kQuads <= k1; k += Step::kQuads) {
+    decltype(step.W(wp, qstep)) wv[M];
+#pragma GCC unroll 16
+    for (int m = 0; m < M; ++m) wv[m] = step.W(wp + m * wblk + k * qstep, qstep);
+#pragma GCC unroll 16
+    for (int n = 0; n < N; ++n) {
+      const auto x = step.X(ip + n * pix_step + Step::kInQuadBytes * k);
+#pragma GCC unroll 16
+      for (int m = 0; m < M; ++m) {
+        acc[m][n] = step.Mac(acc[m][n], x, wv[m]);
+        OrderBarrier(acc[m][n]);
+      }
+    }
+  }
+  return k;
+}
 
 template <class Step, int M, int N>
 HWY_NOINLINE void DenseTile(const TileArgs& a) {
@@ -371,37 +400,9 @@ HWY_NOINLINE void DenseTile(const TileArgs& a) {
   for (int t = 0; t < a.nt; ++t) {
     const uint8_t* ip = a.in + a.taps[t].in_off;
     const int8_t* wp = wbase + a.taps[t].w_off;
-    int k = 0;
-    if constexpr (Step::kQuads == 2) {
-      for (; k + 2 <= c4; k += 2) {
-        typename Step::W2 wv[M];
-#pragma GCC unroll 16
-        for (int m = 0; m < M; ++m) wv[m] = step.W2At(wp + m * wblk + k * qstep, qstep);
-#pragma GCC unroll 16
-        for (int n = 0; n < N; ++n) {
-          const auto x = step.X2At(ip + n * a.pix_step + Step::kInQuadBytes * k);
-#pragma GCC unroll 16
-          for (int m = 0; m < M; ++m) {
-            acc[m][n] = step.Mac2(acc[m][n], x, wv[m]);
-            OrderBarrier(acc[m][n]);
-          }
-        }
-      }
-    }
-    for (; k < c4; ++k) {
-      decltype(step.W(wp)) wv[M];
-#pragma GCC unroll 16
-      for (int m = 0; m < M; ++m) wv[m] = step.W(wp + m * wblk + k * qstep);
-#pragma GCC unroll 16
-      for (int n = 0; n < N; ++n) {
-        const auto x = step.X(ip + n * a.pix_step + Step::kInQuadBytes * k);
-#pragma GCC unroll 16
-        for (int m = 0; m < M; ++m) {
-          acc[m][n] = step.Mac(acc[m][n], x, wv[m]);
-          OrderBarrier(acc[m][n]);
-        }
-      }
-    }
+    const int k = TapSteps<Step, M, N>(acc, ip, wp, a.pix_step, qstep, wblk, 0, c4);
+    if constexpr (Step::kQuads > 1)
+      TapSteps<typename Step::Single, M, N>(acc, ip, wp, a.pix_step, qstep, wblk, k, c4);
   }
 #pragma GCC unroll 16
   for (int m = 0; m < M; ++m) {
