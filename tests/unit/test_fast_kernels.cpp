@@ -365,8 +365,8 @@ TEST_CASE("fast conv2d: the extremes and the wide accumulator") {
   }
   // The byte kernel's two-quad step: its int16 sums of 4 products at the limit, 127 * 258 and
   // -127 * 258 (weights whose byte pairs sum to 258 in the positive or the negative ones), and
-  // one past it (259: one quad per step). Inputs 127 on every channel, or only where the
-  // weights of one sign are.
+  // one past it (259: one quad per step). Inputs 127 on every channel (the extreme sums), and
+  // random ones in [0, 127].
   for (int over : {0, 1}) {
     CAPTURE(over);
     const ConvGeometry g = conv_geometry({1, 1}, {0, 0}, {1, 1}, {1, 1});
