@@ -170,37 +170,31 @@ HWY_INLINE V32 Dot(V32 acc, const XPrep& x, const WPrep& w) {
 #define AI8X_U8_STEP 1
 using D8 = hn::Repartition<int8_t, D32>;
 
-HWY_INLINE V32 DotNonNeg(V32 acc, V32 x, V32 w, V16 ones) {
+// PMADDUBSW: per int16 lane, the two products of x's bytes (unsigned) and w's (signed), summed.
+HWY_INLINE V16 PairSums(V32 x, V32 w) {
 #if HWY_TARGET <= HWY_AVX3  // AVX3 or, built by a compiler without the VNNI path, AVX3_DL
-  const __m512i pairs = _mm512_maddubs_epi16(x.raw, w.raw);
-  return hn::Add(acc, V32{_mm512_madd_epi16(pairs, ones.raw)});
+  return V16{_mm512_maddubs_epi16(x.raw, w.raw)};
 #elif HWY_TARGET == HWY_AVX2
-  const __m256i pairs = _mm256_maddubs_epi16(x.raw, w.raw);
-  return hn::Add(acc, V32{_mm256_madd_epi16(pairs, ones.raw)});
+  return V16{_mm256_maddubs_epi16(x.raw, w.raw)};
 #else
-  const __m128i pairs = _mm_maddubs_epi16(x.raw, w.raw);
-  return hn::Add(acc, V32{_mm_madd_epi16(pairs, ones.raw)});
+  return V16{_mm_maddubs_epi16(x.raw, w.raw)};
 #endif
 }
+
+// acc + the two int16 pair sums of each int32 lane (PMADDWD with ones, then the add).
+HWY_INLINE V32 AddPairs(V32 acc, V16 pairs) {
+  V32 unused = hn::Zero(D32());  // (as in Dot: sum1 is not used on x86)
+  return hn::ReorderWidenMulAccumulate(D32(), pairs, hn::Set(D16(), 1), acc, unused);
+}
+
+HWY_INLINE V32 DotNonNeg(V32 acc, V32 x, V32 w) { return AddPairs(acc, PairSums(x, w)); }
 
 // Two quads at once, for layers whose weights allow it (ConvPlan::pair16): the int16 pair sums
 // of both quads are added in int16 (wrapping, but the driver checked that every such sum of 4
 // products lies in [-32768, 32767] for any inputs in [0, 127]) and widened once: 3 multiplies
 // for 8 products per lane instead of 4.
-HWY_INLINE V32 DotNonNeg2(V32 acc, V32 x0, V32 w0, V32 x1, V32 w1, V16 ones) {
-#if HWY_TARGET <= HWY_AVX3
-  const __m512i pairs = _mm512_add_epi16(_mm512_maddubs_epi16(x0.raw, w0.raw),
-                                         _mm512_maddubs_epi16(x1.raw, w1.raw));
-  return hn::Add(acc, V32{_mm512_madd_epi16(pairs, ones.raw)});
-#elif HWY_TARGET == HWY_AVX2
-  const __m256i pairs = _mm256_add_epi16(_mm256_maddubs_epi16(x0.raw, w0.raw),
-                                         _mm256_maddubs_epi16(x1.raw, w1.raw));
-  return hn::Add(acc, V32{_mm256_madd_epi16(pairs, ones.raw)});
-#else
-  const __m128i pairs =
-      _mm_add_epi16(_mm_maddubs_epi16(x0.raw, w0.raw), _mm_maddubs_epi16(x1.raw, w1.raw));
-  return hn::Add(acc, V32{_mm_madd_epi16(pairs, ones.raw)});
-#endif
+HWY_INLINE V32 DotNonNeg2(V32 acc, V32 x0, V32 w0, V32 x1, V32 w1) {
+  return AddPairs(acc, hn::Add(PairSums(x0, w0), PairSums(x1, w1)));
 }
 #else
 #define AI8X_U8_STEP 0
@@ -336,25 +330,22 @@ struct StepNonNeg {  // inputs >= 0 (DotNonNeg); weights p.w8, int8 [ocb][tap][c
     OrderBarrier(x);
     return x;
   }
-  V32 Mac(V32 acc, V32 x, V32 w) const { return DotNonNeg(acc, x, w, hn::Set(D16(), 1)); }
+  V32 Mac(V32 acc, V32 x, V32 w) const { return DotNonNeg(acc, x, w); }
 };
 
 // StepNonNeg two quads at a time (DotNonNeg2; ConvPlan::pair16), one at a time for an odd last.
-struct StepNonNeg2 {
+struct StepNonNeg2 : StepNonNeg {
   using Single = StepNonNeg;
   static constexpr int kQuads = 2;
-  static constexpr int kQuadBytes = 4;
-  static constexpr int kInQuadBytes = 4;
   struct Two {
     V32 a, b;
   };
-  const int8_t* weights(const ConvPlan& p) const { return p.w8; }
   Two W(const int8_t* p, ptrdiff_t qstep) const {
     return {Single().W(p, qstep), Single().W(p + qstep, qstep)};
   }
   Two X(const uint8_t* p) const { return {Single().X(p), Single().X(p + kInQuadBytes)}; }
   V32 Mac(V32 acc, const Two& x, const Two& w) const {
-    return DotNonNeg2(acc, x.a, w.a, x.b, w.b, hn::Set(D16(), 1));
+    return DotNonNeg2(acc, x.a, w.a, x.b, w.b);
   }
 };
 #endif

@@ -433,8 +433,8 @@ TEST_CASE("cycles: MAX78002 has its own clock, no izer estimate, and resets aver
       "  - op: add\n    operands: 2\n    processors: 0xf\n    out_offset: 0x1000\n"
       "  - op: passthrough\n    avg_pool: 2\n    pool_stride: 2\n    processors: 0xf\n"
       "    out_offset: 0\n";
-  const Network n2 =
-      resolve(yaml_config(body, Device::MAX78002), {no_weights(), no_weights()}, {8, 4, 4}, Device::MAX78002);
+  const Network n2 = resolve(yaml_config(body, Device::MAX78002), {no_weights(), no_weights()},
+                             {8, 4, 4}, Device::MAX78002);
   const NetworkCycles c2 = estimate_network_cycles(n2);
   CHECK(c2.clock_mhz == 200);
   CHECK(c2.estimated);

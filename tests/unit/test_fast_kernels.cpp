@@ -119,8 +119,9 @@ void check_conv(Rng& r, const Tensor& in, const std::vector<int8_t>& w, int out_
   if (pc.fast_path(in) && g.groups == 1 &&
       std::all_of(in.data.begin(), in.data.end(), [](int32_t v) { return v >= 0; })) {
     ++g_conv_nonneg;
-    g_conv_byte += pc.byte_kernel(in) ? 1 : 0;
-    g_conv_byte_pairs += pc.byte_kernel(in) && pc.byte_kernel_pairs() ? 1 : 0;
+    const bool bytes = pc.byte_kernel(in);
+    g_conv_byte += bytes ? 1 : 0;
+    g_conv_byte_pairs += bytes && pc.byte_kernel_pairs() ? 1 : 0;
   }
   const int threads = r.chance(0.25) ? 2 : 1;
   const AccTensor got = pc.conv2d(in, threads);
