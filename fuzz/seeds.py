@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Seed corpora for the fuzz targets (fuzz/fuzz_*.cpp), gathered from the parity corpus and made
-here: `fuzz/seeds.py OUT_DIR [--parity DIR]` writes OUT_DIR/{yaml,npy,npz,checkpoint}/.
+here: `fuzz/seeds.py OUT_DIR [--parity DIR]` writes
+OUT_DIR/{yaml,npy,npz,checkpoint,c_source}/.
 
 - yaml: every distinct network.yaml of the corpus (up to --max-yaml bytes).
 - npy: small input.npy files, small arrays of weights.npz, and arrays of every dtype, shape and
@@ -9,6 +10,9 @@ here: `fuzz/seeds.py OUT_DIR [--parity DIR]` writes OUT_DIR/{yaml,npy,npz,checkp
   (fuzz/targets.cpp, kFixedNetworkYaml), stored and deflated.
 - checkpoint: torch.save checkpoints for the fixed network in several flavours (and, when
   PyTorch is missing, none: the target still runs on its regression files).
+- c_source: the first --max-c bytes of small generated C files of the corpus (sampleoutput.h,
+  sampledata.h, weights.h, main.c) and the same texts in other layouts (CRLF, the opening
+  brace on a continued line, comments between the values).
 Nothing here names a corpus case: files are picked by size.
 """
 import argparse
@@ -139,6 +143,8 @@ def main() -> None:
     ap.add_argument("--max-yaml", type=int, default=8192)
     ap.add_argument("--max-npy", type=int, default=4096)
     ap.add_argument("--max-npz", type=int, default=8192)
+    ap.add_argument("--max-c", type=int, default=8192)
+    ap.add_argument("--c-files", type=int, default=40, help="generated C files to take")
     args = ap.parse_args()
     rng = np.random.default_rng(8)
     counts = {}
@@ -162,6 +168,23 @@ def main() -> None:
                 for info in z.infolist()[:3]:
                     if info.file_size <= args.max_npy:
                         add("npy", z.read(info))
+    import gzip
+    c_taken = 0
+    for case in cases:
+        gen = case / "generated"
+        for name in ("sampleoutput.h", "sampledata.h", "weights.h", "main.c"):
+            if c_taken >= args.c_files:
+                break
+            for p in (gen / name, gen / (name + ".gz")):
+                if not p.is_file() or p.stat().st_size > 4 * args.max_c:
+                    continue
+                text = gzip.open(p, "rb").read() if p.suffix == ".gz" else p.read_bytes()
+                text = text[:args.max_c]
+                add("c_source", text)
+                add("c_source", text.replace(b"\n", b"\r\n"))
+                add("c_source", text.replace(b" { \\\n", b" \\\n    { \\\n")
+                    .replace(b", ", b", /* v */ "))
+                c_taken += 1
     for data in npy_seeds(rng):
         add("npy", data)
     for data in npz_seeds(rng):
@@ -169,11 +192,11 @@ def main() -> None:
     for data in checkpoint_seeds(rng):
         add("checkpoint", data)
     # The hand-made seeds kept in the tree (tiny, one per target at most).
-    for target in ("yaml", "npy", "npz", "checkpoint"):
+    for target in ("yaml", "npy", "npz", "checkpoint", "c_source"):
         for f in sorted((ROOT / "tests" / "data" / "fuzz-regressions" / target).glob("*")):
             if f.is_file() and f.name != "README.md":
                 add(target, f.read_bytes())
-    for target in ("yaml", "npy", "npz", "checkpoint"):
+    for target in ("yaml", "npy", "npz", "checkpoint", "c_source"):
         (args.out / target).mkdir(parents=True, exist_ok=True)
         files = list((args.out / target).iterdir())
         print(f"{target}: {len(files)} seeds in {args.out / target}")

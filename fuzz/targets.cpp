@@ -8,7 +8,11 @@
 #include "sim/checks.h"
 #include "sim/config_yaml.h"
 #include "sim/cycles.h"
+#include "sim/biasmem.h"
+#include "sim/io/c_source.h"
 #include "sim/io/npy.h"
+#include "sim/kat.h"
+#include "sim/kernelmem.h"
 #include "sim/io/torch_checkpoint.h"
 #include "sim/network.h"
 
@@ -127,6 +131,22 @@ void checkpoint_input(const uint8_t* data, size_t size) {
         weights_from_checkpoint(ckpt, "fuzz.pth.tar", cfg, Device::MAX78002, {});
     resolve_and_check(cfg, w, InputShape{1, 8, 8}, Device::MAX78002, /*memory=*/false);
   });
+}
+
+void c_source_input(const uint8_t* data, size_t size) {
+  const std::string text = bytes_of(data, size);
+  expected_errors_only([&] {
+    const CSource src = read_c_source(text, "fuzz.h");
+    c_define_words(src);
+    c_function_body(src, "load_input");
+  });
+  expected_errors_only([&] { parse_sample_output(text, "fuzz.h"); });
+  expected_errors_only([&] { parse_load_input(text, "fuzz.c"); });
+  for (Device d : {Device::MAX78000, Device::MAX78002}) {
+    expected_errors_only([&] { kernel_memory_from_weights_h(text, true, d); });
+    expected_errors_only([&] { kernel_memory_from_weights_h(text, false, d); });
+    expected_errors_only([&] { bias_memory_from_c(text, text, d); });
+  }
 }
 
 }  // namespace ai8xsim::fuzz

@@ -22,6 +22,10 @@ void npz_input(const uint8_t* data, size_t size);
 // The checkpoint reader (zip + pickle), then izer's checkpoint semantics against the same
 // small fixed network, then the resolver (as for npz_input).
 void checkpoint_input(const uint8_t* data, size_t size);
+// The reader of izer-generated C (sim/io/c_source.h) on one text taken as every file it reads:
+// the #define arrays, sampleoutput.h's known-answer records, load_input(), weights.h's
+// KERNELS array and cnn.c's cnn_load_bias() with the same text as weights.h, on both devices.
+void c_source_input(const uint8_t* data, size_t size);
 
 // The fixed network npz_input and checkpoint_input load weights for (fuzz/seeds.py writes
 // matching weights.npz and checkpoint seeds).

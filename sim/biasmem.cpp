@@ -5,11 +5,11 @@
 #include <cctype>
 #include <limits>
 #include <optional>
-#include <regex>
 
 #include "ai8xsim/error.h"
 #include "sim/bits.h"
 #include "sim/device.h"
+#include "sim/io/c_source.h"
 
 namespace ai8xsim {
 
@@ -346,27 +346,6 @@ class BiasAllocator {
   BiasLayout out_;
 };
 
-// All "0x.." numbers of `#define NAME { ... }`; nullopt when absent.
-std::optional<std::vector<uint64_t>> define_array(const std::string& text, const std::string& name) {
-  const std::string key = "#define " + name + " {";
-  const size_t at = text.find(key);
-  if (at == std::string::npos) return std::nullopt;
-  const size_t end = text.find('}', at);
-  if (end == std::string::npos) fail(ErrorKind::Input, "weights.h: `" + name + "` has no closing brace");
-  std::vector<uint64_t> out;
-  for (size_t i = at + key.size(); i < end;) {
-    if (text.compare(i, 2, "0x") == 0) {
-      size_t j = i + 2;
-      while (j < end && std::isxdigit(static_cast<unsigned char>(text[j]))) ++j;
-      out.push_back(std::stoull(text.substr(i + 2, j - i - 2), nullptr, 16));
-      i = j;
-    } else {
-      ++i;
-    }
-  }
-  return out;
-}
-
 }  // namespace
 
 BiasLayout allocate_bias(const Network& net, const BiasGroupMap* bias_groups) {
@@ -382,34 +361,43 @@ BiasMemory bias_memory_from_c(const std::string& cnn_c, const std::string& weigh
                               Device device) {
   const DeviceSpec& spec = device_spec(device);
   BiasMemory mem(device);
-  static const std::regex call(
-      R"(memcpy_8to32\(\s*\(uint32_t\s*\*\)\s*0x([0-9a-fA-F]+)\s*,\s*(\w+)\s*,\s*sizeof\(uint8_t\)\s*\*\s*(\d+)\s*\))");
-  const size_t fn = cnn_c.find("cnn_load_bias(void)");
-  if (fn == std::string::npos) return mem;
-  const size_t end = cnn_c.find("\n}", fn);
-  const std::string body = cnn_c.substr(fn, end == std::string::npos ? std::string::npos : end - fn);
-  for (auto it = std::sregex_iterator(body.begin(), body.end(), call); it != std::sregex_iterator();
-       ++it) {
-    const uint32_t addr = static_cast<uint32_t>(std::stoul((*it)[1].str(), nullptr, 16));
-    std::string array = (*it)[2].str();
-    const int len = std::stoi((*it)[3].str());
-    const int64_t rel = int64_t{addr} - spec.apb_base - spec.c_bram_base;
+  const CSource src = read_c_source(cnn_c, "cnn.c");
+  const auto body = c_function_body(src, "cnn_load_bias");
+  if (!body) return mem;
+  const auto arrays = c_define_arrays(read_c_source(weights_h, "weights.h"));
+  for (size_t i = body->first; i < body->second; ++i) {
+    std::vector<const CToken*> c;
+    if (!c_match(src.tokens, i,
+                 {"memcpy_8to32", "(", "(", "uint32_t", "*", ")", "#", ",", "$", ",", "sizeof",
+                  "(", "uint8_t", ")", "*", "#", ")"},
+                 &c))
+      continue;
+    const uint64_t addr64 = *c_integer(*c[0]);
+    std::string array = c[1]->text;
+    const uint64_t len64 = *c_integer(*c[2]);
+    const int64_t rel = static_cast<int64_t>(addr64 & 0xffffffffull) - spec.apb_base -
+                        spec.c_bram_base;
     const int64_t group = rel / spec.c_group_offs;
     const int64_t offset = (rel - group * spec.c_group_offs) / 4;
-    if (rel < 0 || group >= spec.p_numgroups || (rel - group * spec.c_group_offs) % 4 != 0 ||
-        offset + len > spec.bias_size)
-      fail(ErrorKind::Input, "cnn.c: cnn_load_bias() writes outside bias memory at 0x" +
-                                 (*it)[1].str());
+    if (addr64 > 0xffffffffull || rel < 0 || group >= spec.p_numgroups ||
+        (rel - group * spec.c_group_offs) % 4 != 0 ||
+        len64 > static_cast<uint64_t>(spec.bias_size) ||
+        offset + static_cast<int64_t>(len64) > spec.bias_size)
+      fail(ErrorKind::Input, "cnn.c line " + std::to_string(c[0]->line) +
+                                 ": cnn_load_bias() writes outside bias memory at " +
+                                 c[0]->text + " (" + std::to_string(len64) + " bytes)");
+    const int len = static_cast<int>(len64);
     std::transform(array.begin(), array.end(), array.begin(),
                    [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
-    const auto values = define_array(weights_h, array);
+    const auto found = arrays.find(array);
+    const std::vector<uint64_t>* values = found == arrays.end() ? nullptr : &found->second;
     if (!values || static_cast<int>(values->size()) < len)
       fail(ErrorKind::Input, "weights.h: `" + array + "` missing or shorter than " +
                                  std::to_string(len) + " bytes");
     auto& bytes = mem.bytes[static_cast<size_t>(group)];
     if (static_cast<int64_t>(bytes.size()) < offset + len) bytes.resize(static_cast<size_t>(offset + len), 0);
-    for (int i = 0; i < len; ++i)
-      bytes[static_cast<size_t>(offset + i)] = static_cast<uint8_t>((*values)[static_cast<size_t>(i)]);
+    for (int k = 0; k < len; ++k)
+      bytes[static_cast<size_t>(offset + k)] = static_cast<uint8_t>((*values)[static_cast<size_t>(k)]);
   }
   return mem;
 }

@@ -1,14 +1,12 @@
 #include "sim/kat.h"
 
 #include <algorithm>
-#include <cctype>
 #include <cstdio>
-#include <cstdlib>
-#include <regex>
 #include <set>
 #include <sstream>
 
 #include "ai8xsim/error.h"
+#include "sim/io/c_source.h"
 #include "sim/io/files.h"
 
 namespace ai8xsim {
@@ -33,47 +31,7 @@ std::string read_text_file(const std::string& path) {
 
 std::map<std::string, std::vector<uint32_t>> parse_c_arrays(const std::string& text,
                                                             const std::string& what) {
-  std::map<std::string, std::vector<uint32_t>> out;
-  size_t pos = 0;
-  while ((pos = text.find("#define", pos)) != std::string::npos) {
-    size_t p = pos + 7;
-    while (p < text.size() && (text[p] == ' ' || text[p] == '\t')) ++p;
-    const size_t name_start = p;
-    while (p < text.size() && (std::isalnum(static_cast<unsigned char>(text[p])) || text[p] == '_'))
-      ++p;
-    const std::string name = text.substr(name_start, p - name_start);
-    while (p < text.size() && (text[p] == ' ' || text[p] == '\t')) ++p;
-    pos = p;
-    if (name.empty() || p >= text.size() || text[p] != '{') continue;
-    const size_t close = text.find('}', p);
-    if (close == std::string::npos)
-      fail(ErrorKind::IO, what + ": #define " + name + ": the array has no closing `}`");
-    std::vector<uint32_t> words;
-    const std::string body = text.substr(p + 1, close - p - 1);
-    size_t i = 0;
-    while (i < body.size()) {
-      const char ch = body[i];
-      if (std::isdigit(static_cast<unsigned char>(ch))) {
-        char* end = nullptr;
-        const unsigned long long v = std::strtoull(body.c_str() + i, &end, 0);
-        if (v > 0xffffffffull)
-          fail(ErrorKind::IO, what + ": #define " + name + ": value " +
-                                  body.substr(i, static_cast<size_t>(end - body.c_str()) - i) +
-                                  " does not fit 32 bits");
-        words.push_back(static_cast<uint32_t>(v));
-        i = static_cast<size_t>(end - body.c_str());
-        while (i < body.size() && std::isalpha(static_cast<unsigned char>(body[i]))) ++i;  // 0u
-      } else if (ch == ',' || ch == '\\' || std::isspace(static_cast<unsigned char>(ch))) {
-        ++i;
-      } else {
-        fail(ErrorKind::IO, what + ": #define " + name + ": unexpected `" + std::string(1, ch) +
-                                "` in the array");
-      }
-    }
-    out[name] = std::move(words);
-    pos = close + 1;
-  }
-  return out;
+  return c_define_words(read_c_source(text, what));
 }
 
 std::vector<KatRecord> parse_sample_output(const std::string& text, const std::string& what) {
@@ -200,47 +158,51 @@ std::string kat_report(const Network& net, const DataMemory& mem, const KatResul
 
 InputLoadCode parse_load_input(const std::string& c_text, const std::string& what) {
   InputLoadCode code;
-  const size_t fn = c_text.find("void load_input(void)");
-  if (fn == std::string::npos) fail(ErrorKind::IO, what + ": no load_input() function");
-  size_t end = c_text.find("\n}", fn);
-  if (end == std::string::npos) end = c_text.size();
-  const std::string body = c_text.substr(fn, end - fn);
+  const CSource src = read_c_source(c_text, what);
+  const auto body = c_function_body(src, "load_input");
+  if (!body) fail(ErrorKind::IO, what + ": no load_input() function");
+  const std::vector<CToken>& t = src.tokens;
 
-  // input_n -> SAMPLE_INPUT_n
+  // input_n -> SAMPLE_INPUT_n (`static const uint32_t input_n[] = SAMPLE_INPUT_n;`)
   std::map<std::string, std::string> alias;
-  static const std::regex decl(R"(static\s+const\s+uint32_t\s+(\w+)\s*\[\]\s*=\s*(\w+)\s*;)");
-  for (auto i = std::sregex_iterator(c_text.begin(), c_text.end(), decl);
-       i != std::sregex_iterator(); ++i)
-    alias[(*i)[1]] = (*i)[2];
+  for (size_t i = 0; i < t.size(); ++i) {
+    std::vector<const CToken*> c;
+    if (c_match(t, i, {"static", "const", "uint32_t", "$", "[", "]", "=", "$", ";"}, &c))
+      alias[c[0]->text] = c[1]->text;
+  }
   auto define_of = [&](const std::string& var) {
     const auto a = alias.find(var);
     return a == alias.end() ? var : a->second;
   };
 
-  static const std::regex copy(
-      R"(memcpy32\s*\(\s*\(\s*uint32_t\s*\*\s*\)\s*(0x[0-9a-fA-F]+)\s*,\s*(\w+)\s*,\s*(\d+)\s*\))");
-  for (auto i = std::sregex_iterator(body.begin(), body.end(), copy);
-       i != std::sregex_iterator(); ++i) {
-    InputLoadCode::Copy c;
-    c.address = static_cast<uint32_t>(std::stoul((*i)[1], nullptr, 16));
-    c.array = define_of((*i)[2]);
-    c.count = static_cast<size_t>(std::stoul((*i)[3]));
-    code.copies.push_back(c);
-  }
-
   std::map<std::string, std::string> pointer;  // in0 -> input_0
-  static const std::regex ptr(R"(const\s+uint32_t\s*\*\s*(\w+)\s*=\s*(\w+)\s*;)");
-  for (auto i = std::sregex_iterator(body.begin(), body.end(), ptr);
-       i != std::sregex_iterator(); ++i)
-    pointer[(*i)[1]] = (*i)[2];
-  static const std::regex push(R"(=\s*\*\s*(\w+)\s*\+\+\s*;\s*//\s*Write FIFO\s+(\d+))");
-  for (auto i = std::sregex_iterator(body.begin(), body.end(), push);
-       i != std::sregex_iterator(); ++i) {
-    const auto p = pointer.find((*i)[1]);
-    if (p == pointer.end())
-      fail(ErrorKind::IO, what + ": load_input() pushes `" + std::string((*i)[1]) +
-                              "`, which it does not declare");
-    code.fifo_arrays[std::stoi((*i)[2])] = define_of(p->second);
+  std::vector<std::string> pushed;             // the pointers pushed, in order
+  for (size_t i = body->first; i < body->second; ++i) {
+    std::vector<const CToken*> c;
+    if (c_match(t, i, {"memcpy32", "(", "(", "uint32_t", "*", ")", "#", ",", "$", ",", "#", ")"},
+                &c)) {
+      InputLoadCode::Copy copy;
+      copy.address = static_cast<uint32_t>(*c_integer(*c[0]));
+      copy.array = define_of(c[1]->text);
+      copy.count = static_cast<size_t>(*c_integer(*c[2]));
+      code.copies.push_back(copy);
+    } else if (c_match(t, i, {"const", "uint32_t", "*", "$", "=", "$", ";"}, &c)) {
+      pointer[c[0]->text] = c[1]->text;
+    } else if (c_match(t, i,
+                       {"*", "(", "(", "volatile", "uint32_t", "*", ")", "#", ")", "=", "*", "$",
+                        "++", ";"},
+                       &c)) {
+      // FIFO n is the n-th pointer load_input() pushes (izer writes FIFO 0, 1, ... in order)
+      const auto p = pointer.find(c[1]->text);
+      if (p == pointer.end())
+        fail(ErrorKind::IO, what + " line " + std::to_string(c[1]->line) +
+                                ": load_input() pushes `" + c[1]->text +
+                                "`, which it does not declare");
+      if (std::find(pushed.begin(), pushed.end(), c[1]->text) == pushed.end()) {
+        code.fifo_arrays[static_cast<int>(pushed.size())] = define_of(p->second);
+        pushed.push_back(c[1]->text);
+      }
+    }
   }
   if (code.copies.empty() && code.fifo_arrays.empty())
     fail(ErrorKind::IO, what + ": load_input() neither copies to data memory nor writes FIFOs");

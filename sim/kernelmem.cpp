@@ -12,6 +12,7 @@
 #include "sim/biasmem.h"
 #include "sim/bits.h"
 #include "sim/device.h"
+#include "sim/io/c_source.h"
 
 namespace ai8xsim {
 
@@ -637,28 +638,6 @@ class KernelAllocator {
   KernelLayout out_;
 };
 
-// All "0x..." numbers of `#define NAME { ... }`; nullopt when the define is absent.
-std::optional<std::vector<uint64_t>> define_array(const std::string& text, const std::string& name) {
-  const std::string key = "#define " + name + " {";
-  const size_t at = text.find(key);
-  if (at == std::string::npos) return std::nullopt;
-  const size_t end = text.find('}', at);
-  if (end == std::string::npos)
-    fail(ErrorKind::Input, "weights.h: `" + name + "` has no closing brace");
-  std::vector<uint64_t> out;
-  for (size_t i = at + key.size(); i < end;) {
-    if (text.compare(i, 2, "0x") == 0) {
-      size_t j = i + 2;
-      while (j < end && std::isxdigit(static_cast<unsigned char>(text[j]))) ++j;
-      out.push_back(std::stoull(text.substr(i + 2, j - i - 2), nullptr, 16));
-      i = j;
-    } else {
-      ++i;
-    }
-  }
-  return out;
-}
-
 }  // namespace
 
 KernelLayout allocate_kernels(const Network& net) { return KernelAllocator(net).run(); }
@@ -667,8 +646,10 @@ KernelMemory kernel_memory_from_weights_h(const std::string& weights_h, bool exp
                                           Device device) {
   const DeviceSpec& spec = device_spec(device);
   KernelMemory mem(device);
-  const auto words = define_array(weights_h, "KERNELS");
-  if (!words) return mem;
+  const auto arrays = c_define_arrays(read_c_source(weights_h, "weights.h"));
+  const auto found = arrays.find("KERNELS");
+  if (found == arrays.end()) return mem;
+  const std::vector<uint64_t>* words = &found->second;
   const uint32_t span = static_cast<uint32_t>(spec.mask_offs) * 16u;  // one processor
   size_t i = 0;
   auto bad = [&](const std::string& what) {
@@ -680,7 +661,7 @@ KernelMemory kernel_memory_from_weights_h(const std::string& weights_h, bool exp
     if (addr == 0) break;
     if (i + 1 >= words->size()) bad("block without a length");
     const uint64_t len = (*words)[i + 1];
-    if (i + 2 + len > words->size()) bad("block longer than the array");
+    if (len > words->size() - i - 2) bad("block longer than the array");
     const uint32_t base = addr & ~(span - 1);
     const int64_t rel = int64_t{base} - spec.apb_base - spec.c_mram_base;
     const int64_t group = rel / spec.c_group_offs;

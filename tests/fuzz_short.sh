@@ -22,8 +22,8 @@ export ASAN_OPTIONS="detect_leaks=1"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 (cd "$BUILD" && ctest --output-on-failure -R '^fuzz_regressions_')
 
-declare -A MAX_LEN=([yaml]=16384 [npy]=4096 [npz]=16384 [checkpoint]=16384)
-for t in yaml npy npz checkpoint; do
+declare -A MAX_LEN=([yaml]=16384 [npy]=4096 [npz]=16384 [checkpoint]=16384 [c_source]=8192)
+for t in yaml npy npz checkpoint c_source; do
   corpus="$BUILD/fuzz-corpus/$t" artifacts="$BUILD/fuzz-artifacts/$t/"
   mkdir -p "$corpus" "$artifacts"
   log="$BUILD/fuzz-$t.log"

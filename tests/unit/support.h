@@ -4,6 +4,7 @@
 #include <dirent.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <string>
@@ -39,7 +40,10 @@ inline Caught catch_error(const std::function<void()>& f) {
 }
 
 // ---- the parity corpus (../shared/parity) ----------------------------------------------------
-inline const std::string kCorpus = AI8XSIM_SOURCE_DIR "/../shared/parity";
+// AI8XSIM_PARITY_DIR overrides the default, as in tests/conftest.py.
+inline const std::string kCorpus = std::getenv("AI8XSIM_PARITY_DIR")
+                                       ? std::getenv("AI8XSIM_PARITY_DIR")
+                                       : AI8XSIM_SOURCE_DIR "/../shared/parity";
 
 // The case directories, sorted; empty when the corpus is absent (the test says so and returns).
 inline std::vector<std::string> corpus_cases() {

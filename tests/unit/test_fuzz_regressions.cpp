@@ -99,3 +99,6 @@ TEST_CASE("fuzz regression npz: a uint64 array value beyond int64 is refused, no
         "file w.npz: array 'bias_000': found 1.84467e+19 at element 2, beyond the 64-bit "
         "signed integers every array here must fit in");
 }
+TEST_CASE("fuzz regressions: reader of izer-generated C") {
+  replay("c_source", ai8xsim::fuzz::c_source_input);
+}
