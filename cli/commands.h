@@ -48,5 +48,7 @@ MemoryFedRun run_with_kat(const Network& net, const Tensor& input, bool keep_lay
                           const KatOptions& k);
 Command add_explain_address_command(CLI::App& app);
 Command add_check_memory_command(CLI::App& app);
+// `kat` (cli/kat.cpp): izer's known-answer files for any sample, and many samples' harness.
+Command add_kat_command(CLI::App& app);
 
 }  // namespace ai8xsim::cli

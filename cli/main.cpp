@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
       ai8xsim::cli::add_eval_command(app),
       ai8xsim::cli::add_explain_address_command(app),
       ai8xsim::cli::add_check_memory_command(app),
+      ai8xsim::cli::add_kat_command(app),
   };
   try {
     app.parse(argc, argv);

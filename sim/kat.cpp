@@ -293,3 +293,110 @@ ImageComparison compare_fifo_streams(const std::vector<std::vector<uint32_t>>& s
 }
 
 }  // namespace ai8xsim
+
+// ---- izer's files for any sample ------------------------------------------------------------
+
+namespace ai8xsim {
+
+std::vector<SampleInputArray> sample_input_arrays(const Network& net, const Tensor& input) {
+  std::vector<SampleInputArray> out;
+  if (net.order.empty()) fail(ErrorKind::Internal, "kat: the network has no layers");
+  const Layer& L = net.layers[net.order.front()];
+  if (net.options.fifo || net.options.fast_fifo) {
+    // izer's code_buffer: one row per FIFO it counts (CHW: a channel each; HWC: four channels
+    // each), of (pixels + 3) / 4 (CHW) or pixels (HWC) words; rows no channel reaches stay 0.
+    const std::vector<std::vector<uint32_t>> streams = fifo_streams(net, input);
+    const int pixels = input.h * input.w;
+    const int fifos = L.big_data ? input.c : (input.c + 3) / 4;
+    const size_t len = static_cast<size_t>(L.big_data ? (pixels + 3) / 4 : pixels);
+    for (int f = 0; f < fifos; ++f) {
+      SampleInputArray a;
+      a.name = "SAMPLE_INPUT_" + std::to_string(f);
+      a.fifo = f;
+      if (static_cast<size_t>(f) < streams.size()) a.words = streams[static_cast<size_t>(f)];
+      if (a.words.size() < len) a.words.resize(len, 0);
+      out.push_back(std::move(a));
+    }
+    return out;
+  }
+  // Data memory: the words load_input() copies, one array per instance (HWC) or per channel
+  // (CHW), named for the processor that starts it.
+  std::vector<int> procs;  // CHW: channel c's processor
+  for (int i = 0; i < 64; ++i)
+    if (L.processors >> i & 1) procs.push_back(i);
+  const DeviceSpec& spec = device_spec(net.device);
+  int key = -1;
+  input_words(net, [&](const WordAccess& w) {
+    const int k = w.chw ? w.channel[0] : DataMemory::locate(spec, w.address).first_processor;
+    if (out.empty() || k != key) {
+      key = k;
+      SampleInputArray a;
+      const int proc = w.chw ? procs[static_cast<size_t>(k)] : k;
+      a.name = "SAMPLE_INPUT_" + std::to_string(proc);
+      a.address = w.address;
+      out.push_back(std::move(a));
+    }
+    out.back().words.push_back(pack_word(w, input));
+  });
+  return out;
+}
+
+std::vector<KatWord> kat_words(const Network& net,
+                               const std::vector<std::optional<Tensor>>& outputs,
+                               long max_checklines) {
+  std::vector<KatWord> words;
+  for (int ll : net.order) {
+    const Layer& L = net.layers[ll];
+    if (!(L.output_layer || ll == net.final_layer)) continue;
+    if (static_cast<size_t>(ll) >= outputs.size() || !outputs[static_cast<size_t>(ll)])
+      fail(ErrorKind::Internal, "kat: layer " + std::to_string(ll) + " has no output");
+    const Tensor& t = *outputs[static_cast<size_t>(ll)];
+    output_words(net, L, [&](const WordAccess& w) {
+      KatWord k;
+      k.address = w.address;
+      k.mask = w.check_mask;
+      k.value = pack_word(w, t) & w.check_mask;
+      k.access = w;
+      words.push_back(std::move(k));
+    });
+  }
+  std::stable_sort(words.begin(), words.end(), [](const KatWord& a, const KatWord& b) {
+    if (a.mask != b.mask) return a.mask < b.mask;
+    if (a.address != b.address) return a.address < b.address;
+    return a.value < b.value;
+  });
+  if (max_checklines >= 0 && words.size() > static_cast<size_t>(max_checklines) + 1)
+    words.resize(static_cast<size_t>(max_checklines) + 1);
+  return words;
+}
+
+std::vector<uint32_t> sample_output_array(const std::vector<KatWord>& words) {
+  std::vector<uint32_t> out;
+  size_t start = 0;
+  while (start < words.size()) {
+    size_t end = start + 1;
+    while (end < words.size() && words[end].mask == words[start].mask &&
+           words[end].address == words[end - 1].address + 4)
+      ++end;
+    out.push_back(words[start].address);
+    out.push_back(words[start].mask);
+    out.push_back(static_cast<uint32_t>(end - start));
+    for (size_t i = start; i < end; ++i) out.push_back(words[i].value);
+    start = end;
+  }
+  out.push_back(0);
+  return out;
+}
+
+std::string sampledata_h(const std::vector<SampleInputArray>& arrays) {
+  std::string s = kGeneratedHeader;
+  for (const SampleInputArray& a : arrays) s += c_define_text(a.name, a.words);
+  return s;
+}
+
+std::string sampleoutput_h(const std::vector<KatWord>& words) {
+  return std::string(kGeneratedHeader) +
+         c_define_text("SAMPLE_OUTPUT", sample_output_array(words));
+}
+
+}  // namespace ai8xsim

@@ -8,6 +8,7 @@
 #pragma once
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -90,5 +91,42 @@ ImageComparison compare_loaded_image(const Network& net, const DataMemory& mem,
 ImageComparison compare_fifo_streams(const std::vector<std::vector<uint32_t>>& streams,
                                      const std::map<std::string, std::vector<uint32_t>>& arrays,
                                      const InputLoadCode& code);
+
+// ---- izer's files for any sample (`ai8xsim kat`) -------------------------------------------
+
+// One SAMPLE_INPUT_n array of sampledata.h: what load_input() copies to `address` (memcpy32)
+// or, with --fifo, pushes into FIFO `fifo`.
+struct SampleInputArray {
+  std::string name;      // SAMPLE_INPUT_<n>: n the first processor of the instance (HWC), the
+                         // channel's processor (CHW), or the FIFO
+  uint32_t address = 0;  // data memory (not FIFO)
+  int fifo = -1;         // FIFO number, -1: data memory
+  std::vector<uint32_t> words;
+};
+// The arrays izer writes into sampledata.h for `input`, in its order: HWC, one per memory
+// instance the first layer reads (pixels x passes x operands, as memcpy32 copies them); CHW,
+// one per channel (four pixels a word); --fifo, one per FIFO (izer's FIFO word order).
+std::vector<SampleInputArray> sample_input_arrays(const Network& net, const Tensor& input);
+
+// One word check_output() compares: `address`, `mask`, the expected (masked) value, and what
+// the word holds (the output layer's WordAccess).
+struct KatWord {
+  uint32_t address = 0, mask = 0, value = 0;
+  WordAccess access;
+};
+// The words izer's check_output() verifies after a run (outputs: by YAML layer index, as
+// RunResult::layers), in izer's order: sorted by mask, then address, then value; at most
+// max_checklines + 1 words when max_checklines >= 0 (izer's --max-checklines stops after the
+// word that passes the limit).
+std::vector<KatWord> kat_words(const Network& net, const std::vector<std::optional<Tensor>>& outputs,
+                               long max_checklines = -1);
+// izer's grouping of those words into SAMPLE_OUTPUT records (a new record where the mask
+// changes or the address does not follow on), ended by a 0 address.
+std::vector<uint32_t> sample_output_array(const std::vector<KatWord>& words);
+
+constexpr const char* kGeneratedHeader = "// This file was @generated automatically\n\n";
+// sampledata.h and sampleoutput.h as izer writes them.
+std::string sampledata_h(const std::vector<SampleInputArray>& arrays);
+std::string sampleoutput_h(const std::vector<KatWord>& words);
 
 }  // namespace ai8xsim

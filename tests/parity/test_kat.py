@@ -1,0 +1,57 @@
+"""`ai8xsim kat` against izer: for every `status: ok` case, the sampledata.h and sampleoutput.h
+ai8xsim writes for the case's sample equal izer's generated files token by token (comments
+aside; the line-continuation backslashes count as tokens), with the case's izer options
+(--fifo, --max-checklines N, ...). One process per case (pytest -n 2 spreads them)."""
+import gzip
+import pathlib
+import re
+import subprocess
+import sys
+
+import pytest
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+import corpus as C  # noqa: E402
+from conftest import corpus_dir, require_corpus  # noqa: E402
+
+_TOKEN = re.compile(r"0[xX][0-9a-fA-F]+|\w+|\\|\S")
+
+
+def c_tokens(text: str) -> list:
+    """The C tokens of `text` with /* */ and // comments removed."""
+    text = re.sub(r"/\*.*?\*/", " ", text, flags=re.S)
+    text = re.sub(r"//[^\n]*", " ", text)
+    return _TOKEN.findall(text)
+
+
+def first_difference(want: list, got: list) -> str:
+    for i, (a, b) in enumerate(zip(want, got)):
+        if a != b:
+            return (f"token {i}: izer `{a}`, ai8xsim `{b}`; izer: {' '.join(want[max(0, i - 6):i + 6])}"
+                    f" / ai8xsim: {' '.join(got[max(0, i - 6):i + 6])}")
+    return f"izer has {len(want)} tokens, ai8xsim {len(got)}"
+
+
+def izer_option(cmd: list, name: str):
+    return cmd[cmd.index(name) + 1] if name in cmd and cmd.index(name) + 1 < len(cmd) else None
+
+
+@pytest.mark.parametrize("case", C.case_names(corpus_dir(), "ok"))
+def test_kat_equals_izer_files(case, cli, tmp_path):
+    corpus = require_corpus()
+    m = C.meta(corpus, case)
+    gen = corpus / "cases" / case / "generated"
+    args = ["kat"] + C.cli_args(corpus, case, m, m["weights"])[1:] + ["-o", str(tmp_path), "-q"]
+    checklines = izer_option(m["izer_command"], "--max-checklines")
+    if checklines is not None:
+        args += ["--max-checklines", checklines]
+    p = subprocess.run([str(cli)] + args, capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, f"{case}: kat failed (exit {p.returncode}):\n{p.stderr}"
+    for name in ("sampledata.h", "sampleoutput.h"):
+        ref = C.generated_file(gen, name)
+        assert ref, f"{case}: generated/ lacks {name}"
+        want = c_tokens(gzip.open(ref, "rt").read() if ref.suffix == ".gz" else ref.read_text())
+        got = c_tokens((tmp_path / name).read_text())
+        assert want, f"{case}: izer's {name} is empty"
+        assert got == want, f"{case}: {name}: {first_difference(want, got)}"
