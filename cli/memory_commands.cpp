@@ -9,6 +9,7 @@
 //       tensors, cnn_unload() vs. the outputs, and the known-answer check
 #include <cstdio>
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 #include "ai8xsim/ai8xsim.h"
@@ -57,7 +58,8 @@ Loaded load(const NetSample& a) {
   return l;
 }
 
-uint32_t parse_address(const std::string& s, const DeviceSpec& spec) {
+uint32_t parse_address(const std::string& s, const DeviceSpec& spec,
+                       const std::string& option = "explain-address") {
   size_t used = 0;
   unsigned long long v = 0;
   try {
@@ -66,7 +68,7 @@ uint32_t parse_address(const std::string& s, const DeviceSpec& spec) {
     used = 0;
   }
   if (used != s.size() || s.empty() || v > 0xffffffffull)
-    fail(ErrorKind::Config, "explain-address: found `" + s +
+    fail(ErrorKind::Config, option + ": found `" + s +
                                 "`; give a 32-bit address such as 0x50400000 (hex or decimal)");
   uint32_t a = static_cast<uint32_t>(v);
   if (a < spec.apb_base) a += spec.apb_base;  // an address as the CNN sees it (no APB base)
@@ -190,6 +192,7 @@ struct CheckArgs {
   NetSample in;
   std::string sample_data, load_code;
   KatOptions kat;
+  std::string dump, dump_base;  // a board's data memory dump (sim/kat.h)
   bool read_from_memory = false;
 };
 
@@ -294,6 +297,16 @@ int check_memory(const CheckArgs& a) {
     ok &= k.ok();
   }
 
+  // 6. A board's data memory dump against the simulation of the same sample.
+  if (!a.dump.empty()) {
+    std::optional<uint32_t> base;
+    if (!a.dump_base.empty()) base = parse_address(a.dump_base, device_spec(net.device), "--dump-base");
+    const DumpComparison d =
+        compare_dump(net, mr.memory(), read_memory_dump(a.dump, base), a.kat.lines);
+    s << d.report;
+    ok &= d.ok();
+  }
+
   if (!a.in.quiet || !ok) (ok ? std::cout : std::cerr) << s.str();
   return ok ? 0 : 2;
 }
@@ -326,6 +339,11 @@ Command add_check_memory_command(CLI::App& app) {
   c->add_option("--kat", a->kat.file, "izer's sampleoutput.h[.gz]");
   c->add_option("--kat-lines", a->kat.lines, "mismatches to list (0: all)")
       ->capture_default_str();
+  c->add_option("--dump", a->dump,
+                "a data memory dump read from the board after running this sample: text "
+                "`ADDRESS: WORD ...` lines, or with --dump-base a .bin (little-endian words) or "
+                "1-D .npy; every word the run writes is compared");
+  c->add_option("--dump-base", a->dump_base, "address of the first word of a .bin/.npy dump");
   c->add_flag("--read-from-memory", a->read_from_memory,
               "feed every layer from data memory and require the same outputs as the tensor run");
   return {c, [a] { return check_memory(*a); }};

@@ -1,6 +1,8 @@
 #include "sim/kat.h"
 
 #include <algorithm>
+#include <array>
+#include <cctype>
 #include <cstdio>
 #include <set>
 #include <sstream>
@@ -8,6 +10,7 @@
 #include "ai8xsim/error.h"
 #include "sim/io/c_source.h"
 #include "sim/io/files.h"
+#include "sim/io/npy.h"
 
 namespace ai8xsim {
 
@@ -397,6 +400,176 @@ std::string sampledata_h(const std::vector<SampleInputArray>& arrays) {
 std::string sampleoutput_h(const std::vector<KatWord>& words) {
   return std::string(kGeneratedHeader) +
          c_define_text("SAMPLE_OUTPUT", sample_output_array(words));
+}
+
+}  // namespace ai8xsim
+
+// ---- a board's data memory dump -------------------------------------------------------------
+
+namespace ai8xsim {
+
+namespace {
+
+bool is_hex_word(const std::string& t, uint32_t& v) {
+  size_t i = t.size() > 2 && t[0] == '0' && (t[1] == 'x' || t[1] == 'X') ? 2 : 0;
+  if (i >= t.size() || t.size() - i > 8) return false;
+  uint32_t x = 0;
+  for (; i < t.size(); ++i) {
+    const char c = static_cast<char>(std::tolower(static_cast<unsigned char>(t[i])));
+    if (c >= '0' && c <= '9') x = x * 16 + static_cast<uint32_t>(c - '0');
+    else if (c >= 'a' && c <= 'f') x = x * 16 + static_cast<uint32_t>(c - 'a' + 10);
+    else return false;
+  }
+  v = x;
+  return true;
+}
+
+std::vector<DumpWord> parse_text_dump(const std::string& text, const std::string& path) {
+  std::vector<DumpWord> out;
+  std::istringstream in(text);
+  std::string line;
+  int n = 0;
+  while (std::getline(in, line)) {
+    ++n;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    const size_t first = line.find_first_not_of(" \t");
+    if (first == std::string::npos || line[first] == '#' || line.compare(first, 2, "//") == 0)
+      continue;
+    const std::string where = path + " line " + std::to_string(n);
+    const size_t colon = line.find(':');
+    std::istringstream head(colon == std::string::npos ? line : line.substr(0, colon));
+    std::string addr_tok, symbol;
+    head >> addr_tok >> symbol;  // `0x50400000 <name>` (gdb) or `0x50400000`
+    uint32_t address = 0;
+    if (colon == std::string::npos || !is_hex_word(addr_tok, address) ||
+        (!symbol.empty() && symbol.front() != '<'))
+      fail(ErrorKind::Input, where + ": found `" + line.substr(first, 40) +
+                                 "`; expected `ADDRESS: WORD [WORD ...]` in hex, e.g. "
+                                 "`0x50400000: 0x0012ab00`");
+    if (address & 3)
+      fail(ErrorKind::Input, where + ": address 0x" + addr_tok +
+                                 " is not word aligned; give the address of a 32-bit word");
+    std::istringstream rest(line.substr(colon + 1));
+    std::string tok;
+    int count = 0;
+    while (rest >> tok) {
+      uint32_t v = 0;
+      if (!is_hex_word(tok, v))
+        fail(ErrorKind::Input, where + ": found `" + tok.substr(0, 20) +
+                                   "` where a 32-bit hex word belongs (at most 8 hex digits)");
+      out.push_back({address + 4u * static_cast<uint32_t>(count++), v});
+    }
+    if (count == 0) fail(ErrorKind::Input, where + ": the address has no word after the colon");
+  }
+  if (out.empty())
+    fail(ErrorKind::Input, path + ": no `ADDRESS: WORD` line; the dump is empty");
+  return out;
+}
+
+}  // namespace
+
+std::vector<DumpWord> read_memory_dump(const std::string& path,
+                                       const std::optional<uint32_t>& base) {
+  const bool npy = ends_with(path, ".npy");
+  if (!base) {
+    if (npy)
+      fail(ErrorKind::Input, path + ": a .npy dump holds words without addresses; give "
+                                    "--dump-base with the address of its first word");
+    return parse_text_dump(read_text_file(path), path);
+  }
+  if ((*base & 3) != 0)
+    fail(ErrorKind::Input, "--dump-base: " + hex32(*base) +
+                               " is not word aligned; give the address of a 32-bit word");
+  std::vector<DumpWord> out;
+  auto add = [&](uint32_t v) {
+    const uint64_t a = uint64_t{*base} + 4 * out.size();
+    if (a > 0xffffffffull)
+      fail(ErrorKind::Input, path + ": the dump runs past address 0xffffffff from --dump-base " +
+                                 hex32(*base));
+    out.push_back({static_cast<uint32_t>(a), v});
+  };
+  if (npy) {
+    const NdArray a = read_npy(path);
+    if (!dtype_is_integer(a.dtype) || a.shape.size() != 1)
+      fail(ErrorKind::Input, path + ": found a " + std::string(dtype_name(a.dtype)) + " array of "
+                                 "shape " + a.shape_str() + "; a dump is a 1-D integer array of "
+                                 "32-bit words");
+    for (double v : a.values) {
+      if (v < -2147483648.0 || v > 4294967295.0)
+        fail(ErrorKind::Input, path + ": value " + std::to_string(v) + " is not a 32-bit word");
+      add(static_cast<uint32_t>(static_cast<int64_t>(v)));
+    }
+  } else {
+    const std::string bytes = read_file(path);
+    if (bytes.size() % 4 != 0)
+      fail(ErrorKind::Input, path + ": " + std::to_string(bytes.size()) +
+                                 " bytes is not a whole number of 32-bit words (a binary dump "
+                                 "holds little-endian words)");
+    for (size_t i = 0; i < bytes.size(); i += 4) {
+      uint32_t v = 0;
+      for (int b = 3; b >= 0; --b)
+        v = v << 8 | static_cast<uint8_t>(bytes[i + static_cast<size_t>(b)]);
+      add(v);
+    }
+  }
+  if (out.empty()) fail(ErrorKind::Input, path + ": the dump holds no word");
+  return out;
+}
+
+DumpComparison compare_dump(const Network& net, const DataMemory& mem,
+                            const std::vector<DumpWord>& dump, size_t max_lines) {
+  DumpComparison c;
+  c.words = dump.size();
+  std::ostringstream lines;
+  size_t shown = 0;
+  for (const DumpWord& d : dump) {
+    if (!mem.mapped(d.address)) {
+      ++c.unmapped;
+      continue;
+    }
+    const uint32_t written = mem.written_mask(d.address);
+    if (!written) {
+      ++c.unwritten;
+      continue;
+    }
+    ++c.compared;
+    const uint32_t sim = mem.read(d.address);
+    const uint32_t diff = (sim ^ d.value) & written;
+    if (!diff) {
+      ++c.matched;
+      continue;
+    }
+    ++c.differing;
+    if (max_lines && shown >= max_lines) continue;
+    ++shown;
+    lines << "  " << hex32(d.address) << ": board " << hex32(d.value) << ", simulation "
+          << hex32(sim) << " (lanes written " << hex32(written) << ")";
+    const std::array<LaneOwner, 4> own = mem.owner(d.address);
+    bool whole = true;  // a 32-bit output word: one owner for all lanes
+    for (int lane = 1; lane < 4; ++lane)
+      whole &= own[lane].wide && own[0].wide && own[lane].layer == own[0].layer &&
+               own[lane].channel == own[0].channel && own[lane].pixel == own[0].pixel;
+    if (whole && own[0].wide) {
+      lines << ": " << describe_owner(net, own[0]);
+    } else {
+      const char* sep = ": ";
+      for (int lane = 0; lane < 4; ++lane) {
+        if (!(diff >> (8 * lane) & 0xff)) continue;
+        lines << sep << "lane " << lane << ": " << describe_owner(net, own[lane]);
+        sep = "; ";
+      }
+    }
+    lines << "\n";
+  }
+  std::ostringstream s;
+  s << "dump: " << c.matched << "/" << c.compared << " words equal the simulation";
+  if (c.differing) s << " (" << c.differing << " differ)";
+  s << "; " << c.words << " in the dump, " << c.unwritten << " not written by the run";
+  if (c.unmapped) s << ", " << c.unmapped << " outside data memory";
+  s << " (not compared)\n" << lines.str();
+  if (max_lines && c.differing > shown) s << "  ... " << c.differing - shown << " more\n";
+  c.report = s.str();
+  return c;
 }
 
 }  // namespace ai8xsim

@@ -124,6 +124,35 @@ std::vector<KatWord> kat_words(const Network& net, const std::vector<std::option
 // changes or the address does not follow on), ended by a 0 address.
 std::vector<uint32_t> sample_output_array(const std::vector<KatWord>& words);
 
+// ---- a board's data memory dump (`check-memory --dump`) -------------------------------------
+
+struct DumpWord {
+  uint32_t address = 0, value = 0;
+};
+// A data memory dump read from a board. Without `base`: text, one `ADDRESS: WORD [WORD ...]`
+// line per run of words (hex, `0x` optional; the words at consecutive addresses; a `<symbol>`
+// after the address, blank lines and lines starting with # or // are skipped), as gdb's
+// `x/Nxw` and OpenOCD's `mdw` print them. With `base`: the words of a 1-D integer .npy array
+// (`path` ends in .npy) or of a raw little-endian binary file (OpenOCD `dump_image`, gdb
+// `dump binary memory`), the first at `base`. Throws Error(Input) naming the file, the line and
+// what was found.
+std::vector<DumpWord> read_memory_dump(const std::string& path, const std::optional<uint32_t>& base);
+
+struct DumpComparison {
+  size_t words = 0;      // words in the dump
+  size_t compared = 0;   // of which the simulation wrote at least one lane
+  size_t matched = 0;
+  size_t unwritten = 0;  // words no lane of which the run writes (not compared)
+  size_t unmapped = 0;   // addresses outside data memory (not compared)
+  size_t differing = 0;
+  std::string report;    // summary line and one line per differing word (at most max_lines)
+  bool ok() const { return differing == 0; }
+};
+// Compares the written lanes of every dumped word with `mem` (the simulation of the same
+// sample), naming for each differing lane the layer, channel and pixel that wrote it last.
+DumpComparison compare_dump(const Network& net, const DataMemory& mem,
+                            const std::vector<DumpWord>& dump, size_t max_lines = 50);
+
 constexpr const char* kGeneratedHeader = "// This file was @generated automatically\n\n";
 // sampledata.h and sampleoutput.h as izer writes them.
 std::string sampledata_h(const std::vector<SampleInputArray>& arrays);
