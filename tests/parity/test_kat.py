@@ -55,3 +55,49 @@ def test_kat_equals_izer_files(case, cli, tmp_path):
         got = c_tokens((tmp_path / name).read_text())
         assert want, f"{case}: izer's {name} is empty"
         assert got == want, f"{case}: {name}: {first_difference(want, got)}"
+
+
+def clang_format_layout(text: str) -> str:
+    """izer's `#define NAME { \\` text in msdk's clang-format layout: the name alone, the brace
+    on the next (continued) line, the values indented and continued with padded backslashes,
+    CRLF line ends, a comment between two values."""
+    out = []
+    for line in text.splitlines():
+        m = re.match(r"#define (\w+) \{ \\$", line)
+        if m:
+            out += [f"#define {m.group(1)}".ljust(90) + "\\", "    {".ljust(90) + "\\"]
+        elif line.startswith("  0x"):
+            body = line.strip().rstrip("\\").rstrip()
+            out.append(("        " + body.replace(", ", ", /* w */ ", 1)).ljust(90) + "\\")
+        elif line == "}":
+            out.append("    }")
+        else:
+            out.append(line)
+    return "\r\n".join(out) + "\r\n"
+
+
+@pytest.mark.parametrize("case", C.case_names(corpus_dir(), "ok")[::97])
+def test_run_kat_takes_clang_format_layout(case, cli, tmp_path):
+    """`run --kat` and `check-memory --sample-data` take izer's files reformatted as msdk ships
+    them (the defect of issue 22: the brace on the line after `#define SAMPLE_OUTPUT \\`)."""
+    corpus = require_corpus()
+    m = C.meta(corpus, case)
+    gen = corpus / "cases" / case / "generated"
+    files = {}
+    for name in ("sampleoutput.h", "sampledata.h"):
+        ref = C.generated_file(gen, name)
+        text = gzip.open(ref, "rt").read() if ref.suffix == ".gz" else ref.read_text()
+        reformatted = clang_format_layout(text)
+        assert reformatted != text and c_tokens(reformatted.replace("/* w */", "")) != []
+        files[name] = tmp_path / name
+        files[name].write_bytes(reformatted.encode())
+    args = C.cli_args(corpus, case, m, m["weights"])
+    p = subprocess.run([str(cli), *args, "--kat", str(files["sampleoutput.h"])],
+                       capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, f"{case}:\n{p.stdout}{p.stderr}"
+    assert re.search(r"KAT: (\d+)/\1 words match", p.stdout + p.stderr)
+    load = C.load_input_source(gen)
+    p = subprocess.run([str(cli), "check-memory", *args[1:], "--sample-data",
+                        str(files["sampledata.h"]), "--load-code", str(load)],
+                       capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, f"{case}:\n{p.stdout}{p.stderr}"
