@@ -16,12 +16,6 @@ namespace ai8xsim {
 
 namespace {
 
-std::string hex32(uint32_t v) {
-  char b[16];
-  std::snprintf(b, sizeof b, "0x%08x", v);
-  return b;
-}
-
 bool ends_with(const std::string& s, const std::string& tail) {
   return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
 }
@@ -50,14 +44,14 @@ std::vector<KatRecord> parse_sample_output(const std::string& text, const std::s
     const uint32_t address = a[i++];
     if (address == 0) break;
     if (i + 2 > a.size())
-      fail(ErrorKind::IO, what + ": SAMPLE_OUTPUT: the record at " + hex32(address) +
+      fail(ErrorKind::IO, what + ": SAMPLE_OUTPUT: the record at " + c_hex32(address) +
                               " has no mask/count");
     KatRecord r;
     r.address = address;
     r.mask = a[i++];
     const uint32_t count = a[i++];
     if (i + count > a.size())
-      fail(ErrorKind::IO, what + ": SAMPLE_OUTPUT: the record at " + hex32(address) + " needs " +
+      fail(ErrorKind::IO, what + ": SAMPLE_OUTPUT: the record at " + c_hex32(address) + " needs " +
                               std::to_string(count) + " words, " +
                               std::to_string(a.size() - i) + " are left");
     r.words.assign(a.begin() + static_cast<std::ptrdiff_t>(i),
@@ -121,8 +115,8 @@ std::string kat_report(const Network& net, const DataMemory& mem, const KatResul
       s << "  ... " << result.mismatches.size() - max_lines << " more\n";
       break;
     }
-    s << "  " << hex32(m.address) << ": expected " << hex32(m.expected) << ", found "
-      << hex32(m.found) << " (mask " << hex32(m.mask) << ")";
+    s << "  " << c_hex32(m.address) << ": expected " << c_hex32(m.expected) << ", found "
+      << c_hex32(m.found) << " (mask " << c_hex32(m.mask) << ")";
     if (!m.mapped) {
       s << "; the address is outside data memory\n";
       continue;
@@ -239,11 +233,11 @@ ImageComparison compare_loaded_image(const Network& net, const DataMemory& mem,
       continue;
     }
     if (cmp.differences.size() < 20) {
-      std::string d = hex32(ref.address_at(i)) + ": ";
-      if (!in_ref) d += "ai8xsim loads " + hex32(mem.word_at(i)) + ", load_input() nothing";
-      else if (!in_mem) d += "load_input() writes " + hex32(ref.word_at(i)) + ", ai8xsim nothing";
-      else d += "load_input() writes " + hex32(ref.word_at(i)) + ", ai8xsim " +
-                hex32(mem.word_at(i));
+      std::string d = c_hex32(ref.address_at(i)) + ": ";
+      if (!in_ref) d += "ai8xsim loads " + c_hex32(mem.word_at(i)) + ", load_input() nothing";
+      else if (!in_mem) d += "load_input() writes " + c_hex32(ref.word_at(i)) + ", ai8xsim nothing";
+      else d += "load_input() writes " + c_hex32(ref.word_at(i)) + ", ai8xsim " +
+                c_hex32(mem.word_at(i));
       if (mem.tracking() && in_mem) {
         const auto own = mem.owner(ref.address_at(i));
         for (const LaneOwner& o : own)
@@ -288,8 +282,8 @@ ImageComparison compare_fifo_streams(const std::vector<std::vector<uint32_t>>& s
       if (cmp.differences.size() < 20)
         cmp.differences.push_back(
             "FIFO " + std::to_string(f) + " word " + std::to_string(k) + ": load_input() " +
-            (k < ref->size() ? hex32((*ref)[k]) : std::string("nothing")) + ", ai8xsim " +
-            (k < got.size() ? hex32(got[k]) : std::string("nothing")));
+            (k < ref->size() ? c_hex32((*ref)[k]) : std::string("nothing")) + ", ai8xsim " +
+            (k < got.size() ? c_hex32(got[k]) : std::string("nothing")));
     }
   }
   return cmp;
@@ -447,7 +441,7 @@ std::vector<DumpWord> parse_text_dump(const std::string& text, const std::string
                                  "`; expected `ADDRESS: WORD [WORD ...]` in hex, e.g. "
                                  "`0x50400000: 0x0012ab00`");
     if (address & 3)
-      fail(ErrorKind::Input, where + ": address 0x" + addr_tok +
+      fail(ErrorKind::Input, where + ": address " + c_hex32(address) +
                                  " is not word aligned; give the address of a 32-bit word");
     std::istringstream rest(line.substr(colon + 1));
     std::string tok;
@@ -478,14 +472,14 @@ std::vector<DumpWord> read_memory_dump(const std::string& path,
     return parse_text_dump(read_text_file(path), path);
   }
   if ((*base & 3) != 0)
-    fail(ErrorKind::Input, "--dump-base: " + hex32(*base) +
+    fail(ErrorKind::Input, "--dump-base: " + c_hex32(*base) +
                                " is not word aligned; give the address of a 32-bit word");
   std::vector<DumpWord> out;
   auto add = [&](uint32_t v) {
     const uint64_t a = uint64_t{*base} + 4 * out.size();
     if (a > 0xffffffffull)
       fail(ErrorKind::Input, path + ": the dump runs past address 0xffffffff from --dump-base " +
-                                 hex32(*base));
+                                 c_hex32(*base));
     out.push_back({static_cast<uint32_t>(a), v});
   };
   if (npy) {
@@ -542,8 +536,8 @@ DumpComparison compare_dump(const Network& net, const DataMemory& mem,
     ++c.differing;
     if (max_lines && shown >= max_lines) continue;
     ++shown;
-    lines << "  " << hex32(d.address) << ": board " << hex32(d.value) << ", simulation "
-          << hex32(sim) << " (lanes written " << hex32(written) << ")";
+    lines << "  " << c_hex32(d.address) << ": board " << c_hex32(d.value) << ", simulation "
+          << c_hex32(sim) << " (lanes written " << c_hex32(written) << ")";
     const std::array<LaneOwner, 4> own = mem.owner(d.address);
     bool whole = true;  // a 32-bit output word: one owner for all lanes
     for (int lane = 1; lane < 4; ++lane)

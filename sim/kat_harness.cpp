@@ -5,23 +5,18 @@
 
 #include "ai8xsim/error.h"
 #include "sim/device.h"
+#include "sim/io/c_source.h"
 
 namespace ai8xsim {
 
 namespace {
-
-std::string hex32(uint32_t v) {
-  char b[16];
-  std::snprintf(b, sizeof b, "0x%08x", v);
-  return b;
-}
 
 // `values` as C initializer lines of 8, indented by `indent`.
 void words_lines(std::ostringstream& s, const std::vector<uint32_t>& values,
                  const std::string& indent) {
   for (size_t i = 0; i < values.size(); ++i) {
     if (i % 8 == 0) s << indent;
-    s << hex32(values[i]) << (i + 1 < values.size() ? "," : "");
+    s << c_hex32(values[i]) << (i + 1 < values.size() ? "," : "");
     s << (i % 8 == 7 || i + 1 == values.size() ? "\n" : " ");
   }
 }
@@ -67,8 +62,8 @@ std::string kat_samples_h(const Network& net, const std::vector<KatSample>& samp
     << "#define KAT_CHECK_WORDS " << checked << " // output words compared per sample\n"
     // izer's FIFO registers: status at APB base + 4 (bit f: FIFO f full), data of FIFO f at
     // APB base + 8 + 4 f.
-    << "#define KAT_FIFO_STATUS " << hex32(spec.apb_base + 4) << "u\n"
-    << "#define KAT_FIFO_DATA " << hex32(spec.apb_base + 8) << "u\n\n";
+    << "#define KAT_FIFO_STATUS " << c_hex32(spec.apb_base + 4) << "u\n"
+    << "#define KAT_FIFO_DATA " << c_hex32(spec.apb_base + 8) << "u\n\n";
 
   std::vector<uint32_t> target, offset, length;
   size_t at = 0;

@@ -334,14 +334,18 @@ bool c_match(const std::vector<CToken>& tokens, size_t at, const std::vector<std
   return true;
 }
 
+std::string c_hex32(uint32_t v) {
+  char b[16];
+  std::snprintf(b, sizeof b, "0x%08x", v);
+  return b;
+}
+
 std::string c_define_text(const std::string& name, const std::vector<uint32_t>& words,
                           int columns) {
   std::string out = "#define " + name + " { \\\n  ";
   out.reserve(out.size() + words.size() * 12 + 8);
-  char b[16];
   for (size_t i = 0; i < words.size(); ++i) {
-    std::snprintf(b, sizeof b, "0x%08x", words[i]);
-    out += b;
+    out += c_hex32(words[i]);
     if (i + 1 < words.size()) {
       out += ", ";
       if ((i + 1) % static_cast<size_t>(columns) == 0) out += "\\\n  ";

@@ -61,6 +61,9 @@ std::optional<std::pair<size_t, size_t>> c_function_body(const CSource& src,
 bool c_match(const std::vector<CToken>& tokens, size_t at, const std::vector<std::string>& pattern,
              std::vector<const CToken*>* captured = nullptr);
 
+// "0x%08x": a 32-bit word as izer's C writes it.
+std::string c_hex32(uint32_t v);
+
 // A `#define NAME { ... }` of 32-bit words in izer's layout (its toplevel.c_define): "0x%08x"
 // values, `columns` a line, each line continued with ` \\`, the `}` on a line of its own.
 std::string c_define_text(const std::string& name, const std::vector<uint32_t>& words,
