@@ -24,7 +24,8 @@ namespace {
 struct KatArgs {
   NetworkArgs net;
   std::string sample_input, samples, output_dir = ".";
-  long max_checklines = -1;
+  long max_checklines = -1;  // -1: no limit
+  CLI::Option* checklines = nullptr;
   bool quiet = false;
 };
 
@@ -33,9 +34,9 @@ int kat_command(const KatArgs& a) {
     fail(ErrorKind::Config,
          "kat: give either --sample-input X.npy (one sample: sampledata.h, sampleoutput.h) or "
          "--samples XS.npy (N samples: kat_samples.h, kat_main.c)");
-  if (a.max_checklines < -1 || a.max_checklines == 0)
+  if (a.checklines && a.checklines->count() && a.max_checklines < 0)
     fail(ErrorKind::Config, "kat: --max-checklines: found " + std::to_string(a.max_checklines) +
-                                "; give a positive number of words (izer's option)");
+                                "; give 0 or a positive number of words (izer's option)");
   const Simulator sim = Simulator::load(a.net.config_file, a.net.checkpoint_file,
                                         load_options(a.net));
   std::vector<Tensor> inputs;
@@ -83,8 +84,9 @@ Command add_kat_command(CLI::App& app) {
   c->add_option("--samples", a->samples, "N samples .npy (N x C x H x W or N x C x L)");
   c->add_option("-o,--output-dir", a->output_dir, "where to write the files")
       ->capture_default_str();
-  c->add_option("--max-checklines", a->max_checklines,
-                "check at most this many output words (izer's option; it keeps one more)");
+  a->checklines = c->add_option(
+      "--max-checklines", a->max_checklines,
+      "check at most this many output words (izer's option; it keeps one more)");
   c->add_flag("-q,--quiet", a->quiet, "print nothing but errors");
   return {c, [a] { return kat_command(*a); }};
 }

@@ -197,6 +197,16 @@ struct CheckArgs {
 };
 
 int check_memory(const CheckArgs& a) {
+  std::vector<DumpWord> dump;  // read first: a bad dump fails before the run
+  if (!a.dump.empty()) {
+    std::optional<uint32_t> base;
+    if (!a.dump_base.empty())
+      base = parse_address(a.dump_base, device_spec(parse_device(a.in.net.device)), "--dump-base");
+    dump = read_memory_dump(a.dump, base);
+  } else if (!a.dump_base.empty()) {
+    fail(ErrorKind::Config, "check-memory: --dump-base " + a.dump_base +
+                                " without --dump; give the dump file with --dump");
+  }
   Loaded l = load(a.in);
   const Network& net = *l.net;
   bool ok = true;
@@ -299,10 +309,7 @@ int check_memory(const CheckArgs& a) {
 
   // 6. A board's data memory dump against the simulation of the same sample.
   if (!a.dump.empty()) {
-    std::optional<uint32_t> base;
-    if (!a.dump_base.empty()) base = parse_address(a.dump_base, device_spec(net.device), "--dump-base");
-    const DumpComparison d =
-        compare_dump(net, mr.memory(), read_memory_dump(a.dump, base), a.kat.lines);
+    const DumpComparison d = compare_dump(net, mr.memory(), dump, a.kat.lines);
     s << d.report;
     ok &= d.ok();
   }
