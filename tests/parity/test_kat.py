@@ -101,3 +101,28 @@ def test_run_kat_takes_clang_format_layout(case, cli, tmp_path):
                         str(files["sampledata.h"]), "--load-code", str(load)],
                        capture_output=True, text=True, timeout=600)
     assert p.returncode == 0, f"{case}:\n{p.stdout}{p.stderr}"
+
+
+def test_kat_errors_leave_no_file(cli, tmp_path):
+    """A sample of the wrong shape, both or neither of --sample-input/--samples, a negative
+    --max-checklines: one line `ai8xsim: error: ...`, exit 1, nothing written."""
+    import numpy as np
+    corpus = require_corpus()
+    case = C.case_names(corpus, "ok")[0]
+    m = C.meta(corpus, case)
+    args = C.cli_args(corpus, case, m, m["weights"])[1:]
+    i = args.index("--sample-input")
+    net, sample = args[:i] + args[i + 2:], args[i + 1]
+    x = np.load(sample)
+    np.save(tmp_path / "wrong.npy", np.zeros((x.shape[0] + 1,) + x.shape[1:], dtype=np.int8))
+    out = tmp_path / "out"
+    for extra in (["--sample-input", str(tmp_path / "wrong.npy")],
+                  ["--samples", str(tmp_path / "wrong.npy")],
+                  [],
+                  ["--sample-input", sample, "--samples", sample],
+                  ["--sample-input", sample, "--max-checklines", "-3"]):
+        p = subprocess.run([str(cli), "kat", *net, *extra, "-o", str(out)], capture_output=True,
+                           text=True, timeout=600)
+        assert p.returncode == 1, f"{extra}: exit {p.returncode}\n{p.stdout}{p.stderr}"
+        assert p.stderr.startswith("ai8xsim: error: ") and len(p.stderr.splitlines()) == 1, p.stderr
+        assert not out.exists() or not any(out.iterdir()), f"{extra}: files left in {out}"
