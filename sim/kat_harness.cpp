@@ -237,6 +237,9 @@ int main(void)
   printf("\n*** ai8xsim known-answer tests: %d sample(s) ***\n", KAT_SAMPLES);
   for (s = 0; s < KAT_SAMPLES; s++) {
     cnn_init(); // Bring state machine into consistent state
+#ifdef KAT_RELOAD_WEIGHTS
+    cnn_load_weights(); // -DKAT_RELOAD_WEIGHTS: load the kernels before every sample
+#endif
     cnn_load_bias();
     cnn_configure();
 #if KAT_FIFO

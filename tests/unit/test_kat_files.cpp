@@ -27,11 +27,19 @@ KatWord word(uint32_t address, uint32_t mask, uint32_t value) {
   return w;
 }
 
-std::string temp_file(const std::string& name, const std::string& bytes) {
-  const std::string path = "/tmp/ai8xsim_unit_" + std::to_string(::getpid()) + "_" + name;
-  std::ofstream(path, std::ios::binary) << bytes;
-  return path;
-}
+// A file in /tmp holding `bytes`, removed at the end of the test case.
+struct TempFiles {
+  std::vector<std::string> paths;
+  ~TempFiles() {
+    for (const std::string& p : paths) std::remove(p.c_str());
+  }
+  std::string operator()(const std::string& name, const std::string& bytes) {
+    const std::string path = "/tmp/ai8xsim_unit_" + std::to_string(::getpid()) + "_" + name;
+    std::ofstream(path, std::ios::binary) << bytes;
+    paths.push_back(path);
+    return path;
+  }
+};
 
 }  // namespace
 
@@ -54,6 +62,7 @@ TEST_CASE("SAMPLE_OUTPUT: a record per run of consecutive addresses with one mas
 }
 
 TEST_CASE("board dump: gdb and OpenOCD text, CRLF, comments, symbols; .bin with a base") {
+  TempFiles temp_file;
   const std::string text =
       "# dump\r\n0x50400000 <buf>:\t0x00000001\t0x00000002\r\n\r\n"
       "50400010: 0000000a 0000000B\r\n// end\r\n";
@@ -73,17 +82,18 @@ TEST_CASE("board dump: gdb and OpenOCD text, CRLF, comments, symbols; .bin with 
 }
 
 TEST_CASE("board dump: errors name the file, the line and what was found") {
+  TempFiles temp_file;
   Caught c = catch_error(
-      [] { read_memory_dump(temp_file("e1.txt", "0x50400002: 0x1\n"), std::nullopt); });
+      [&] { read_memory_dump(temp_file("e1.txt", "0x50400002: 0x1\n"), std::nullopt); });
   CHECK(c.kind == ErrorKind::Input);
   CHECK(c.contains("line 1: address 0x50400002 is not word aligned"));
   c = catch_error(
-      [] { read_memory_dump(temp_file("e2.txt", "0x50400000: 0x123456789\n"), std::nullopt); });
+      [&] { read_memory_dump(temp_file("e2.txt", "0x50400000: 0x123456789\n"), std::nullopt); });
   CHECK(c.contains("line 1: found `0x123456789` where a 32-bit hex word belongs"));
-  c = catch_error([] { read_memory_dump(temp_file("e3.txt", "\n# nothing\n"), std::nullopt); });
+  c = catch_error([&] { read_memory_dump(temp_file("e3.txt", "\n# nothing\n"), std::nullopt); });
   CHECK(c.contains("the dump is empty"));
-  c = catch_error([] { read_memory_dump(temp_file("e4.bin", "abcd"), 0xfffffffcu); });
+  c = catch_error([&] { read_memory_dump(temp_file("e4.bin", "abcd"), 0xfffffffcu); });
   CHECK_FALSE(c.thrown);
-  c = catch_error([] { read_memory_dump(temp_file("e5.bin", "abcdefgh"), 0xfffffffcu); });
+  c = catch_error([&] { read_memory_dump(temp_file("e5.bin", "abcdefgh"), 0xfffffffcu); });
   CHECK(c.contains("runs past address 0xffffffff"));
 }
