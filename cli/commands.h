@@ -18,6 +18,7 @@ struct Command {
 Command add_run_command(CLI::App& app);
 Command add_check_command(CLI::App& app);
 Command add_eval_command(CLI::App& app);
+Command add_plan_command(CLI::App& app);  // cli/plan.cpp
 
 // Shared options of the commands that load a network.
 struct NetworkArgs {

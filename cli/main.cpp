@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   const std::vector<ai8xsim::cli::Command> commands = {
       ai8xsim::cli::add_run_command(app),
       ai8xsim::cli::add_check_command(app),
+      ai8xsim::cli::add_plan_command(app),
       ai8xsim::cli::add_eval_command(app),
       ai8xsim::cli::add_explain_address_command(app),
       ai8xsim::cli::add_check_memory_command(app),

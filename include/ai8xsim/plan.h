@@ -1,0 +1,45 @@
+// ai8xsim: `plan`: choose every layer's processors, output processors and data memory offsets
+// for a network YAML that lacks them (or has wrong ones), using the device rules of
+// sim/checks.h as the oracle and the cycle model (sim/cycles.h) as the cost. docs/plan.md.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ai8xsim/ai8xsim.h"
+
+namespace ai8xsim {
+
+enum class PlanObjective {
+  Latency,  // fewest cycles (the cycle model), then the least data memory
+  Memory,   // the least data memory (highest byte used in any instance), then fewest cycles
+};
+
+struct PlanOptions {
+  LoadOptions load;
+  std::optional<InputShape> input;  // unset: the YAML's in_channels / in_dim
+  PlanObjective objective = PlanObjective::Latency;
+  // Keys whose values the YAML gives are kept and planned around: any of `processors`,
+  // `output_processors`, `in_offset`, `out_offset`.
+  std::vector<std::string> keep;
+};
+
+struct PlanResult {
+  bool ok = false;             // a placement passing every device rule was found
+  std::string yaml;            // the planned YAML text (ok only)
+  std::string report;          // per layer: what was chosen and why; the totals
+  int64_t cycles = 0;          // the cycle model's total for the planned placement
+  int64_t original_cycles = -1;  // ... for the YAML's own placement, when it had one that fits
+  int64_t data_bytes = 0;      // highest data memory byte used in any instance
+  std::vector<Violation> violations;  // !ok: what makes the best placement found illegal
+};
+
+// Throws ai8xsim::Error for input errors (the YAML, the weights, --keep, the input shape).
+PlanResult plan_network(const std::string& config_file, const std::string& checkpoint_file,
+                        const PlanOptions& options);
+
+// "latency" / "memory"; throws a Config error naming the value otherwise.
+PlanObjective parse_plan_objective(const std::string& s);
+
+}  // namespace ai8xsim
