@@ -492,6 +492,7 @@ class Planner {
     int64_t lo = 0, hi = 0;      // bytes relative to the root's offset
     uint32_t instances = 0;      // bit per data memory instance
     int live_from = INT_MAX, live_to = INT_MIN;
+    bool streams = false;          // read or written by a streaming layer
     std::optional<int64_t> fixed;  // the root's offset, from a kept value
     int64_t offset = 0;
     std::vector<int> readers;
@@ -528,6 +529,7 @@ class Planner {
         g.hi = std::max<int64_t>(g.hi, rel + ext);
         g.live_to = std::max(g.live_to, pos_[q]);
         g.readers.push_back(q);
+        if (L.streaming) g.streams = true;
         if (keep_in_[q]) g.fixed = *keep_in_[q] - rel;
       } else {
         g.live_to = INT_MAX;
@@ -548,13 +550,26 @@ class Planner {
         g.lo = std::min<int64_t>(g.lo, rel);
         g.hi = std::max<int64_t>(g.hi, rel + ext);
         g.live_from = std::min(g.live_from, pos_[s]);
+        if (S.streaming) g.streams = true;
         if (S.output_layer || s == net_.final_layer) g.live_to = INT_MAX;
         if (keep_out_[s]) g.fixed = *keep_out_[s] - rel;
+      }
+    // Streaming layers run together: their buffers (and the output they end in) are live from
+    // the first streaming layer to the last.
+    int stream_first = INT_MAX, stream_last = INT_MIN;
+    for (int l : net_.order)
+      if (net_.layers[l].streaming) {
+        stream_first = std::min(stream_first, pos_[l]);
+        stream_last = std::max(stream_last, pos_[l]);
       }
     std::vector<Region*> order;
     for (auto& [r, g] : regions) {
       if (g.live_from == INT_MAX) g.live_from = -1;
       if (g.live_to == INT_MIN) g.live_to = end;
+      if (g.streams) {
+        g.live_from = std::min(g.live_from, stream_first);
+        g.live_to = std::max(g.live_to, stream_last);
+      }
       order.push_back(&g);
     }
     std::stable_sort(order.begin(), order.end(), [](const Region* a, const Region* b) {
@@ -819,8 +834,10 @@ PlanResult plan_network(const std::string& config_file, const std::string& check
   Checked fin = load_and_check(res.yaml, config_file, checkpoint_file, opt);
   const Network& pn = fin.result.network;
   res.violations = fin.result.violations;
+  // The device rules' words first; the planner's own limit (data still needed by a later
+  // layer, which izer's overlap rule does not protect) when they find nothing.
   for (const Violation& v : best_v)
-    if (v.rule == "plan") res.violations.insert(res.violations.begin(), v);
+    if (v.rule == "plan") res.violations.push_back(v);
   res.ok = res.violations.empty();
   res.data_bytes = best_bytes;
   const NetworkCycles nc = estimate_network_cycles(pn);

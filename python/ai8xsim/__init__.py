@@ -5,17 +5,19 @@
     r = net.run(x, layers=True)         # r.output, r.layers {YAML index: array}, r.cycles
     Y = net.run_batch(X, threads=4)     # N x C x H x W, progress bar for long batches
     net.summary()                       # per-layer table (text / notebook HTML)
+    yaml_text, report = ai8xsim.plan("net.yaml", "model-q.pth.tar", sample=x)  # placement
     ai8xsim.parity.compare(net, x, reference)   # layer-by-layer, with diagnoses
 
 Errors in files or samples raise ai8xsim.Error (a RuntimeError) with `.kind`."""
 from ._core import Error, core as _core
 from .simulator import OPTIONS, Cycles, Memory, RunResult, Simulator, load
 from .summary import Summary
+from .planner import plan
 from . import parity, plots
 
 __version__ = "0.1.0"
 has_cycles = bool(getattr(_core, "has_cycles", False))
 has_memory = bool(getattr(_core, "has_memory", False))
 
-__all__ = ["Error", "load", "Simulator", "RunResult", "Cycles", "Memory", "Summary", "OPTIONS",
+__all__ = ["Error", "load", "plan", "Simulator", "RunResult", "Cycles", "Memory", "Summary", "OPTIONS",
            "parity", "plots", "has_cycles", "has_memory", "__version__"]

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "ai8xsim/ai8xsim.h"
+#include "ai8xsim/plan.h"
 #include "sim/datamem.h"
 #include "sim/device.h"
 #if __has_include("sim/cycles.h")
@@ -467,6 +468,31 @@ void bind_error(py::module_& m) {
   });
 }
 
+// ai8xsim.plan(): (planned YAML text, report); ai8xsim.Error (capacity) naming the limit when
+// no placement exists.
+py::tuple plan(const std::string& config, const std::string& checkpoint, const std::string& device,
+               std::optional<std::vector<int>> shape, const std::string& objective,
+               const std::vector<std::string>& keep, const std::vector<int>& no_bias,
+               bool avg_pool_rounding, bool fifo, bool fast_fifo, bool overlap_data) {
+  PlanOptions o;
+  o.load.device = parse_device(device);
+  o.load.no_bias = no_bias;
+  o.load.avg_pool_rounding = avg_pool_rounding;
+  o.load.fifo = fifo || fast_fifo;
+  o.load.fast_fifo = fast_fifo;
+  o.load.overlap_data = overlap_data;
+  if (shape) o.input = input_shape(*shape);
+  o.objective = parse_plan_objective(objective);
+  o.keep = keep;
+  PlanResult r;
+  {
+    py::gil_scoped_release release;
+    r = plan_network(config, checkpoint, o);
+  }
+  if (!r.ok) fail(ErrorKind::Capacity, config + ": no placement found: " + r.violations.front().message);
+  return py::make_tuple(r.yaml, r.report);
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_ai8xsim, m) {
@@ -475,6 +501,11 @@ PYBIND11_MODULE(_ai8xsim, m) {
   bind_layer(m);
   bind_network(m);
   bind_simulator(m);
+  m.def("plan", &plan, py::arg("config_file"), py::arg("checkpoint_file"),
+        py::arg("device") = "MAX78000", py::arg("input_shape") = py::none(),
+        py::arg("objective") = "latency", py::arg("keep") = std::vector<std::string>{},
+        py::arg("no_bias") = std::vector<int>{}, py::arg("avg_pool_rounding") = false,
+        py::arg("fifo") = false, py::arg("fast_fifo") = false, py::arg("overlap_data") = false);
 #ifdef AI8XSIM_HAVE_CYCLES
   m.attr("has_cycles") = true;
 #else

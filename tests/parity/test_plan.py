@@ -1,0 +1,151 @@
+"""`ai8xsim plan` over the corpus (docs/plan.md).
+
+Accepted networks: with `processors`, `output_processors`, `in_offset` and `out_offset`
+removed from every layer, the planned YAML passes `check`, every layer equals izer's
+expected.npz, and the cycle model counts no more cycles than for izer's own placement.
+Networks izer refused for a placement reason (a processor map, an offset, data memory per
+instance): plan finds a placement that passes `check`, or, where the network's own shapes
+exceed an instance, names that limit."""
+import pathlib
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+import corpus as C  # noqa: E402
+from conftest import build_dir, corpus_dir, require_corpus  # noqa: E402
+
+KEYS = ("processors", "output_processors", "in_offset", "out_offset")
+# izer's refusals that are about placement (its message phrases, not case names).
+PLACEMENT_PHRASES = ("must not be zero or missing", "enabled processor map",
+                     "packed version of the input processors",
+                     "exceeds data memory instance size", "overwriting")
+
+
+def strip_placement(text: str) -> str:
+    """The YAML without the four placement keys (a `- key:` line keeps its list dash)."""
+    out = []
+    for line in text.splitlines():
+        m = re.match(r"^(\s*)(- )?\s*(\w+)\s*:", line)
+        if m and m.group(3) in KEYS:
+            if m.group(2):
+                out.append(m.group(1) + "-")
+            continue
+        out.append(line)
+    return "\n".join(out) + "\n"
+
+
+def _ai8xsim():
+    sys.path.insert(0, str(build_dir() / "python"))
+    import ai8xsim
+    return ai8xsim
+
+
+def _options(m: dict) -> dict:
+    flags = C.run_flags(m)
+    opts = {}
+    i = 0
+    while i < len(flags):
+        f = flags[i]
+        if f == "--no-bias":
+            opts.setdefault("no_bias", []).extend(int(v) for v in flags[i + 1].split(","))
+            i += 1
+        else:
+            opts[f[2:].replace("-", "_")] = True
+        i += 1
+    return opts
+
+
+def _check(cli, config, weights, sample, m):
+    cmd = [str(cli), "check", "--config-file", str(config), "--checkpoint-file", str(weights),
+           "--device", m["device"]] + C.run_flags(m)
+    cmd += ["--sample-input", str(sample)] if sample else []
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+
+
+def _case_files(corpus, case, m):
+    d = corpus / "cases" / case
+    weights = (d / (m["weights"] or "weights.npz")).resolve()
+    sample = d / (m["sample_input"] or "input.npy")
+    return d, weights, sample
+
+
+@pytest.mark.parametrize("case", C.case_names(corpus_dir(), "ok"))
+def test_plan_accepted(case, cli, tmp_path):
+    corpus = require_corpus()
+    ai8xsim = _ai8xsim()
+    m = C.meta(corpus, case)
+    d, weights, sample = _case_files(corpus, case, m)
+    stripped = tmp_path / "stripped.yaml"
+    stripped.write_text(strip_placement((d / m["config"]).read_text()))
+    assert not any(re.match(rf"^\s*(- )?\s*{k}\s*:", l) for l in stripped.read_text().splitlines()
+                   for k in KEYS)
+    opts = _options(m)
+    x = np.load(sample)
+    planned_text, report = ai8xsim.plan(stripped, weights, m["device"], sample=x, **opts)
+    planned = tmp_path / "planned.yaml"
+    planned.write_text(planned_text)
+
+    p = _check(cli, planned, weights, sample, m)
+    assert p.returncode == 0 and "fits" in p.stdout, f"{case}: planned YAML:\n{p.stdout}{p.stderr}"
+
+    net = ai8xsim.load(planned, weights, m["device"], **opts)
+    r = net.run(x, layers=True)
+    expected = np.load(d / "expected.npz")
+    for name in expected.files:
+        got = r.output if name == "output" else r.layers[int(name.split("_")[1])]
+        want = expected[name]
+        assert got.shape == want.shape and np.array_equal(got, want), f"{case}: {name} differs"
+
+    ours = net.cycles(x.shape).total
+    izers = ai8xsim.load(d / m["config"], weights, m["device"], **opts).cycles(x.shape).total
+    assert ours <= izers, f"{case}: planned {ours} cycles > izer's placement {izers}\n{report}"
+
+
+def _refused_for_placement():
+    corpus = corpus_dir()
+    if not (corpus / "index.json").is_file():
+        return ["<no corpus>"]
+    out = []
+    for case in C.case_names(corpus, "failed"):
+        m = C.meta(corpus, case)
+        err = m["error"] if isinstance(m["error"], str) else " ".join(m["error"])
+        if any(p in err for p in PLACEMENT_PHRASES):
+            out.append(case)
+    return out
+
+
+@pytest.mark.parametrize("case", _refused_for_placement())
+def test_plan_refused_for_placement(case, cli, tmp_path):
+    corpus = require_corpus()
+    ai8xsim = _ai8xsim()
+    m = C.meta(corpus, case)
+    if m["weights"] is None:
+        pytest.skip(f"{case}: izer refused it before loading weights; the corpus has none to plan with")
+    d, weights, sample = _case_files(corpus, case, m)
+    err = m["error"] if isinstance(m["error"], str) else " ".join(m["error"])
+    stripped = tmp_path / "stripped.yaml"
+    stripped.write_text(strip_placement((d / m["config"]).read_text()))
+    opts = _options(m)
+    # The shapes alone exceed an instance when izer says so at offset 0.
+    impossible = re.search(r"exceeds data memory instance size", err) and \
+        re.search(r"offset 0x0+ ", err)
+    if impossible:
+        with pytest.raises(ai8xsim.Error) as e:
+            ai8xsim.plan(stripped, weights, m["device"], sample=sample, **opts)
+        assert "data memory instance" in str(e.value) and e.value.kind == "capacity"
+        out = tmp_path / "p.yaml"
+        p = subprocess.run([str(cli), "plan", "--config-file", str(stripped), "--checkpoint-file",
+                            str(weights), "--sample-input", str(sample), "--device", m["device"],
+                            "--output", str(out)] + C.run_flags(m), capture_output=True, text=True)
+        assert p.returncode == 2 and "data memory instance" in p.stdout and not out.exists()
+        return
+    planned_text, _ = ai8xsim.plan(stripped, weights, m["device"], sample=sample, **opts)
+    planned = tmp_path / "planned.yaml"
+    planned.write_text(planned_text)
+    p = _check(cli, planned, weights, sample, m)
+    assert p.returncode == 0 and "fits" in p.stdout, f"{case}: planned YAML:\n{p.stdout}{p.stderr}"
