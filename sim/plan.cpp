@@ -660,21 +660,6 @@ std::string read_text(const std::string& path) {
   return s.str();
 }
 
-std::optional<int64_t> parse_int(const std::string& v) {
-  std::string s;
-  for (char c : v)
-    if (c != '_' && c != '"' && c != '\'') s += c;
-  if (s.empty()) return std::nullopt;
-  try {
-    size_t used = 0;
-    const long long x = std::stoll(s, &used, 0);
-    if (used != s.size()) return std::nullopt;
-    return x;
-  } catch (...) {
-    return std::nullopt;
-  }
-}
-
 // The item index of each YAML layer, from the line the loader recorded.
 std::vector<int> items_of_layers(const NetworkConfig& cfg,
                                  const std::vector<std::pair<int, int>>& item_lines) {
@@ -746,27 +731,21 @@ PlanResult plan_network(const std::string& config_file, const std::string& check
   const LayerYamlText yaml(text, config_file);
   const int items = yaml.items();
 
-  // The user's values (for --keep and for the original placement's cycles).
-  std::vector<std::array<std::optional<int64_t>, 4>> user(static_cast<size_t>(items));
+  // Which keys the YAML gives (for --keep and for the original placement's cycles); their
+  // values are read by the YAML loader, as izer reads them.
+  std::vector<std::array<bool, 4>> user(static_cast<size_t>(items));
   bool complete = true;
   for (int i = 0; i < items; ++i)
     for (int k = 0; k < 4; ++k) {
-      if (auto v = yaml.value(i, kKeys[k])) {
-        user[i][k] = parse_int(*v);
-        if (!user[i][k])
-          fail(ErrorKind::Config, config_file + ": layer item " + std::to_string(i) + ": key `" +
-                                      kKeys[k] + "`: found '" + *v +
-                                      "'; allowed: an integer (hex 0x... or decimal)");
-      } else if (k == 0) {
-        complete = false;
-      }
+      user[i][k] = yaml.value(i, kKeys[k]).has_value();
+      if (k == 0 && !user[i][k]) complete = false;
     }
 
   // 1. Resolve the network with provisional values for everything the planner chooses.
   std::vector<LayerYamlText::KeyValues> provisional(static_cast<size_t>(items));
   for (int i = 0; i < items; ++i)
     for (int k = 0; k < 4; ++k) {
-      if (kept(kKeys[k]) && user[i][k] && !(k == 0 && *user[i][k] == 0)) continue;
+      if (kept(kKeys[k]) && user[i][k]) continue;
       provisional[i].push_back({kKeys[k], k < 2 ? "0x0000000000000001" : "0x0000"});
     }
   std::vector<std::pair<int, int>> item_lines;
@@ -780,10 +759,11 @@ PlanResult plan_network(const std::string& config_file, const std::string& check
   for (int l = 0; l < nl; ++l) {
     const int it = l < static_cast<int>(item_of.size()) ? item_of[l] : -1;
     if (it < 0) continue;
-    if (kept("processors") && user[it][0]) kp[l] = static_cast<uint64_t>(*user[it][0]);
-    if (kept("output_processors") && user[it][1]) ko[l] = static_cast<uint64_t>(*user[it][1]);
-    if (kept("in_offset") && user[it][2]) ki[l] = static_cast<int>(*user[it][2]);
-    if (kept("out_offset") && user[it][3]) kout[l] = static_cast<int>(*user[it][3]);
+    const LayerConfig& lc = base.sim.config().layers[static_cast<size_t>(l)];
+    if (kept("processors") && user[it][0]) kp[l] = lc.processors;
+    if (kept("output_processors") && user[it][1]) ko[l] = lc.output_processors;
+    if (kept("in_offset") && user[it][2]) ki[l] = lc.in_offset;
+    if (kept("out_offset") && user[it][3]) kout[l] = lc.out_offset;
   }
 
   // 2. Plan: two searches (cycles first, kernel memory first); the first that fits wins.

@@ -10,6 +10,7 @@ import pathlib
 import re
 import subprocess
 import sys
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -149,3 +150,96 @@ def test_plan_refused_for_placement(case, cli, tmp_path):
     planned.write_text(planned_text)
     p = _check(cli, planned, weights, sample, m)
     assert p.returncode == 0 and "fits" in p.stdout, f"{case}: planned YAML:\n{p.stdout}{p.stderr}"
+
+
+def _every(n, status="ok"):
+    """Every n-th case of a status, in name order (a spread over networks and devices)."""
+    names = C.case_names(corpus_dir(), status)
+    return names if names == ["<no corpus>"] else names[::n]
+
+
+def _highest_byte(report: str) -> int:
+    return int(re.search(r"highest byte used (\d+)", report).group(1))
+
+
+@pytest.mark.parametrize("case", _every(25))
+def test_plan_memory_objective(case, cli, tmp_path):
+    """--objective memory: fits, same values, and no more data memory than objective latency."""
+    corpus = require_corpus()
+    ai8xsim = _ai8xsim()
+    m = C.meta(corpus, case)
+    d, weights, sample = _case_files(corpus, case, m)
+    stripped = tmp_path / "stripped.yaml"
+    stripped.write_text(strip_placement((d / m["config"]).read_text()))
+    opts = _options(m)
+    x = np.load(sample)
+    text_m, report_m = ai8xsim.plan(stripped, weights, m["device"], sample=x, objective="memory", **opts)
+    _, report_l = ai8xsim.plan(stripped, weights, m["device"], sample=x, **opts)
+    assert _highest_byte(report_m) <= _highest_byte(report_l)
+    planned = tmp_path / "planned.yaml"
+    planned.write_text(text_m)
+    p = _check(cli, planned, weights, sample, m)
+    assert p.returncode == 0 and "fits" in p.stdout, f"{case}:\n{p.stdout}{p.stderr}"
+    r = ai8xsim.load(planned, weights, m["device"], **opts).run(x, layers=True)
+    assert np.array_equal(r.output, np.load(d / "expected.npz")["output"])
+
+
+def _placement_lines(text):
+    return [l.strip() for l in text.splitlines()
+            if any(re.match(rf"^\s*(- )?\s*{k}\s*:", l) for k in KEYS)]
+
+
+@pytest.mark.parametrize("case", _every(25))
+def test_plan_keep(case, cli, tmp_path):
+    """--keep: izer's own processors kept, offsets planned around them; all four kept: the
+    placement lines are izer's, unchanged."""
+    corpus = require_corpus()
+    ai8xsim = _ai8xsim()
+    m = C.meta(corpus, case)
+    d, weights, sample = _case_files(corpus, case, m)
+    original = (d / m["config"]).read_text()
+    opts = _options(m)
+    x = np.load(sample)
+    text, report = ai8xsim.plan(d / m["config"], weights, m["device"], sample=x, keep=KEYS, **opts)
+    # every placement line izer's YAML has is there unchanged (keys it left to izer's
+    # defaults are written out)
+    missing = Counter(_placement_lines(original)) - Counter(_placement_lines(text))
+    assert not missing, f"{case}: kept lines changed: {sorted(missing)}"
+    planned = tmp_path / "kept.yaml"
+    planned.write_text(text)
+    p = _check(cli, planned, weights, sample, m)
+    assert p.returncode == 0 and "fits" in p.stdout, f"{case}:\n{report}\n{p.stdout}{p.stderr}"
+    # izer's processor maps kept, offsets dropped and planned
+    stripped = tmp_path / "offsets-stripped.yaml"
+    stripped.write_text("\n".join(l for l in original.splitlines()
+                                  if not re.match(r"^\s*(in_offset|out_offset)\s*:", l)) + "\n")
+    text, report = ai8xsim.plan(stripped, weights, m["device"], sample=x,
+                                keep="processors,output_processors", **opts)
+    procs = lambda t: Counter(l for l in _placement_lines(t) if "processors" in l)  # noqa: E731
+    assert not procs(stripped.read_text()) - procs(text)
+    planned = tmp_path / "planned.yaml"
+    planned.write_text(text)
+    p = _check(cli, planned, weights, sample, m)
+    assert p.returncode == 0 and "fits" in p.stdout, f"{case}:\n{report}\n{p.stdout}{p.stderr}"
+
+
+@pytest.mark.parametrize("case", _every(1000))
+def test_plan_bad_arguments(case, cli, tmp_path):
+    """Bad --objective / --keep / unplannable YAML: one error line, exit 1, no output file."""
+    corpus = require_corpus()
+    m = C.meta(corpus, case)
+    d, weights, sample = _case_files(corpus, case, m)
+    out = tmp_path / "p.yaml"
+    base = [str(cli), "plan", "--config-file", str(d / m["config"]), "--checkpoint-file",
+            str(weights), "--sample-input", str(sample), "--device", m["device"],
+            "--output", str(out)] + C.run_flags(m)
+    for extra, words in ((["--objective", "fast"], ["--objective", "'fast'", "latency, memory"]),
+                         (["--keep", "pad"], ["--keep", "'pad'", "in_offset"])):
+        p = subprocess.run(base + extra, capture_output=True, text=True)
+        assert p.returncode == 1 and not out.exists()
+        assert p.stderr.startswith("ai8xsim: error: ") and p.stderr.count("\n") == 1
+        assert all(w in p.stderr for w in words), p.stderr
+    flow = tmp_path / "flow.yaml"
+    flow.write_text("arch: test\ndataset: x\nlayers: [{op: conv2d}]\n")
+    p = subprocess.run(base[:3] + [str(flow)] + base[4:], capture_output=True, text=True)
+    assert p.returncode == 1 and not out.exists() and "flow.yaml:3" in p.stderr
