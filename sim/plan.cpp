@@ -170,7 +170,6 @@ class Planner {
   std::vector<std::optional<uint64_t>> fixed_mask_;  // per proc-group root (kept processors)
   std::unique_ptr<DeltaUF> proc_uf_, off_uf_;
 
-  int port_of_layer(int l) const { return l; }
   int sink_port(int s) const { return nl_ + s; }
   std::vector<Use>& uses(int src) { return uses_[static_cast<size_t>(src + 1)]; }
 
@@ -389,7 +388,6 @@ class Planner {
     for (int l : net_.order)
       if (t_in_[l] == 64) sky.put(~uint64_t{0}, kernel_rows(l), spec_);
     for (int r : roots) {
-      if (fixed_mask_[r] && start_[r] != INT_MIN && false) {}
       std::vector<int> members;
       int lo = 0, hi = 64;
       for (int q = 0; q < 2 * nl_; ++q)
@@ -741,11 +739,18 @@ PlanResult plan_network(const std::string& config_file, const std::string& check
       if (k == 0 && !user[i][k]) complete = false;
     }
 
+  if (!opt.input && items > 0 && !user[0][0] && !yaml.value(0, "in_channels"))
+    fail(ErrorKind::Config, config_file +
+                                ": layer 0: neither `processors` nor `in_channels` tells the input "
+                                "channels; give --sample-input or --input-shape C,H,W");
+
   // 1. Resolve the network with provisional values for everything the planner chooses.
   std::vector<LayerYamlText::KeyValues> provisional(static_cast<size_t>(items));
   for (int i = 0; i < items; ++i)
     for (int k = 0; k < 4; ++k) {
       if (kept(kKeys[k]) && user[i][k]) continue;
+      // Without a sample, the first layer's processors (as written) tell the input channels.
+      if (i == 0 && k == 0 && !opt.input && user[i][k]) continue;
       provisional[i].push_back({kKeys[k], k < 2 ? "0x0000000000000001" : "0x0000"});
     }
   std::vector<std::pair<int, int>> item_lines;

@@ -12,8 +12,8 @@
 namespace ai8xsim {
 
 enum class PlanObjective {
-  Latency,  // fewest cycles (the cycle model), then the least data memory
-  Memory,   // the least data memory (highest byte used in any instance), then fewest cycles
+  Latency,  // fewest cycles (the cycle model); offsets packed lowest first
+  Memory,   // the least data memory (highest byte used in any instance) of the searches
 };
 
 struct PlanOptions {

@@ -75,18 +75,22 @@ def _case_files(corpus, case, m):
     return d, weights, sample
 
 
-@pytest.mark.parametrize("case", C.case_names(corpus_dir(), "ok"))
-def test_plan_accepted(case, cli, tmp_path):
+def _stripped_case(case, tmp_path):
+    """The case's files and options, and its YAML with the placement keys removed."""
     corpus = require_corpus()
-    ai8xsim = _ai8xsim()
     m = C.meta(corpus, case)
     d, weights, sample = _case_files(corpus, case, m)
     stripped = tmp_path / "stripped.yaml"
     stripped.write_text(strip_placement((d / m["config"]).read_text()))
+    return m, d, weights, sample, stripped, _options(m), np.load(sample)
+
+
+@pytest.mark.parametrize("case", C.case_names(corpus_dir(), "ok"))
+def test_plan_accepted(case, cli, tmp_path):
+    ai8xsim = _ai8xsim()
+    m, d, weights, sample, stripped, opts, x = _stripped_case(case, tmp_path)
     assert not any(re.match(rf"^\s*(- )?\s*{k}\s*:", l) for l in stripped.read_text().splitlines()
                    for k in KEYS)
-    opts = _options(m)
-    x = np.load(sample)
     planned_text, report = ai8xsim.plan(stripped, weights, m["device"], sample=x, **opts)
     planned = tmp_path / "planned.yaml"
     planned.write_text(planned_text)
@@ -165,14 +169,8 @@ def _highest_byte(report: str) -> int:
 @pytest.mark.parametrize("case", _every(25))
 def test_plan_memory_objective(case, cli, tmp_path):
     """--objective memory: fits, same values, and no more data memory than objective latency."""
-    corpus = require_corpus()
     ai8xsim = _ai8xsim()
-    m = C.meta(corpus, case)
-    d, weights, sample = _case_files(corpus, case, m)
-    stripped = tmp_path / "stripped.yaml"
-    stripped.write_text(strip_placement((d / m["config"]).read_text()))
-    opts = _options(m)
-    x = np.load(sample)
+    m, d, weights, sample, stripped, opts, x = _stripped_case(case, tmp_path)
     text_m, report_m = ai8xsim.plan(stripped, weights, m["device"], sample=x, objective="memory", **opts)
     _, report_l = ai8xsim.plan(stripped, weights, m["device"], sample=x, **opts)
     assert _highest_byte(report_m) <= _highest_byte(report_l)
