@@ -237,6 +237,21 @@ def test_plan_bad_arguments(case, cli, tmp_path):
         assert p.returncode == 1 and not out.exists()
         assert p.stderr.startswith("ai8xsim: error: ") and p.stderr.count("\n") == 1
         assert all(w in p.stderr for w in words), p.stderr
+    # no sample, no input shape, and nothing in the YAML that tells the input channels
+    stripped = tmp_path / "stripped.yaml"
+    stripped.write_text("\n".join(l for l in strip_placement((d / m["config"]).read_text()).splitlines()
+                                  if not re.match(r"^\s*(- )?\s*in_channels\s*:", l)) + "\n")
+    no_sample = [a for i, a in enumerate(base) if a != "--sample-input" and base[i - 1] != "--sample-input"]
+    no_sample[no_sample.index("--config-file") + 1] = str(stripped)
+    p = subprocess.run(no_sample, capture_output=True, text=True)
+    assert p.returncode == 1 and not out.exists()
+    assert "--sample-input or --input-shape" in p.stderr and "layer 0" in p.stderr, p.stderr
+    # ... with --input-shape it plans
+    x = np.load(sample)
+    p = subprocess.run(no_sample + ["--input-shape", ",".join(str(v) for v in x.shape)],
+                       capture_output=True, text=True)
+    assert p.returncode == 0 and out.exists(), p.stdout + p.stderr
+    out.unlink()
     flow = tmp_path / "flow.yaml"
     flow.write_text("arch: test\ndataset: x\nlayers: [{op: conv2d}]\n")
     p = subprocess.run(base[:3] + [str(flow)] + base[4:], capture_output=True, text=True)
