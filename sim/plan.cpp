@@ -128,11 +128,11 @@ struct Use {
 
 class Planner {
  public:
-  Planner(Network& net, PlanObjective objective, const std::vector<std::optional<uint64_t>>& keep_proc,
+  Planner(Network& net, const std::vector<std::optional<uint64_t>>& keep_proc,
           const std::vector<std::optional<uint64_t>>& keep_oproc,
           const std::vector<std::optional<int>>& keep_in,
           const std::vector<std::optional<int>>& keep_out)
-      : net_(net), spec_(device_spec(net.device)), objective_(objective), keep_proc_(keep_proc),
+      : net_(net), spec_(device_spec(net.device)), keep_proc_(keep_proc),
         keep_oproc_(keep_oproc), keep_in_(keep_in), keep_out_(keep_out) {}
 
   // Returns "" or why no placement could be made (the planner's own limit).
@@ -151,7 +151,6 @@ class Planner {
  private:
   Network& net_;
   const DeviceSpec& spec_;
-  PlanObjective objective_;
   const std::vector<std::optional<uint64_t>>& keep_proc_;
   const std::vector<std::optional<uint64_t>>& keep_oproc_;
   const std::vector<std::optional<int>>& keep_in_;
@@ -786,7 +785,7 @@ PlanResult plan_network(const std::string& config_file, const std::string& check
     for (size_t i = 0, n = attempts.size(); i < n; ++i) attempts.push_back({attempts[i].first, true});
   for (const auto& [mode, in_place] : attempts) {
     Network cand = net;
-    Planner p(cand, opt.objective, kp, ko, ki, kout);
+    Planner p(cand, kp, ko, ki, kout);
     const std::string why = p.run(mode, in_place);
     std::vector<Violation> v = find_violations(cand);
     if (!why.empty()) v.insert(v.begin(), Violation{-1, "plan", "data memory instance", 0, 0, why});

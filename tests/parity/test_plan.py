@@ -98,8 +98,10 @@ def test_plan_accepted(case, cli, tmp_path):
     p = _check(cli, planned, weights, sample, m)
     assert p.returncode == 0 and "fits" in p.stdout, f"{case}: planned YAML:\n{p.stdout}{p.stderr}"
 
+    # Memory-fed: every layer reads its input from the data memory image where the planned
+    # offsets put it, so a placement that overwrote data still needed would show here.
     net = ai8xsim.load(planned, weights, m["device"], **opts)
-    r = net.run(x, layers=True)
+    r = net.run(x, layers=True, memory_fed=True)
     expected = np.load(d / "expected.npz")
     for name in expected.files:
         got = r.output if name == "output" else r.layers[int(name.split("_")[1])]
