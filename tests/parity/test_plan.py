@@ -258,3 +258,40 @@ def test_plan_bad_arguments(case, cli, tmp_path):
     flow.write_text("arch: test\ndataset: x\nlayers: [{op: conv2d}]\n")
     p = subprocess.run(base[:3] + [str(flow)] + base[4:], capture_output=True, text=True)
     assert p.returncode == 1 and not out.exists() and "flow.yaml:3" in p.stderr
+
+
+@pytest.mark.parametrize("case", _every(1000))
+def test_plan_names_the_limit_in_checks_words(case, cli, tmp_path):
+    """A kept offset that cannot hold the input: plan exits 2, writes nothing, and names the
+    limit with the message `check` gives for the same placement."""
+    corpus = require_corpus()
+    m = C.meta(corpus, case)
+    d, weights, sample = _case_files(corpus, case, m)
+    ib = {"MAX78000": 0x8000, "MAX78002": 0x14000}[m["device"]]
+    lines = strip_placement((d / m["config"]).read_text()).splitlines()
+    first = next(i for i, l in enumerate(lines) if re.match(r"^\s*-(\s|$)", l))
+    indent = len(lines[first]) - len(lines[first].lstrip()) + 2
+    lines.insert(first + 1, " " * indent + f"in_offset: {ib - 4:#x}")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "p.yaml"
+    args = ["--checkpoint-file", str(weights), "--sample-input", str(sample),
+            "--device", m["device"]] + C.run_flags(m)
+    p = subprocess.run([str(cli), "plan", "--config-file", str(bad), "--output", str(out),
+                        "--keep", "in_offset"] + args, capture_output=True, text=True)
+    assert p.returncode == 2 and not out.exists(), p.stdout + p.stderr
+    limit = re.search(r"no placement found: (.*)", p.stdout).group(1)
+    assert "data memory instance" in limit
+    ai8xsim = _ai8xsim()
+    with pytest.raises(ai8xsim.Error) as e:
+        ai8xsim.plan(bad, weights, m["device"], sample=sample, keep=["in_offset"], **_options(m))
+    assert limit in str(e.value) and e.value.kind == "capacity"
+    # Without --keep the offset is replanned and fits; with the first layer's in_offset set back
+    # to the kept value, `check` names the same limit in the same words.
+    unkept, _ = ai8xsim.plan(bad, weights, m["device"], sample=sample, **_options(m))
+    planned = tmp_path / "planned.yaml"
+    planned.write_text(unkept)
+    assert _check(cli, planned, weights, sample, m).returncode == 0
+    planned.write_text(re.sub(r"in_offset: 0x[0-9a-f]+", f"in_offset: {ib - 4:#x}", unkept, count=1))
+    c = _check(cli, planned, weights, sample, m)
+    assert c.returncode == 2 and limit in c.stdout, c.stdout
