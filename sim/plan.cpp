@@ -690,6 +690,23 @@ Checked load_and_check(const std::string& text, const std::string& file, const s
   }
 }
 
+// The data memory instances a processor map's data lives in, as ranges ("0-3,8").
+std::string instances(const Network& net, uint64_t mask) {
+  const int shared = device_spec(net.device).p_shared;
+  std::vector<int> inst;
+  for (int p = 0; p < 64; ++p)
+    if ((mask >> p & 1) && (inst.empty() || inst.back() != p / shared)) inst.push_back(p / shared);
+  std::string out;
+  for (size_t i = 0; i < inst.size();) {
+    size_t j = i;
+    while (j + 1 < inst.size() && inst[j + 1] == inst[j] + 1) ++j;
+    if (!out.empty()) out += ",";
+    out += std::to_string(inst[i]) + (j > i ? "-" + std::to_string(inst[j]) : "");
+    i = j + 1;
+  }
+  return out.empty() ? "none" : out;
+}
+
 std::string layer_line(const Network& net, const Layer& L, const KernelLayout& kl,
                        const std::optional<int64_t>& cyc, const std::optional<int64_t>& orig) {
   const LayerPasses p = layer_passes(net, L);
@@ -703,7 +720,9 @@ std::string layer_line(const Network& net, const Layer& L, const KernelLayout& k
   }
   o << "; output " << L.out_channels << " channels -> output_processors " << hex16(L.output_processors);
   o << "; reads " << input_data_size(net, L) << " bytes at in_offset " << hex4(L.in_offset)
-    << ", writes " << output_data_size(net, L) << " bytes at out_offset " << hex4(L.out_offset);
+    << " of instances " << instances(net, L.processors) << ", writes " << output_data_size(net, L)
+    << " bytes at out_offset " << hex4(L.out_offset) << " of instances "
+    << instances(net, L.output_processors);
   if (const KernelAllocation* a = kl.find(L.index); a && a->rows > 0)
     o << "; kernel rows " << a->first_row << ".." << a->first_row + a->rows - 1;
   if (cyc) {
