@@ -23,6 +23,7 @@ struct CheckArgs {
   NetworkArgs net;
   std::string sample_input, report, memory_map;
   std::vector<int> input_shape;
+  CostArgs cost;
 };
 
 std::string hex(uint64_t v) {
@@ -96,6 +97,15 @@ void print_layers(const Network& net, std::ostream& os) {
      << net.total_macs() << "\n";
 }
 
+void print_layer_costs(const NetworkCost& c, std::ostream& os) {
+  os << std::left << std::setw(6) << "layer" << std::right << std::setw(12) << "cycles"
+     << std::setw(12) << "us" << std::setw(12) << "uJ" << "\n";
+  for (const LayerCost& l : c.layers)
+    os << std::left << std::setw(6) << l.layer << std::right << std::setw(12) << l.cycles
+       << std::fixed << std::setprecision(1) << std::setw(12) << l.microseconds
+       << std::setprecision(2) << std::setw(12) << l.microjoules << "\n";
+}
+
 int check_command(const CheckArgs& a) {
   const LoadOptions opt = load_options(a.net);
   const Simulator sim = Simulator::load(a.net.config_file, a.net.checkpoint_file, opt);
@@ -104,6 +114,13 @@ int check_command(const CheckArgs& a) {
   std::cout << "ai8xsim check " << device_name(opt.device) << ": " << a.net.config_file
             << " (input " << in.c << "x" << in.h << "x" << in.w << ")\n";
   print_layers(r.network, std::cout);
+  // Time and energy only for a network that fits (the cost needs the kernel placement).
+  std::optional<NetworkCost> cost;
+  if (r.violations.empty()) {
+    cost = estimate_network_cost(r.network, cost_options(a.cost));
+    print_layer_costs(*cost, std::cout);
+    print_cost_totals(*cost, std::cout);
+  }
   std::vector<PendingFile> files;
   std::optional<MemoryMap> map;
   if (!a.report.empty() || !a.memory_map.empty()) map = memory_map(r.network);
@@ -117,6 +134,7 @@ int check_command(const CheckArgs& a) {
                         {"violations", nlohmann::json::array()}};
     for (int ll : r.network.order) j["layers"].push_back(layer_json(r.network, r.network.layers[ll]));
     for (const Violation& v : r.violations) j["violations"].push_back(violation_json(v));
+    if (cost) j["cost"] = cost_json(*cost);
     j["memory_map"] = memory_map_json(*map);
     files.push_back({a.report, j.dump(2) + "\n"});
   }
@@ -144,6 +162,7 @@ Command add_check_command(CLI::App& app) {
   cmd->add_option("--input-shape", a->input_shape, "the input shape C,H,W (or C,L)")
       ->delimiter(',');
   cmd->add_option("--report", a->report, "write the same as JSON, with the memory map");
+  add_cost_options(cmd, a->cost);
   cmd->add_option("--memory-map", a->memory_map,
                   "write the memory map as SVG: data memory per instance (what each layer "
                   "loads, writes, reads), kernel rows per processor, bias bytes per group");

@@ -6,7 +6,11 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+#include <ostream>
+
 #include "ai8xsim/ai8xsim.h"
+#include "sim/cost.h"
 
 namespace ai8xsim::cli {
 
@@ -47,6 +51,18 @@ struct MemoryFedRun {
 // Reads the known-answer file first (a missing file fails before the run).
 MemoryFedRun run_with_kat(const Network& net, const Tensor& input, bool keep_layers,
                           const KatOptions& k);
+// --clock-mhz, --load-clock-mhz, --no-pipeline, --riscv, --no-mexpress (cli/cost_report.cpp).
+struct CostArgs {
+  double clock_mhz = 0, load_clock_mhz = 0;
+  bool no_pipeline = false, riscv = false, no_mexpress = false;
+};
+void add_cost_options(CLI::App* cmd, CostArgs& a);
+CostOptions cost_options(const CostArgs& a);
+// The totals: inference, input load, weight load, bias/configuration, first inference from
+// power-up, each inference with the weights retained (us and uJ).
+void print_cost_totals(const NetworkCost& c, std::ostream& os);
+nlohmann::json cost_json(const NetworkCost& c);
+
 Command add_explain_address_command(CLI::App& app);
 Command add_check_memory_command(CLI::App& app);
 // `kat` (cli/kat.cpp): izer's known-answer files for any sample, and many samples' harness.

@@ -62,12 +62,15 @@ std::string op_str(const Layer& L) {
   return s;
 }
 
-void print_table(const Network& net, const NetworkCycles& cyc, std::ostream& os) {
+void print_table(const Network& net, const NetworkCost& cost, std::ostream& os) {
+  const NetworkCycles& cyc = cost.cycles;
   os << std::left << std::setw(6) << "layer" << std::setw(20) << "op" << std::setw(14) << "input"
      << std::setw(12) << "pool" << std::setw(14) << "output" << std::setw(6) << "shift"
      << std::setw(7) << "act" << std::right << std::setw(12) << "MACs" << std::setw(10)
-     << "cycles" << std::setw(10) << "us" << std::setw(9) << "MAC/cyc" << "\n";
-  for (const NetworkLayerCycles& lc : cyc.layers) {
+     << "cycles" << std::setw(10) << "us" << std::setw(10) << "uJ" << std::setw(9) << "MAC/cyc"
+     << "\n";
+  for (size_t i = 0; i < cyc.layers.size(); ++i) {
+    const NetworkLayerCycles& lc = cyc.layers[i];
     const Layer& L = net.layers[lc.layer];
     const int in_c = L.in_channels * L.operands;
     const int64_t cycles = lc.cycles.total;
@@ -77,7 +80,8 @@ void print_table(const Network& net, const NetworkCycles& cyc, std::ostream& os)
        << std::setw(6) << (L.is_conv() ? std::to_string(L.output_shift) : "-") << std::setw(7)
        << (L.activation == Activation::None ? "-" : activation_name(L.activation)) << std::right
        << std::setw(12) << L.macs() << std::setw(10) << cycles << std::setw(10) << std::fixed
-       << std::setprecision(1) << cycles / cyc.clock_mhz << std::setw(9) << std::setprecision(1)
+       << std::setprecision(1) << cost.layers[i].microseconds << std::setw(10)
+       << std::setprecision(2) << cost.layers[i].microjoules << std::setw(9) << std::setprecision(1)
        << (cycles > 0 ? static_cast<double>(L.macs()) / cycles : 0.0)
        << (lc.cycles.estimated ? " est." : "") << "\n";
   }
@@ -86,10 +90,12 @@ void print_table(const Network& net, const NetworkCycles& cyc, std::ostream& os)
      << (cyc.estimated ? " (estimated: streaming layers or a device izer does not estimate)"
                        : "")
      << "\n";
+  print_cost_totals(cost, os);
 }
 
 // --report: the run's per-layer figures as JSON (cycle model, MACs, shapes) and the memory map.
-std::string report_json(const Network& net, const NetworkCycles& cyc, const MemoryMap& map) {
+std::string report_json(const Network& net, const NetworkCost& cost, const MemoryMap& map) {
+  const NetworkCycles& cyc = cost.cycles;
   nlohmann::json j = {{"device", device_name(net.device)},
                       {"config_file", net.config_file},
                       {"clock_mhz", cyc.clock_mhz},
@@ -110,6 +116,7 @@ std::string report_json(const Network& net, const NetworkCycles& cyc, const Memo
                            {"estimated", lc.cycles.estimated},
                            {"cycle_terms", terms}});
   }
+  j["cost"] = cost_json(cost);
   j["memory_map"] = memory_map_json(map);
   return j.dump(2) + "\n";
 }
@@ -129,7 +136,7 @@ struct RunArgs {
   NetworkArgs net;
   KatOptions kat;
   std::string sample_input, output, dump_layers, report, memory_map;
-  double clock_mhz = 0;
+  CostArgs cost;
   int threads = 0;
   bool quiet = false;
 };
@@ -144,7 +151,7 @@ bool is_batch(const NdArray& a, const Simulator& sim) {
 }
 
 // --report (with the memory map) and --memory-map FILE.svg.
-void add_memory_files(const RunArgs& a, const Network& net, const NetworkCycles& cyc,
+void add_memory_files(const RunArgs& a, const Network& net, const NetworkCost& cyc,
                       std::vector<PendingFile>& files) {
   if (a.report.empty() && a.memory_map.empty()) return;
   const MemoryMap map = memory_map(net);
@@ -184,8 +191,7 @@ int run_batch_command(const RunArgs& a, const Simulator& sim, const NdArray& arr
   if (!a.output.empty())
     files.push_back({a.output, encode_npy_int32({static_cast<int64_t>(outs.size()), o0.c, o0.h,
                                                  o0.w}, flat)});
-  const NetworkCycles cyc = estimate_network_cycles(
-      net, a.clock_mhz > 0 ? a.clock_mhz : default_cnn_clock_mhz(sim.options().device));
+  const NetworkCost cyc = estimate_network_cost(net, cost_options(a.cost));
   add_memory_files(a, net, cyc, files);
   write_files_atomically(files);
   if (!a.quiet) {
@@ -219,8 +225,7 @@ int run_command(const RunArgs& a) {
       if (r.layers[ll])
         files.push_back({layer_file(a.dump_layers, ll),
                          encode_npy_int32(tensor_shape(*r.layers[ll]), r.layers[ll]->data)});
-  const NetworkCycles cyc = estimate_network_cycles(
-      net, a.clock_mhz > 0 ? a.clock_mhz : default_cnn_clock_mhz(opt.device));
+  const NetworkCost cyc = estimate_network_cost(net, cost_options(a.cost));
   add_memory_files(a, net, cyc, files);
   write_files_atomically(files, a.dump_layers);
 
@@ -254,12 +259,11 @@ Command add_run_command(CLI::App& app) {
                   "write every layer's output as DIR/layer_NNN.npy (NNN: YAML layer index)");
   run->add_option("--report", a->report,
                   "write per-layer cycles, latency and MACs as JSON (total_cycles, latency_us, "
-                  "clock_mhz, layers[i].cycles, layers[i].macs) and the memory map (memory_map)");
+                  "clock_mhz, layers[i].cycles, layers[i].macs) the memory map (memory_map) and the cost (cost: per layer us/uJ, load and inference totals)");
   run->add_option("--memory-map", a->memory_map,
                   "write the memory map as SVG: data memory per instance (what each layer "
                   "loads, writes, reads), kernel rows per processor, bias bytes per group");
-  run->add_option("--clock-mhz", a->clock_mhz,
-                  "CNN clock for latency (default: MAX78000 50, MAX78002 200)");
+  add_cost_options(run, a->cost);
   run->add_option("--threads", a->threads, "threads for a batch (default: all cores)");
   run->add_flag("-q,--quiet", a->quiet, "print nothing but errors");
   add_kat_options(run, a->kat);

@@ -113,6 +113,12 @@ int64_t output_row_cycles(const CycleLayerInput& in) {
 
 int64_t flatten_adjust_cycles(const CycleLayerInput& in) { return in.flatten ? 1 : 0; }
 
+// The pipeline: every data read of the layer stalls the sequencer (a fitted average, rounded
+// to whole cycles per layer).
+int64_t pipeline_stall_cycles(const CycleLayerInput& in, int64_t data_reads) {
+  return in.pipeline ? (data_reads * kPipelineStallTenthsPerRead + 5) / 10 : 0;
+}
+
 // MAX78000, pooling last with several passes or operands: the kernel-offset multi-write
 // re-reads the padded border once per kernel memory row before the layer's kernels. (The
 // row/column pairing below is the hardware's formula as izer states it.)
@@ -237,6 +243,7 @@ std::vector<CycleTerm> LayerCycles::terms() const {
       {"output writes (channels x columns x passes)", output_writes},
       {"passthrough writes (passes x time slots)", passthrough_writes},
       {"streaming factor", streaming_extra},
+      {"pipeline stalls", pipeline_stalls},
   };
   std::vector<CycleTerm> out;
   for (const auto& t : all)
@@ -271,6 +278,8 @@ LayerCycles estimate_layer_cycles(const CycleLayerInput& in) {
     out.streaming_extra = out.total - out.subtotal;
     out.estimated = true;
   }
+  out.pipeline_stalls = pipeline_stall_cycles(in, out.data_reads);
+  out.total += out.pipeline_stalls;
   return out;
 }
 
@@ -497,6 +506,7 @@ NetworkCycles estimate_network_cycles(const Network& net, const CycleOptions& op
   out.device = net.device;
   out.clock_mhz = options.clock_mhz > 0 ? options.clock_mhz : default_cnn_clock_mhz(net.device);
   out.estimated = !device_spec(net.device).support_latency_calc;
+  out.pipeline = options.pipeline && device_spec(net.device).support_pipeline;
   out.total = out.startup;
   const bool feed = options.streaming == StreamingModel::FifoFeed;
   int64_t stream_compute = 0, stream_tail_cycles = 0;
@@ -507,6 +517,7 @@ NetworkCycles estimate_network_cycles(const Network& net, const CycleOptions& op
       NetworkLayerCycles r;
       r.layer = ll;
       r.input = avgpool_reset_input(net.device);
+      r.input.pipeline = out.pipeline;
       r.cycles = estimate_layer_cycles(r.input);
       out.total += r.cycles.total;
       out.layers.push_back(std::move(r));
@@ -514,6 +525,7 @@ NetworkCycles estimate_network_cycles(const Network& net, const CycleOptions& op
     NetworkLayerCycles e;
     e.layer = ll;
     e.input = cycle_input_for(net, ll);
+    e.input.pipeline = out.pipeline;
     if (feed && e.input.streaming) {
       e.input.streaming = false;  // count the work; the feed bound is added below
       e.cycles = estimate_layer_cycles(e.input);

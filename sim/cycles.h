@@ -43,7 +43,14 @@ struct CycleLayerInput {
   bool flatten = false;    // hardware flatten mode (more than 16 flattened pass-pixels)
   bool streaming = false;  // layer runs in streaming mode
   int kernel_offset = 0;   // kernel memory row of the layer's first kernel (pool-last pre-read)
+  bool pipeline = false;   // the CNN pipeline is on (MAX78002 default): each data read stalls
 };
+
+// The CNN pipeline's cost per input data read, in tenths of a CNN cycle (docs/cycle-model.md
+// §4). A fitted parameter: no public document states it; it is the one value that brings the
+// pipelined MAX78002 schedule to AN7664's Table 4 (benchmarks/silicon_table.py refits it and
+// reports its leave-one-out error in docs/silicon-table.md).
+constexpr int64_t kPipelineStallTenthsPerRead = 74;
 
 // One named share of a layer's cycles. The terms of a LayerCycles add up to its total.
 struct CycleTerm {
@@ -77,6 +84,7 @@ struct LayerCycles {
   int64_t passthrough_writes = 0;  // passthrough: passes x time slots per pixel
   int64_t subtotal = 0;         // the layer without the streaming factor
   int64_t streaming_extra = 0;  // izer's streaming guess: subtotal x 1.5 (rounded up) - subtotal
+  int64_t pipeline_stalls = 0;  // pipeline on: data reads x kPipelineStallTenthsPerRead / 10
   int64_t total = 0;
   bool estimated = false;       // true for streaming layers (izer marks them "(est)")
 
@@ -100,6 +108,9 @@ struct CycleOptions {
   // FifoFeed only: CNN clocks between two input FIFO words (one pixel of up to 4 channels per
   // FIFO). 0: the FIFO is always full (the producer is never the bottleneck).
   double fifo_cycles_per_word = 0;
+  // The CNN pipeline (izer's --pipeline / --no-pipeline): on by default where the device has
+  // one (MAX78002); ignored on a device without one (MAX78000).
+  bool pipeline = true;
 };
 
 struct NetworkLayerCycles {
@@ -116,6 +127,7 @@ struct NetworkCycles {
   int64_t stream_wait = 0;  // FifoFeed: cycles the streaming layers wait for input
   int64_t total = 0;        // startup + every layer (+ stream_wait)
   bool estimated = false;   // any streaming layer, or a device izer does not estimate
+  bool pipeline = false;    // the pipeline term was applied
   double microseconds() const { return clock_mhz > 0 ? total / clock_mhz : 0; }
 };
 
