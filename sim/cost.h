@@ -28,8 +28,8 @@ constexpr double kLoadPowerMw = 42.5;
 // Inference energy per CNN cycle: a base for the accelerator's clock tree and sequencer and
 // a share per processor in use (the layer's input processors), picojoules. Fitted: AN7664
 // Table 4 inference energy (benchmarks/silicon_table.py reports the leave-one-out error).
-constexpr double kInferenceBasePjPerCycle = 0;
-constexpr double kInferenceProcessorPjPerCycle = 0;
+constexpr double kInferenceBasePjPerCycle = 559;
+constexpr double kInferenceProcessorPjPerCycle = 24.3;
 
 // ---- the words the CPU writes ----------------------------------------------------------------
 
