@@ -44,11 +44,12 @@ nlohmann::json cost_pair(const Cost& c) { return {{"us", c.us}, {"uj", c.uj}}; }
 }  // namespace
 
 void print_cost_totals(const NetworkCost& c, std::ostream& os) {
-  os << "cost (" << device_name(c.cycles.device) << ", inference at " << c.cycles.clock_mhz
+  os << std::defaultfloat << "cost (" << device_name(c.cycles.device) << ", inference at "
+     << c.cycles.clock_mhz
      << " MHz" << (c.cycles.pipeline ? " with pipeline" : "") << ", loads at "
      << c.load_clock_mhz << " MHz by the " << (c.riscv ? "RISC-V" : "Arm") << " core):\n";
-  cost_line(os, c.words.fifo ? "inference (FIFO input included)" : "inference", c.inference);
-  cost_line(os, c.words.fifo ? "input load (FIFO: in the inference)" : "input load",
+  cost_line(os, "inference", c.inference);
+  cost_line(os, c.words.fifo ? "input load (FIFO feed, overlaps inference)" : "input load",
             c.input_load);
   cost_line(os, "weight load", c.weight_load);
   cost_line(os, "bias and configuration load", c.bias_config);
@@ -58,13 +59,19 @@ void print_cost_totals(const NetworkCost& c, std::ostream& os) {
 
 nlohmann::json cost_json(const NetworkCost& c) {
   nlohmann::json layers = nlohmann::json::array();
-  for (const LayerCost& l : c.layers)
+  for (size_t i = 0; i < c.layers.size(); ++i) {
+    const LayerCost& l = c.layers[i];
+    nlohmann::json terms = nlohmann::json::object();
+    for (const CycleTerm& t : c.cycles.layers[i].cycles.terms()) terms[t.name] = t.cycles;
     layers.push_back({{"layer", l.layer},
                       {"processors", l.processors},
                       {"cycles", l.cycles},
                       {"us", l.microseconds},
-                      {"uj", l.microjoules}});
+                      {"uj", l.microjoules},
+                      {"cycle_terms", terms}});
+  }
   return {{"clock_mhz", c.cycles.clock_mhz},
+          {"total_cycles", c.cycles.total},
           {"load_clock_mhz", c.load_clock_mhz},
           {"pipeline", c.cycles.pipeline},
           {"riscv", c.riscv},

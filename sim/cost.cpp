@@ -92,15 +92,7 @@ NetworkCost estimate_network_cost(const Network& net, const CostOptions& options
       options.load_clock_mhz > 0 ? options.load_clock_mhz : default_load_clock_mhz(net.device);
   c.riscv = options.riscv;
   c.words = load_words(net, options.mexpress);
-  CycleOptions co = options.cycles;
-  if (c.words.fifo) {
-    // The FIFO feed: each word takes the core's write time, counted in CNN clocks.
-    co.streaming = StreamingModel::FifoFeed;
-    const double clock = co.clock_mhz > 0 ? co.clock_mhz : default_cnn_clock_mhz(net.device);
-    co.fifo_cycles_per_word =
-        load_microseconds(1, c.load_clock_mhz, options.riscv) * clock;
-  }
-  c.cycles = estimate_network_cycles(net, co);
+  c.cycles = estimate_network_cycles(net, options.cycles);
   const double mhz = c.cycles.clock_mhz;
   for (const NetworkLayerCycles& lc : c.cycles.layers) {
     LayerCost l;
@@ -118,9 +110,12 @@ NetworkCost estimate_network_cost(const Network& net, const CostOptions& options
       load_microseconds(c.words.weight_words + c.words.weight_blocks, c.load_clock_mhz, rv);
   c.bias_config.us =
       load_microseconds(c.words.bias_words + c.words.config_words, c.load_clock_mhz, rv);
-  if (!c.words.fifo) c.input_load.us = load_microseconds(c.words.input_words, c.load_clock_mhz, rv);
+  c.input_load.us = load_microseconds(c.words.input_words, c.load_clock_mhz, rv);
   for (Cost* k : {&c.weight_load, &c.bias_config, &c.input_load}) k->uj = load_microjoules(k->us);
-  c.retained_inference = {c.input_load.us + c.inference.us, c.input_load.uj + c.inference.uj};
+  // FIFO input: the CNN runs while the core feeds it; the longer of the two sets the time.
+  c.retained_inference = {c.words.fifo ? std::max(c.input_load.us, c.inference.us)
+                                       : c.input_load.us + c.inference.us,
+                          c.input_load.uj + c.inference.uj};
   c.first_inference = {c.weight_load.us + c.bias_config.us + c.retained_inference.us,
                        c.weight_load.uj + c.bias_config.uj + c.retained_inference.uj};
   return c;

@@ -78,12 +78,14 @@ struct NetworkCost {
   double load_clock_mhz = 0;
   bool riscv = false;
   std::vector<LayerCost> layers;  // the cycle model's entries, in execution order
-  Cost inference;      // the CNN's run (FIFO input: the feed bound included)
+  Cost inference;      // the CNN's run
   Cost weight_load;    // cnn_load_weights()
   Cost bias_config;    // cnn_load_bias() + cnn_configure()
-  Cost input_load;     // load_input() (FIFO: overlaps the inference, counted there)
+  Cost input_load;     // load_input() (FIFO: the feed, which overlaps the inference)
   Cost first_inference;     // from power-up: weights, biases, configuration, input, inference
-  Cost retained_inference;  // each further inference with the weights retained: input + run
+  // Each further inference with the weights retained: input load + run (FIFO: the longer of
+  // the feed and the run; the energy of both).
+  Cost retained_inference;
 };
 
 // The load clock izer's generated code sets while it loads (MAX78002: PLL / 4 = 50 MHz;

@@ -1,0 +1,327 @@
+#!/usr/bin/env python3
+"""The time, loading and energy models against measured silicon: writes docs/silicon-table.md.
+
+For every row of AN7664 Table 4 (MAX78002, ../shared/silicon/an7664_table4.csv) and every
+published MAX78000 figure (../shared/silicon/README.md), runs `ai8xsim check --report` on the
+corpus case of that network and compares the model's inference time, input-load time,
+weight-load time, inference energy and load energies with the measurement. Every parameter
+that can only be fitted from these measurements is refitted here leaving each network out in
+turn; the leave-one-out error is the error of that refit on the network left out.
+
+usage: benchmarks/silicon_table.py [--build build] [--corpus ../shared/parity]
+                                   [--silicon ../shared/silicon] [--out docs/silicon-table.md]
+"""
+import argparse
+import csv
+import json
+import pathlib
+import subprocess
+import sys
+import tempfile
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "parity"))
+import corpus as C  # noqa: E402
+
+# Table 4's example name -> the corpus case (shape-true cases: the real shapes, random weights).
+CASES = {
+    "aisegment_unet": "demo-aisegment_unet-max78002",
+    "camvid_unet": "demo-camvid_unet-max78002",
+    "cats-dogs": "demo-cats-dogs-max78002",
+    "cifar-10": "demo-cifar-10-max78002",
+    "cifar-100-effnet2": "demo-cifar-100-effnet2-shapetrue-max78002",
+    "cifar-100-mixed": "demo-cifar-100-mixed-shapetrue-max78002",
+    "cifar-100-mobilenet-v2-0.75": "demo-cifar-100-mobilenet-v2-0.75-shapetrue-max78002",
+    "cifar-100-residual": "demo-cifar-100-residual-shapetrue-max78002",
+    "cifar-100-simplewide2x": "demo-cifar-100-simplewide2x-mixed-shapetrue-max78002",
+    "faceid": "demo-faceid-max78002",
+    "imagenet-effnet2": "demo-imagenet-shapetrue-max78002",
+    "kws20_v2_1": "demo-kws20_v2-shapetrue-max78002",
+    "kws20_v3_1": "demo-kws20_v3-max78002",
+    "mnist": "demo-mnist-max78002",
+    "mnist-riscv": "demo-mnist-max78002",
+    "svhn_tinierssd": "demo-svhn_tinierssd-max78002",
+}
+# Rows measured with something other than izer's defaults, and the evidence.
+RISCV = {"mnist-riscv"}
+# Table 4's mobilenet row (14.12 ms) is 706 k cycles at 50 MHz: exactly AN7664 Figure 10's
+# cycle count for the same network with the pipeline at 200 MHz (3.53 ms). Its inference
+# power (96 mW) is a quarter of its neighbours'. The row was run with the CNN at 50 MHz.
+INFERENCE_MHZ = {"cifar-100-mobilenet-v2-0.75": 50}
+
+# MAX78000 at 50 MHz: msdk example READMEs (../shared/silicon/README.md).
+MAX78000 = [
+    ("mnist", "demo-mnist-max78000", 1410, ""),
+    ("mnist-riscv", "demo-mnist-max78000", 1423, ""),
+    ("kws20_v3", "demo-kws20_v3-max78000", 1442, ""),
+    ("faceid", "demo-faceid-max78000", 1882, "FIFO: see below"),
+    ("cifar-10", "demo-cifar-10-max78000", 1712,
+     "not a comparison: measured on another build (the README's outputs are not the KAT's)"),
+]
+
+READS = "data reads (pool window x operands x passes)"
+
+
+def report(exe, corpus, case, extra):
+    m = C.meta(corpus, case)
+    args = C.cli_args(corpus, case, m, m["weights"])
+    args[0] = "check"
+    with tempfile.TemporaryDirectory() as tmp:
+        out = pathlib.Path(tmp) / "r.json"
+        subprocess.run([str(exe)] + args + ["--report", str(out)] + extra, check=True,
+                       capture_output=True)
+        return json.loads(out.read_text())
+
+
+def fnum(v):
+    return "" if v is None or v == "" else float(v)
+
+
+def err(model, meas):
+    return None if meas in (None, "", 0) else (model - meas) / meas * 100
+
+
+def pct(e):
+    return "" if e is None else f"{e:+.1f}%"
+
+
+def lsq(rows):
+    """Least squares y = sum(c_i x_i), weighted by 1/y (relative errors): [(xs, y)] -> [c]."""
+    n = len(rows[0][0])
+    a = [[0.0] * n for _ in range(n)]
+    b = [0.0] * n
+    for xs, y in rows:
+        w = 1.0 / (y * y)
+        for i in range(n):
+            b[i] += w * xs[i] * y
+            for j in range(n):
+                a[i][j] += w * xs[i] * xs[j]
+    # Gauss-Jordan (n <= 2)
+    for i in range(n):
+        p = a[i][i]
+        for j in range(n):
+            a[i][j] /= p
+        b[i] /= p
+        for k in range(n):
+            if k != i:
+                f = a[k][i]
+                for j in range(n):
+                    a[k][j] -= f * a[i][j]
+                b[k] -= f * b[i]
+    return b
+
+
+def loo(rows):
+    """{key: (xs, y)} -> {key: relative error of the fit without key}, and the full fit."""
+    out = {}
+    for k, (xs, y) in rows.items():
+        c = lsq([v for kk, v in rows.items() if kk != k])
+        out[k] = (sum(ci * xi for ci, xi in zip(c, xs)) - y) / y * 100
+    return out, lsq(list(rows.values()))
+
+
+def stall_fit_of(rows):
+    """s minimising the relative error of base + s x reads against the measured cycles."""
+    num = sum(r * (t - b) / t ** 2 for r, b, t in rows)
+    den = sum(r * r / t ** 2 for r, b, t in rows)
+    return num / den
+
+
+def loo_total(rows):
+    """{key: (reads, base cycles, measured cycles)} -> LOO errors of the total, full fit."""
+    out = {}
+    for k, (r, b, t) in rows.items():
+        s = stall_fit_of([v for kk, v in rows.items() if kk != k])
+        out[k] = (b + s * r - t) / t * 100
+    return out, stall_fit_of(list(rows.values()))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", default=str(ROOT / "build"))
+    ap.add_argument("--corpus", default=str(ROOT.parent / "shared" / "parity"))
+    ap.add_argument("--silicon", default=str(ROOT.parent / "shared" / "silicon"))
+    ap.add_argument("--out", default=str(ROOT / "docs" / "silicon-table.md"))
+    a = ap.parse_args()
+    corpus = pathlib.Path(a.corpus)
+    exe = pathlib.Path(a.build) / "ai8xsim"
+    table = list(csv.DictReader(open(pathlib.Path(a.silicon) / "an7664_table4.csv")))
+
+    model, plain = {}, {}
+    for row in table:
+        name = row["example"]
+        extra = ["--riscv"] if name in RISCV else []
+        if name in INFERENCE_MHZ:
+            extra += ["--clock-mhz", str(INFERENCE_MHZ[name])]
+        model[name] = report(exe, corpus, CASES[name], extra)["cost"]
+        plain[name] = report(exe, corpus, CASES[name], extra + ["--no-pipeline"])["cost"]
+
+    # ---- leave-one-out refits of the fitted parameters --------------------------------------
+    # Pipeline stall per data read: measured cycles = no-pipeline cycles + s x data reads.
+    # (mnist-riscv repeats mnist's inference; faceid's FIFO run is not separable.)
+    stall_rows = {}
+    for row in table:
+        name, ms = row["example"], fnum(row["inference_ms"])
+        if ms == "" or name in RISCV:
+            continue
+        r = plain[name]
+        nreads = sum(l["cycle_terms"].get(READS, 0) for l in r["layers"])
+        stall_rows[name] = (nreads, r["total_cycles"], ms * 1000 * INFERENCE_MHZ.get(name, 200))
+    stall_loo, stall_fit = loo_total(stall_rows)
+
+    # Arm load clocks per word (weights and input, 50 MHz): time = c x words / 50.
+    load_rows = {}
+    for row in table:
+        name = row["example"]
+        if name in RISCV:
+            continue
+        w = model[name]["words"]
+        load_rows[name + " (weights)"] = ([(w["weights"] + w["weight_blocks"]) / 50.0],
+                                          fnum(row["weights_load_ms"]) * 1000)
+        if row["input_load_ms"]:
+            load_rows[name + " (input)"] = ([w["input"] / 50.0], fnum(row["input_load_ms"]) * 1000)
+    load_loo, load_fit = loo(load_rows)
+    # Load power: energy = P x time (weights and input, every row with both).
+    power_rows = {}
+    for row in table:
+        name = row["example"]
+        power_rows[name + " (weights)"] = ([fnum(row["weights_load_ms"])],
+                                           fnum(row["weights_load_uj"]))
+        if row["input_load_ms"]:
+            power_rows[name + " (input)"] = ([fnum(row["input_load_ms"])],
+                                             fnum(row["input_load_uj"]))
+    power_loo, power_fit = loo(power_rows)
+    # Inference energy: sum over layers of cycles x (base + per-processor x processors).
+    energy_rows = {}
+    for row in table:
+        name = row["example"]
+        if row["inference_uj"] == "" or name in RISCV:
+            continue
+        ls = model[name]["layers"]
+        energy_rows[name] = ([sum(l["cycles"] for l in ls) * 1e-6,
+                              sum(l["cycles"] * l["processors"] for l in ls) * 1e-6],
+                             fnum(row["inference_uj"]))
+    energy_loo, energy_fit = loo(energy_rows)
+
+    # ---- the tables ---------------------------------------------------------------------------
+    time_rows, energy_table = [], []
+    for row in table:
+        name = row["example"]
+        c = model[name]
+        inf_ms = fnum(row["inference_ms"])
+        fifo = c["fifo"]
+        meas_inf = fnum(row["input_and_inference_ms"]) if fifo else inf_ms
+        mod_inf = (c["retained_inference"] if fifo else c["inference"])["us"] / 1000
+        mhz = c["clock_mhz"]
+        time_rows.append(
+            f"| {name} | {mhz:.0f}{' (FIFO)' if fifo else ''} | {mod_inf:.3f} | "
+            f"{meas_inf if meas_inf != '' else ''} | {pct(err(mod_inf, meas_inf))} | "
+            f"{pct(stall_loo.get(name))} | "
+            f"{'(FIFO) ' if fifo else ''}{c['input_load']['us'] / 1000:.3f} | {row['input_load_ms']} | "
+            f"{pct(err(c['input_load']['us'] / 1000, fnum(row['input_load_ms'])))} | "
+            f"{pct(load_loo.get(name + ' (input)'))} | "
+            f"{c['weight_load']['us'] / 1000:.2f} | {row['weights_load_ms']} | "
+            f"{pct(err(c['weight_load']['us'] / 1000, fnum(row['weights_load_ms'])))} | "
+            f"{pct(load_loo.get(name + ' (weights)'))} |")
+        meas_e = fnum(row["input_and_inference_uj"]) if fifo else fnum(row["inference_uj"])
+        mod_e = (c["retained_inference"] if fifo else c["inference"])["uj"]
+        energy_table.append(
+            f"| {name} | {mod_e:.0f} | {meas_e} | {pct(err(mod_e, meas_e))} | "
+            f"{pct(energy_loo.get(name))} | "
+            f"{c['weight_load']['uj']:.0f} | {row['weights_load_uj']} | "
+            f"{pct(err(c['weight_load']['uj'], fnum(row['weights_load_uj'])))} | "
+            f"{pct(power_loo.get(name + ' (weights)'))} | "
+            f"{c['input_load']['uj']:.1f} | {row['input_load_uj']} | "
+            f"{pct(err(c['input_load']['uj'], fnum(row['input_load_uj'])))} |")
+
+    m0_rows = []
+    for name, case, us, note in MAX78000:
+        extra = ["--riscv"] if name.endswith("riscv") else []
+        c = report(exe, corpus, case, extra)["cost"]
+        mod = (c["retained_inference"] if c["fifo"] else c["inference"])["us"]
+        m0_rows.append(f"| {name} | {c['clock_mhz']:.0f} | {c['total_cycles']} | "
+                       f"{mod:.0f} | {us} | {pct(err(mod, us)) if not note.startswith('not') else '(' + pct(err(mod, us)) + ')'} | {note} |")
+
+    def worst(d, keys=None):
+        vals = [abs(v) for k, v in d.items() if keys is None or k in keys]
+        return max(vals) if vals else 0
+
+    text = "\n".join([
+        "# Time, loading and energy against measured silicon",
+        "",
+        "Made by `benchmarks/silicon_table.py` (it runs `ai8xsim check --report` on each corpus",
+        "case; `tests/python/test_silicon_table.py` runs it). Measured: AN7664 Table 4 (MAX78002,",
+        "VCOREA 1.0 V, weights and input loaded at 50 MHz, inference at 200 MHz with the pipeline)",
+        "and the msdk MAX78000 example READMEs (50 MHz); `../shared/silicon/README.md` has the",
+        "sources. Error = (model − measured) / measured. *LOO*: the error when the fitted",
+        "parameter of that quantity is refitted without this network (docs/cycle-model.md §4, §7).",
+        "The 7 `shapetrue` cases carry the real layer shapes with random weights; cycles, words and",
+        "energy do not depend on weight values (tested).",
+        "",
+        "## MAX78002: time (ms)",
+        "",
+        "| network | CNN MHz | inference model | measured | error | LOO | input load model | "
+        "measured | error | LOO | weight load model | measured | error | LOO |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        *time_rows,
+        "",
+        "## MAX78002: energy (µJ, VCOREA above idle)",
+        "",
+        "| network | inference model | measured | error | LOO | weight load model | measured | "
+        "error | LOO | input load model | measured | error |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        *energy_table,
+        "",
+        "faceid (FIFO): the inference row is input plus inference (Table 4 does not separate",
+        "them); its model is the FIFO-feed bound (docs/cycle-model.md §6) at 14 load clocks per",
+        "FIFO word, and its energy the inference energy plus the load energy of the feed.",
+        "",
+        "## MAX78000 (50 MHz, msdk READMEs)",
+        "",
+        "| network | CNN MHz | model cycles | model µs | measured µs | error | note |",
+        "|---|---|---|---|---|---|---|",
+        *m0_rows,
+        "",
+        "## Fitted parameters",
+        "",
+        "| parameter (sim/) | value in the model | refit here | fitted on | worst LOO error |",
+        "|---|---|---|---|---|",
+        f"| `kPipelineStallTenthsPerRead` (cycles per data read, pipeline on) | 7.4 | "
+        f"{stall_fit:.2f} | {len(stall_rows)} inference times | {worst(stall_loo):.1f}% |",
+        f"| `kArmLoadClocksPerWord` (load clocks per word written) | 14 | {load_fit[0]:.2f} | "
+        f"{len(load_rows)} weight and input loads | {worst(load_loo):.1f}% |",
+        f"| `kRiscvLoadClocksPerWord` | 58.4 | — | mnist-riscv only (no LOO possible) | — |",
+        f"| `kLoadPowerMw` (mW while loading) | 42.5 | {power_fit[0]:.1f} | "
+        f"{len(power_rows)} load energies | {worst(power_loo):.1f}% |",
+        f"| `kInferenceBasePjPerCycle` / `kInferenceProcessorPjPerCycle` (pJ) | 559 / 24.3 | "
+        f"{energy_fit[0]:.0f} / {energy_fit[1]:.1f} | {len(energy_rows)} inference energies | "
+        f"{worst(energy_loo):.1f}% |",
+        "",
+        "## What the goals are, and where they are missed",
+        "",
+        "- Inference time within 10 %: met on the 14 separable rows (worst LOO above); **missed on",
+        "  faceid** (FIFO, see below). The mobilenet row is compared at 50 MHz (evidence in",
+        "  `INFERENCE_MHZ` of the script: Table 4's 14.12 ms is AN7664 Figure 10's 706 k pipelined",
+        "  cycles at 50 MHz, and its power is a quarter of the others'). kws20_v2_1 and kws20_v3_1",
+        "  have inference = (input + inference) − input with one decimal each (0.5 and 0.4 ms):",
+        "  their measured figure carries ±0.1 ms, 20–25 %.",
+        "- Weight-load time within 5 % and input-load time within 15 %: see the LOO columns. The",
+        "  words are those izer's generated code writes (checked against the corpus's generated",
+        "  `weights.h`, `main.c`: equal word counts on all 16 cases); one cost per word.",
+        "- Inference energy within 20 % (LOO): the worst LOO error is in the parameter table; the",
+        "  model knows cycles and processors in use, not what the processors compute.",
+        "- faceid: the MAX78002 row (7.4 ms) is not reached by the model (streaming is izer's",
+        "  schedule bounded by the feed, the hardware's interleaving of streamed layers is not",
+        "  modelled). MAX78000's 1.88 ms: the msdk example starts the timer in cnn_start() *before*",
+        "  load_input() writes its 19,200 FIFO words, so 1.88 ms holds the whole feed and",
+        "  inference: 98 ns per word, 4.9 CNN clocks. The non-streaming count of the same layers",
+        "  is 585 k cycles (11.7 ms at 50 MHz), so the streaming hardware does far less work than",
+        "  izer's schedule of the same layers (a streamed layer computes each output once, as",
+        "  its rows arrive, and skips what izer counts for the non-streaming frame); not modelled.",
+        "",
+    ])
+    pathlib.Path(a.out).write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
