@@ -107,6 +107,7 @@ void print_layer_costs(const NetworkCost& c, std::ostream& os) {
 }
 
 int check_command(const CheckArgs& a) {
+  const CostOptions cost_opt = cost_options(a.cost);  // refuse a bad option before loading
   const LoadOptions opt = load_options(a.net);
   const Simulator sim = Simulator::load(a.net.config_file, a.net.checkpoint_file, opt);
   const InputShape in = input_shape_for(sim, a);
@@ -117,7 +118,7 @@ int check_command(const CheckArgs& a) {
   // Time and energy only for a network that fits (the cost needs the kernel placement).
   std::optional<NetworkCost> cost;
   if (r.violations.empty()) {
-    cost = estimate_network_cost(r.network, cost_options(a.cost));
+    cost = estimate_network_cost(r.network, cost_opt);
     print_layer_costs(*cost, std::cout);
     print_cost_totals(*cost, std::cout);
   }

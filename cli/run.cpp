@@ -206,6 +206,7 @@ int run_batch_command(const RunArgs& a, const Simulator& sim, const NdArray& arr
 }
 
 int run_command(const RunArgs& a) {
+  cost_options(a.cost);  // refuse a bad option before the run
   const LoadOptions opt = load_options(a.net);
   const Simulator sim = Simulator::load(a.net.config_file, a.net.checkpoint_file, opt);
   const NdArray array = read_npy(a.sample_input);

@@ -10,7 +10,7 @@
 
 Errors in files or samples raise ai8xsim.Error (a RuntimeError) with `.kind`."""
 from ._core import Error, core as _core
-from .simulator import OPTIONS, Cycles, Memory, RunResult, Simulator, load
+from .simulator import OPTIONS, Cost, Cycles, Memory, RunResult, Simulator, load
 from .summary import Summary
 from .planner import plan
 from . import parity, plots
@@ -19,5 +19,5 @@ __version__ = "0.1.0"
 has_cycles = bool(getattr(_core, "has_cycles", False))
 has_memory = bool(getattr(_core, "has_memory", False))
 
-__all__ = ["Error", "load", "plan", "Simulator", "RunResult", "Cycles", "Memory", "Summary", "OPTIONS",
-           "parity", "plots", "has_cycles", "has_memory", "__version__"]
+__all__ = ["Error", "load", "plan", "Simulator", "RunResult", "Cost", "Cycles", "Memory", "Summary",
+           "OPTIONS", "parity", "plots", "has_cycles", "has_memory", "__version__"]

@@ -1,5 +1,6 @@
 """Plots (matplotlib, imported when a plot is drawn): per-layer activation histograms with
-the saturation marked, and the difference map of a diverging layer."""
+the saturation marked, the difference map of a diverging layer, and per-layer time and
+energy (ai8xsim.Cost)."""
 import math
 
 import numpy as np
@@ -20,6 +21,30 @@ def _layers_of(source):
         return source.network, source.simulated, source.reference
     layers = getattr(source, "layers", source)
     return None, dict(layers), {}
+
+
+def cost(c, title=None):
+    """Per-layer time (us) and energy (uJ) of an ai8xsim.Cost (Simulator.cost()), as two bar
+    charts over the layers in execution order; the totals in the titles. Returns the
+    figure."""
+    plt = _plt()
+    labels = [str(e["layer"]) for e in c.layers]
+    x = np.arange(len(labels))
+    fig, (ax_t, ax_e) = plt.subplots(2, 1, sharex=True, figsize=(max(6, 0.3 * len(x) + 2), 5))
+    ax_t.bar(x, [e["us"] for e in c.layers], color="tab:blue")
+    ax_t.set_ylabel("us")
+    ax_t.set_title(f"time: inference {c.inference['us']:.1f} us at {c.clock_mhz:g} MHz"
+                   f"{' (pipeline)' if c.pipeline else ''}")
+    ax_e.bar(x, [e["uj"] for e in c.layers], color="tab:orange")
+    ax_e.set_ylabel("uJ")
+    ax_e.set_title(f"energy: inference {c.inference['uj']:.1f} uJ")
+    ax_e.set_xticks(x)
+    ax_e.set_xticklabels(labels, fontsize=7)
+    ax_e.set_xlabel("layer (execution order)")
+    fig.suptitle(title or f"{c.device}: first inference from power-up "
+                 f"{c.first_inference['us'] / 1000:.2f} ms, {c.first_inference['uj']:.0f} uJ")
+    fig.tight_layout()
+    return fig
 
 
 def histograms(source, layers=None, network=None, cols=4, bins=64):

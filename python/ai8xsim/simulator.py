@@ -44,6 +44,44 @@ class Cycles:
 
 
 @dataclass
+class Cost:
+    """What a network costs on the chip (sim/cost.h, docs/cycle-model.md §7): per layer
+    (execution order) `layers` of dicts with layer, processors, cycles, us, uj; and the
+    totals, each a dict {"us": ..., "uj": ...}: inference, input_load, weight_load,
+    bias_config_load, first_inference (from power-up) and retained_inference (each further
+    inference with the weights kept)."""
+
+    device: str
+    clock_mhz: float
+    load_clock_mhz: float
+    pipeline: bool
+    riscv: bool
+    fifo: bool
+    total_cycles: int
+    layers: List[Dict[str, float]]
+    inference: Dict[str, float]
+    input_load: Dict[str, float]
+    weight_load: Dict[str, float]
+    bias_config_load: Dict[str, float]
+    first_inference: Dict[str, float]
+    retained_inference: Dict[str, float]
+
+    @classmethod
+    def from_core(cls, d):
+        return cls(**{k: d[k] for k in cls.__dataclass_fields__})
+
+    def __str__(self):
+        lines = [f"{self.device}: inference at {self.clock_mhz:g} MHz"
+                 f"{' with pipeline' if self.pipeline else ''}, loads at "
+                 f"{self.load_clock_mhz:g} MHz"]
+        for name in ("inference", "input_load", "weight_load", "bias_config_load",
+                     "first_inference", "retained_inference"):
+            v = getattr(self, name)
+            lines.append(f"  {name:20s} {v['us']:12.1f} us {v['uj']:12.1f} uJ")
+        return "\n".join(lines)
+
+
+@dataclass
 class Memory:
     """Kernel and bias memory as izer allocates them: kernel rows (72-bit) and bias bytes per
     YAML layer (0 where a layer reuses another's), the totals, and any limit broken."""
@@ -186,6 +224,18 @@ class Simulator:
             return None
         return Cycles.from_core(self._sim.cycles(list(self._shape(input_shape)),
                                                  float(clock_mhz)))
+
+    def cost(self, input_shape=None, clock_mhz=0.0, load_clock_mhz=0.0, pipeline=True,
+             riscv=False, mexpress=True):
+        """Time (us) and energy (uJ) per layer and in total: inference, input load, weight
+        load, first inference from power-up, each inference with the weights retained
+        (ai8xsim.Cost). Clocks 0: the device defaults; `pipeline`, `riscv`, `mexpress` as
+        izer's options. None when this build has no cycle model."""
+        if not getattr(core, "has_cycles", False):
+            return None
+        return Cost.from_core(self._sim.cost(list(self._shape(input_shape)), float(clock_mhz),
+                                             float(load_clock_mhz), bool(pipeline),
+                                             bool(riscv), bool(mexpress)))
 
     def memory(self, input_shape=None):
         """Kernel and bias memory use (ai8xsim.Memory), or None when this build has no

@@ -20,6 +20,7 @@
 #include "sim/datamem.h"
 #include "sim/device.h"
 #if __has_include("sim/cycles.h")
+#include "sim/cost.h"
 #include "sim/cycles.h"
 #define AI8XSIM_HAVE_CYCLES 1
 #endif
@@ -262,6 +263,59 @@ py::dict cycles(const Simulator& sim, const std::vector<int>& shape, double cloc
   d["layers"] = layers;
   return d;
 }
+
+py::dict cost_pair(const Cost& c) {
+  py::dict d;
+  d["us"] = c.us;
+  d["uj"] = c.uj;
+  return d;
+}
+
+// estimate_network_cost as plain Python data (the package wraps it in ai8xsim.Cost).
+py::dict cost(const Simulator& sim, const std::vector<int>& shape, double clock_mhz,
+              double load_clock_mhz, bool pipeline, bool riscv, bool mexpress) {
+  if (clock_mhz < 0 || load_clock_mhz < 0)
+    fail(ErrorKind::Input, "cost: clock_mhz / load_clock_mhz: found a negative clock; give "
+                           "MHz > 0 (0: the device default)");
+  const Network& net = sim.network(input_shape(shape));
+  CostOptions o;
+  o.cycles.clock_mhz = clock_mhz;
+  o.cycles.pipeline = pipeline;
+  o.load_clock_mhz = load_clock_mhz;
+  o.riscv = riscv;
+  o.mexpress = mexpress;
+  NetworkCost c;
+  {
+    py::gil_scoped_release release;
+    c = estimate_network_cost(net, o);
+  }
+  py::list layers;
+  for (const LayerCost& l : c.layers) {
+    py::dict e;
+    e["layer"] = l.layer;
+    e["processors"] = l.processors;
+    e["cycles"] = l.cycles;
+    e["us"] = l.microseconds;
+    e["uj"] = l.microjoules;
+    layers.append(e);
+  }
+  py::dict d;
+  d["device"] = device_name(c.cycles.device);
+  d["clock_mhz"] = c.cycles.clock_mhz;
+  d["load_clock_mhz"] = c.load_clock_mhz;
+  d["pipeline"] = c.cycles.pipeline;
+  d["riscv"] = c.riscv;
+  d["fifo"] = c.words.fifo;
+  d["total_cycles"] = c.cycles.total;
+  d["layers"] = layers;
+  d["inference"] = cost_pair(c.inference);
+  d["input_load"] = cost_pair(c.input_load);
+  d["weight_load"] = cost_pair(c.weight_load);
+  d["bias_config_load"] = cost_pair(c.bias_config);
+  d["first_inference"] = cost_pair(c.first_inference);
+  d["retained_inference"] = cost_pair(c.retained_inference);
+  return d;
+}
 #endif
 
 #ifdef AI8XSIM_HAVE_MEMORY
@@ -431,6 +485,9 @@ void bind_simulator(py::module_& m) {
           py::arg("input_shape"), py::return_value_policy::reference_internal)
 #ifdef AI8XSIM_HAVE_CYCLES
       .def("cycles", &cycles, py::arg("input_shape"), py::arg("clock_mhz") = 0.0)
+      .def("cost", &cost, py::arg("input_shape"), py::arg("clock_mhz") = 0.0,
+           py::arg("load_clock_mhz") = 0.0, py::arg("pipeline") = true,
+           py::arg("riscv") = false, py::arg("mexpress") = true)
 #endif
 #ifdef AI8XSIM_HAVE_MEMORY
       .def("memory", &memory, py::arg("input_shape"))
