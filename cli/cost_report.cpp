@@ -65,6 +65,7 @@ nlohmann::json cost_json(const NetworkCost& c) {
     for (const CycleTerm& t : c.cycles.layers[i].cycles.terms()) terms[t.name] = t.cycles;
     layers.push_back({{"layer", l.layer},
                       {"processors", l.processors},
+                      {"passes", l.passes},
                       {"cycles", l.cycles},
                       {"us", l.microseconds},
                       {"uj", l.microjoules},

@@ -82,8 +82,10 @@ double load_microseconds(int64_t words, double load_clock_mhz, bool riscv) {
 
 double load_microjoules(double us) { return kLoadPowerMw * us * 1e-3; }
 
-double inference_microjoules(int64_t cycles, int processors) {
-  return cycles * (kInferenceBasePjPerCycle + kInferenceProcessorPjPerCycle * processors) * 1e-6;
+double inference_microjoules(int64_t cycles, int processors, int passes) {
+  const double per_processor =
+      kInferenceProcessorPjPerCycle + kInferenceProcessorPassPjPerCycle * passes;
+  return cycles * (kInferenceBasePjPerCycle + per_processor * processors) * 1e-6;
 }
 
 NetworkCost estimate_network_cost(const Network& net, const CostOptions& options) {
@@ -98,9 +100,10 @@ NetworkCost estimate_network_cost(const Network& net, const CostOptions& options
     LayerCost l;
     l.layer = lc.layer;
     l.processors = popcount64(net.layers[lc.layer].processors);
+    l.passes = lc.input.passes;
     l.cycles = lc.cycles.total;
     l.microseconds = l.cycles / mhz;
-    l.microjoules = inference_microjoules(l.cycles, l.processors);
+    l.microjoules = inference_microjoules(l.cycles, l.processors, l.passes);
     c.inference.uj += l.microjoules;
     c.layers.push_back(l);
   }

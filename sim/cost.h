@@ -25,11 +25,14 @@ constexpr int kConfigWordsPerLayerGroup = 14;
 // Power drawn (VCOREA, above idle) while the CPU writes the accelerator at 50 MHz, mW.
 // Fitted: AN7664 Table 4 weight and input loads.
 constexpr double kLoadPowerMw = 42.5;
-// Inference energy per CNN cycle: a base for the accelerator's clock tree and sequencer and
-// a share per processor in use (the layer's input processors), picojoules. Fitted: AN7664
-// Table 4 inference energy (benchmarks/silicon_table.py reports the leave-one-out error).
-constexpr double kInferenceBasePjPerCycle = 559;
-constexpr double kInferenceProcessorPjPerCycle = 24.3;
+// Inference energy per CNN cycle, picojoules: a base (the accelerator's clock tree and
+// sequencer), a share per processor in use (the layer's input processors) and a share per
+// processor and input pass (a multi-pass layer reads each pass's own kernels and accumulates
+// across passes: our reading, not a documented fact). Fitted: AN7664 Table 4 inference
+// energy (benchmarks/silicon_table.py reports the leave-one-out error).
+constexpr double kInferenceBasePjPerCycle = 631;
+constexpr double kInferenceProcessorPjPerCycle = 16.2;
+constexpr double kInferenceProcessorPassPjPerCycle = 3.4;
 
 // ---- the words the CPU writes ----------------------------------------------------------------
 
@@ -62,6 +65,7 @@ struct CostOptions {
 struct LayerCost {
   int layer = 0;            // YAML layer index
   int processors = 0;       // processors in use (the layer's input processors)
+  int passes = 1;           // input passes (the cycle model's)
   int64_t cycles = 0;
   double microseconds = 0;
   double microjoules = 0;
@@ -95,8 +99,9 @@ double default_load_clock_mhz(Device device);
 double load_microseconds(int64_t words, double load_clock_mhz, bool riscv);
 // Energy of loading for `us` microseconds.
 double load_microjoules(double us);
-// Inference energy of `cycles` CNN cycles with `processors` processors in use.
-double inference_microjoules(int64_t cycles, int processors);
+// Inference energy of `cycles` CNN cycles with `processors` processors in use over `passes`
+// input passes.
+double inference_microjoules(int64_t cycles, int processors, int passes);
 
 NetworkCost estimate_network_cost(const Network& net, const CostOptions& options);
 

@@ -294,6 +294,7 @@ py::dict cost(const Simulator& sim, const std::vector<int>& shape, double clock_
     py::dict e;
     e["layer"] = l.layer;
     e["processors"] = l.processors;
+    e["passes"] = l.passes;
     e["cycles"] = l.cycles;
     e["us"] = l.microseconds;
     e["uj"] = l.microjoules;

@@ -101,8 +101,10 @@ TEST_CASE("cost: load time, load energy and inference energy by hand") {
   CHECK(load_microseconds(1000, 100, false) == doctest::Approx(140));
   // 280 us x 42.5 mW = 11.9 uJ.
   CHECK(load_microjoules(280) == doctest::Approx(11.9));
-  // 1e6 cycles x (559 + 24.3 x 64) pJ = 2114.2 uJ.
-  CHECK(inference_microjoules(1000000, 64) == doctest::Approx(2114.2));
+  // 1e6 cycles x (631 + 64 x (16.2 + 3.4 x 2)) pJ = 1e6 x 2103 pJ = 2103 uJ.
+  CHECK(inference_microjoules(1000000, 64, 2) == doctest::Approx(2103));
+  // One processor, one pass: 631 + 16.2 + 3.4 = 650.6 pJ per cycle.
+  CHECK(inference_microjoules(1000, 1, 1) == doctest::Approx(0.6506));
 }
 
 TEST_CASE("cost: a network's totals add up, and weight values change nothing") {
