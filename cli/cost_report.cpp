@@ -44,7 +44,7 @@ nlohmann::json cost_pair(const Cost& c) { return {{"us", c.us}, {"uj", c.uj}}; }
 }  // namespace
 
 void print_cost_totals(const NetworkCost& c, std::ostream& os) {
-  os << std::defaultfloat << "cost (" << device_name(c.cycles.device) << ", inference at "
+  os << std::defaultfloat << std::setprecision(6) << "cost (" << device_name(c.cycles.device) << ", inference at "
      << c.cycles.clock_mhz
      << " MHz" << (c.cycles.pipeline ? " with pipeline" : "") << ", loads at "
      << c.load_clock_mhz << " MHz by the " << (c.riscv ? "RISC-V" : "Arm") << " core):\n";
