@@ -101,3 +101,26 @@ def test_silicon_table_script_runs(tmp_path):
     for line in (silicon / "an7664_table4.csv").read_text().splitlines()[1:]:
         assert f"| {line.split(',')[0]} |" in text
     assert "## Fitted parameters" in text and "## MAX78000" in text
+
+
+@pytest.mark.parametrize("case", ["demo-cifar-10-max78002", "demo-kws20_v3-max78000"])
+def test_cost_does_not_depend_on_weight_values(case, tmp_path):
+    """The same network with two sets of weights (the corpus's, and random values of the same
+    shapes): the same cycles, words, times and energies."""
+    S.require_corpus()
+    import numpy as np
+
+    m = S.meta(case)
+    d = S.case_dir(case)
+    rng = np.random.default_rng(15)
+    w = dict(np.load(d / m["weights"]))
+    other = {k: (rng.integers(-128, 128, v.shape).astype(v.dtype)
+                 if k.startswith("weight") else v) for k, v in w.items()}
+    assert any((other[k] != w[k]).any() for k in w if k.startswith("weight"))
+    np.savez(tmp_path / "other.npz", **other)
+    x = np.load(d / m["sample_input"])
+    a = ai8xsim.load(d / m["config"], (d / m["weights"]).resolve(), device=m["device"],
+                     **S.load_options(m)).cost(x.shape)
+    b = ai8xsim.load(d / m["config"], tmp_path / "other.npz", device=m["device"],
+                     **S.load_options(m)).cost(x.shape)
+    assert a == b
