@@ -51,6 +51,7 @@ void print_cost_totals(const NetworkCost& c, std::ostream& os) {
   cost_line(os, "inference", c.inference);
   cost_line(os, c.words.fifo ? "input load (FIFO feed, overlaps inference)" : "input load",
             c.input_load);
+  if (c.words.fifo) cost_line(os, "run after the last FIFO word", c.after_feed);
   cost_line(os, "weight load", c.weight_load);
   cost_line(os, "bias and configuration load", c.bias_config);
   cost_line(os, "first inference from power-up", c.first_inference);
@@ -88,6 +89,7 @@ nlohmann::json cost_json(const NetworkCost& c) {
           {"input_load", cost_pair(c.input_load)},
           {"weight_load", cost_pair(c.weight_load)},
           {"bias_config_load", cost_pair(c.bias_config)},
+          {"after_feed", cost_pair(c.after_feed)},
           {"first_inference", cost_pair(c.first_inference)},
           {"retained_inference", cost_pair(c.retained_inference)}};
 }

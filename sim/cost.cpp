@@ -113,6 +113,14 @@ NetworkCost estimate_network_cost(const Network& net, const CostOptions& options
       load_microseconds(c.words.weight_words + c.words.weight_blocks, c.load_clock_mhz, rv);
   c.bias_config.us =
       load_microseconds(c.words.bias_words + c.words.config_words, c.load_clock_mhz, rv);
+  if (c.words.fifo) {
+    CycleOptions feed = options.cycles;
+    feed.streaming = StreamingModel::FifoFeed;
+    const NetworkCycles f = estimate_network_cycles(net, feed);
+    c.after_feed.us = f.after_feed / f.clock_mhz;
+    // The energy share of those cycles: the run's energy per cycle.
+    c.after_feed.uj = c.cycles.total > 0 ? c.inference.uj * f.after_feed / c.cycles.total : 0;
+  }
   c.input_load.us = load_microseconds(c.words.input_words, c.load_clock_mhz, rv);
   for (Cost* k : {&c.weight_load, &c.bias_config, &c.input_load}) k->uj = load_microjoules(k->us);
   // FIFO input: the CNN runs while the core feeds it; the longer of the two sets the time.

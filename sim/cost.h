@@ -87,6 +87,9 @@ struct NetworkCost {
   Cost bias_config;    // cnn_load_bias() + cnn_configure()
   Cost input_load;     // load_input() (FIFO: the feed, which overlaps the inference)
   Cost first_inference;     // from power-up: weights, biases, configuration, input, inference
+  // FIFO input: the run still to go once the last FIFO word is written (izer's FIFO-feed
+  // streaming model: the streaming layers' tails and the layers that do not stream).
+  Cost after_feed;
   // Each further inference with the weights retained: input load + run (FIFO: the longer of
   // the feed and the run; the energy of both).
   Cost retained_inference;

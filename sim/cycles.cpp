@@ -519,6 +519,7 @@ NetworkCycles estimate_network_cycles(const Network& net, const CycleOptions& op
       r.input = avgpool_reset_input(net.device);
       r.input.pipeline = out.pipeline;
       r.cycles = estimate_layer_cycles(r.input);
+      if (feed) out.after_feed += r.cycles.total;
       out.total += r.cycles.total;
       out.layers.push_back(std::move(r));
     }
@@ -534,8 +535,10 @@ NetworkCycles estimate_network_cycles(const Network& net, const CycleOptions& op
       if (first_stream < 0) first_stream = ll;
       stream_compute += e.cycles.total;
       stream_tail_cycles += stream_tail(e.input, e.cycles);
+      out.after_feed += stream_tail(e.input, e.cycles);
     } else {
       e.cycles = estimate_layer_cycles(e.input);
+      if (feed) out.after_feed += e.cycles.total;
     }
     out.estimated |= e.cycles.estimated;
     out.total += e.cycles.total;

@@ -125,6 +125,9 @@ struct NetworkCycles {
   int64_t startup = 1;   // izer counts one cycle to start the accelerator
   std::vector<NetworkLayerCycles> layers;  // in execution order
   int64_t stream_wait = 0;  // FifoFeed: cycles the streaming layers wait for input
+  // FifoFeed: cycles still to run once the last input word has arrived: the streaming
+  // layers' tails (last input row, bottom padding) and every layer that does not stream.
+  int64_t after_feed = 0;
   int64_t total = 0;        // startup + every layer (+ stream_wait)
   bool estimated = false;   // any streaming layer, or a device izer does not estimate
   bool pipeline = false;    // the pipeline term was applied

@@ -48,7 +48,7 @@ class Cost:
     """What a network costs on the chip (sim/cost.h, docs/cycle-model.md §7): per layer
     (execution order) `layers` of dicts with layer, processors, cycles, us, uj; and the
     totals, each a dict {"us": ..., "uj": ...}: inference, input_load, weight_load,
-    bias_config_load, first_inference (from power-up) and retained_inference (each further
+    bias_config_load, after_feed (FIFO input: the run left after the last word), first_inference (from power-up) and retained_inference (each further
     inference with the weights kept)."""
 
     device: str
@@ -63,6 +63,7 @@ class Cost:
     input_load: Dict[str, float]
     weight_load: Dict[str, float]
     bias_config_load: Dict[str, float]
+    after_feed: Dict[str, float]
     first_inference: Dict[str, float]
     retained_inference: Dict[str, float]
 

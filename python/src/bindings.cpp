@@ -313,6 +313,7 @@ py::dict cost(const Simulator& sim, const std::vector<int>& shape, double clock_
   d["input_load"] = cost_pair(c.input_load);
   d["weight_load"] = cost_pair(c.weight_load);
   d["bias_config_load"] = cost_pair(c.bias_config);
+  d["after_feed"] = cost_pair(c.after_feed);
   d["first_inference"] = cost_pair(c.first_inference);
   d["retained_inference"] = cost_pair(c.retained_inference);
   return d;

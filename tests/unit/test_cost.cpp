@@ -2,6 +2,8 @@
 // worked by hand, and the rule that weight values never change cycles or cost.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+
 #include "sim/cost.h"
 #include "sim/cycles.h"
 #include "sim/network.h"
@@ -90,6 +92,13 @@ TEST_CASE("cost: input words for HWC, CHW and the FIFO") {
   const LoadWords w = load_words(fifo);
   CHECK(w.fifo);
   CHECK(w.input_words == 64);               // one word per pixel per FIFO
+  // After the last FIFO word: the streaming layer's last input row and bottom padding row.
+  // 3x3, pad 1, 8x8, 4 output channels: conv row 1x3 + 1x3 + 7x2 + 2 = 22, output row
+  // 8 x 4 = 32, bottom padding row 22: 22 + 32 + (22 + 32) = 108 cycles = 0.54 us at 200 MHz.
+  const NetworkCost c = estimate_network_cost(fifo, CostOptions{});
+  CHECK(c.after_feed.us == doctest::Approx(0.54));
+  // The feed overlaps the run: the longer of the two.
+  CHECK(c.retained_inference.us == doctest::Approx(std::max(c.input_load.us, c.inference.us)));
 }
 
 TEST_CASE("cost: load time, load energy and inference energy by hand") {
