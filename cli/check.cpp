@@ -109,7 +109,7 @@ void print_layer_costs(const NetworkCost& c, std::ostream& os) {
 int check_command(const CheckArgs& a) {
   const CostOptions cost_opt = cost_options(a.cost);  // refuse a bad option before loading
   const LoadOptions opt = load_options(a.net);
-  const Simulator sim = Simulator::load(a.net.config_file, a.net.checkpoint_file, opt);
+  const Simulator sim = load_network(a.net, opt);
   const InputShape in = input_shape_for(sim, a);
   const Simulator::CheckResult r = sim.check(in);
   std::cout << "ai8xsim check " << device_name(opt.device) << ": " << a.net.config_file

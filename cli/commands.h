@@ -33,6 +33,8 @@ struct NetworkArgs {
 void add_network_options(CLI::App* cmd, NetworkArgs& a);
 // The library's load options for those command-line options (cli/run.cpp).
 LoadOptions load_options(const NetworkArgs& a);
+// Simulator::load with those options; prints the load's notes (e.g. "quantized") on stderr.
+Simulator load_network(const NetworkArgs& a, const LoadOptions& opt);
 
 // ---- data memory commands (cli/memory_commands.cpp) ----
 // `run --kat sampleoutput.h[.gz]`: the run is memory-fed (every layer that reads data memory

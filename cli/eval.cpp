@@ -142,7 +142,7 @@ int eval_command(const EvalArgs& a) {
     fail(ErrorKind::Input, "--threads: found " + std::to_string(a.threads) +
                                "; give 0 (all cores) or a positive number");
   const LoadOptions opt = load_options(a.net);
-  const Simulator sim = Simulator::load(a.net.config_file, a.net.checkpoint_file, opt);
+  const Simulator sim = load_network(a.net, opt);
   const std::vector<Tensor> samples =
       samples_from_array(read_npy(a.samples), "--samples " + a.samples);
   const std::vector<int> labels = labels_from_array(read_npy(a.labels), "--labels " + a.labels);

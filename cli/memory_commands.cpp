@@ -51,7 +51,7 @@ struct Loaded {
 };
 
 Loaded load(const NetSample& a) {
-  Loaded l{Simulator::load(a.net.config_file, a.net.checkpoint_file, load_options(a.net)),
+  Loaded l{load_network(a.net, load_options(a.net)),
            Tensor{}, nullptr};
   l.input = sample_to_tensor(read_npy(a.sample_input), a.sample_input);
   l.net = &l.sim.network(InputShape{l.input.c, l.input.h, l.input.w});

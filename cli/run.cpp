@@ -40,6 +40,12 @@ LoadOptions load_options(const NetworkArgs& a) {
   return opt;
 }
 
+Simulator load_network(const NetworkArgs& a, const LoadOptions& opt) {
+  Simulator sim = Simulator::load(a.config_file, a.checkpoint_file, opt);
+  for (const std::string& note : sim.notes()) std::cerr << "ai8xsim: note: " << note << "\n";
+  return sim;
+}
+
 namespace {
 
 std::string shape3(int c, const Dim2& d) {
@@ -208,7 +214,7 @@ int run_batch_command(const RunArgs& a, const Simulator& sim, const NdArray& arr
 int run_command(const RunArgs& a) {
   cost_options(a.cost);  // refuse a bad option before the run
   const LoadOptions opt = load_options(a.net);
-  const Simulator sim = Simulator::load(a.net.config_file, a.net.checkpoint_file, opt);
+  const Simulator sim = load_network(a.net, opt);
   const NdArray array = read_npy(a.sample_input);
   if (is_batch(array, sim)) return run_batch_command(a, sim, array);
   const Tensor input = sample_to_tensor(array, a.sample_input);

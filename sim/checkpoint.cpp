@@ -38,10 +38,7 @@ std::string layer_where(const NetworkConfig& cfg, int ll) {
 
 bool has_no_weights(const LayerConfig& lc) { return lc.op == Operator::Passthrough || lc.bypass; }
 
-// izer skips these layers when it hands out checkpoint tensors.
-bool takes_no_checkpoint_tensor(const LayerConfig& lc) {
-  return has_no_weights(lc) || lc.weight_source.has_value();
-}
+bool takes_no_checkpoint_tensor(const LayerConfig& lc) { return !takes_checkpoint_tensor(lc); }
 
 // The weight range of a bit width: binary (-1) is the set {-1, +1}.
 std::string allowed_range(int q) {
@@ -83,28 +80,6 @@ int64_t weight_out_channels(const std::vector<int64_t>& shape, const LayerConfig
 }
 
 // ---- izer's checkpoint.py --------------------------------------------------------------------
-
-struct KeyParts {  // izer's key.rsplit('.', maxsplit=2)
-  std::string layer;
-  std::optional<std::string> op;
-  std::string parameter;
-};
-
-std::optional<KeyParts> split_key(const std::string& key) {
-  const size_t last = key.rfind('.');
-  if (last == std::string::npos) return std::nullopt;
-  KeyParts p;
-  p.parameter = key.substr(last + 1);
-  const std::string head = key.substr(0, last);
-  const size_t mid = last == 0 ? std::string::npos : head.rfind('.');
-  if (mid == std::string::npos) {
-    p.layer = head;
-  } else {
-    p.layer = head.substr(0, mid);
-    p.op = head.substr(mid + 1);
-  }
-  return p;
-}
 
 class CheckpointLoader {
  public:
@@ -189,7 +164,7 @@ void CheckpointLoader::assign_tensors() {
   int seq = 0;
   for (const std::string& key : ckpt_.keys) {
     while (seq < n && takes_no_checkpoint_tensor(cfg_.layers[static_cast<size_t>(seq)])) ++seq;
-    const std::optional<KeyParts> parts = split_key(key);
+    const std::optional<KeyParts> parts = split_checkpoint_key(key);
     if (!parts || parts->parameter != "weight") continue;
     if (seq >= n) {
       unused_keys_.push_back(key);
@@ -224,8 +199,9 @@ void CheckpointLoader::check_dimensions(int ll, const std::string& key, const Nd
   const std::string bad = non_integer(w);
   if (!bad.empty())
     layer_error(ll, key, "weights are not integers (" + bad +
-                             "): this checkpoint is not quantized; run ai8x-training's "
-                             "quantize.py on it and synthesize the *-q.pth.tar it writes");
+                             "): this checkpoint is only partly quantized; give ai8x-training's float "
+                             "checkpoint (ai8xsim quantizes it) or the *-q.pth.tar "
+                             "ai8x-synthesis's quantize.py writes");
 }
 
 int CheckpointLoader::weight_bits(int ll, const KeyParts& parts) const {
@@ -574,6 +550,26 @@ class NpzLoader {
 };
 
 }  // namespace
+
+std::optional<KeyParts> split_checkpoint_key(const std::string& key) {
+  const size_t last = key.rfind('.');
+  if (last == std::string::npos) return std::nullopt;
+  KeyParts p;
+  p.parameter = key.substr(last + 1);
+  const std::string head = key.substr(0, last);
+  const size_t mid = last == 0 ? std::string::npos : head.rfind('.');
+  if (mid == std::string::npos) {
+    p.layer = head;
+  } else {
+    p.layer = head.substr(0, mid);
+    p.op = head.substr(mid + 1);
+  }
+  return p;
+}
+
+bool takes_checkpoint_tensor(const LayerConfig& lc) {
+  return !(lc.op == Operator::Passthrough || lc.bypass || lc.weight_source.has_value());
+}
 
 std::vector<LayerWeights> weights_from_checkpoint(const TorchCheckpoint& ckpt,
                                                   const std::string& file,

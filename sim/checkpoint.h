@@ -6,6 +6,7 @@
 // a parity case's weights.npz. docs/checkpoint-format.md describes the rules and izer's quirks.
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,19 @@
 #include "sim/io/torch_checkpoint.h"
 
 namespace ai8xsim {
+
+// A state-dict key as izer splits it (key.rsplit('.', maxsplit=2)): "a.b.op.weight" is layer
+// "a.b", op "op", parameter "weight"; "fc.weight" has no op. None for a key without a dot.
+struct KeyParts {
+  std::string layer;
+  std::optional<std::string> op;
+  std::string parameter;
+};
+std::optional<KeyParts> split_checkpoint_key(const std::string& key);
+
+// Whether izer's loader hands this YAML layer the next `*.weight` tensor of the checkpoint
+// (not for passthrough, bypass and `weight_source` layers).
+bool takes_checkpoint_tensor(const LayerConfig& lc);
 
 struct LayerWeights {           // one per YAML layer (entry i = YAML layer i)
   bool has_weights = false;

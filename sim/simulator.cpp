@@ -17,6 +17,19 @@ bool ends_with(const std::string& s, const std::string& suffix) {
          s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
+// A .pth.tar: quantized first (as quantize.py) when it holds float weights.
+std::vector<LayerWeights> load_torch_weights(const std::string& file, const NetworkConfig& cfg,
+                                             const LoadOptions& o,
+                                             std::vector<std::string>& notes) {
+  TorchCheckpoint ckpt = read_torch_checkpoint(file);
+  if (needs_quantization(ckpt, cfg)) {
+    QuantizeSummary summary;
+    ckpt = quantize_checkpoint(ckpt, file, cfg, o.quantize, &summary);
+    notes.push_back(summary.describe(file));
+  }
+  return weights_from_checkpoint(ckpt, file, cfg, o.device, o.no_bias);
+}
+
 ResolveOptions resolve_options(const LoadOptions& o) {
   ResolveOptions ro;
   ro.device = o.device;
@@ -32,6 +45,7 @@ struct Simulator::Impl {
   NetworkConfig config;
   std::vector<LayerWeights> weights;
   LoadOptions options;
+  std::vector<std::string> notes;
   mutable std::mutex mutex;
   struct Resolved {
     Network net;
@@ -64,8 +78,8 @@ Simulator Simulator::load(const std::string& config_file, const std::string& che
   if (ends_with(checkpoint_file, ".npz"))
     s.impl_->weights = load_weights_npz(checkpoint_file, s.impl_->config, options.device);
   else
-    s.impl_->weights =
-        load_checkpoint(checkpoint_file, s.impl_->config, options.device, options.no_bias);
+    s.impl_->weights = load_torch_weights(checkpoint_file, s.impl_->config, options,
+                                          s.impl_->notes);
   return s;
 }
 
@@ -154,6 +168,7 @@ InputShape Simulator::inferred_input_shape() const {
 
 const NetworkConfig& Simulator::config() const { return impl_->config; }
 const LoadOptions& Simulator::options() const { return impl_->options; }
+const std::vector<std::string>& Simulator::notes() const { return impl_->notes; }
 
 Tensor sample_to_tensor(const NdArray& a, const std::string& what) {
   if (!dtype_is_integer(a.dtype))

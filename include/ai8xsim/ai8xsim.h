@@ -14,6 +14,7 @@
 #include "sim/checks.h"
 #include "sim/engine.h"
 #include "sim/network.h"
+#include "sim/quantize.h"
 
 namespace ai8xsim {
 
@@ -26,6 +27,9 @@ struct LoadOptions {
   bool fifo = false;               // --fifo
   bool fast_fifo = false;          // --fast-fifo
   bool overlap_data = false;       // --overlap-data
+  // A checkpoint with float weights (ai8x-training's output) is quantized as ai8x-synthesis's
+  // quantize.py does; these settings (per-layer widths) apply then.
+  QuantizeSettings quantize;
 };
 
 class Simulator {
@@ -61,6 +65,8 @@ class Simulator {
 
   const NetworkConfig& config() const;
   const LoadOptions& options() const;
+  // What load() did beyond reading, one line each (e.g. that it quantized the checkpoint).
+  const std::vector<std::string>& notes() const;
 
   Simulator(Simulator&&) noexcept;
   Simulator& operator=(Simulator&&) noexcept;

@@ -1,15 +1,16 @@
 """ai8xsim.load() and the Simulator it returns: run, run_batch, network, summary."""
 import os
+import sys
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
 from . import _progress
-from ._core import core
+from ._core import Error, core
 
 # The LoadOptions fields (include/ai8xsim/ai8xsim.h) besides the device.
-OPTIONS = ("no_bias", "avg_pool_rounding", "fifo", "fast_fifo", "overlap_data")
+OPTIONS = ("no_bias", "avg_pool_rounding", "fifo", "fast_fifo", "overlap_data", "weight_bits")
 
 
 @dataclass
@@ -112,10 +113,13 @@ class RunResult:
 
 
 def load(config_file, checkpoint_file, device="MAX78000", **options):
-    """Load an izer network YAML and its quantized checkpoint (*-q.pth.tar) or weights.npz.
+    """Load an izer network YAML and its checkpoint (*.pth.tar) or weights.npz.
 
-    `options` are izer's flags that change results: no_bias (a layer index or a list),
-    avg_pool_rounding, fifo, fast_fifo, overlap_data. Raises ai8xsim.Error with the
+    A checkpoint with float weights (ai8x-training's output) is quantized as ai8x-synthesis's
+    quantize.py does, and a one-line note on stderr says so (also in `net.notes`);
+    weight_bits={yaml_layer: bits} overrides the width of those layers then.
+    The other `options` are izer's flags that change results: no_bias (a layer index or a
+    list), avg_pool_rounding, fifo, fast_fifo, overlap_data. Raises ai8xsim.Error with the
     library's message for anything wrong in the files."""
     unknown = sorted(set(options) - set(OPTIONS))
     if unknown:
@@ -123,9 +127,25 @@ def load(config_file, checkpoint_file, device="MAX78000", **options):
                         f"allowed: {', '.join(OPTIONS)}")
     kw = dict(options)
     kw["no_bias"] = _layer_list(kw.get("no_bias", ()))
+    kw["weight_bits"] = _weight_bits(kw.get("weight_bits"))
     sim = core.Simulator.load(os.fspath(config_file), os.fspath(checkpoint_file),
                               device=str(device), **kw)
+    for note in sim.notes:
+        print(f"ai8xsim: note: {note}", file=sys.stderr)
     return Simulator(sim, (config_file, checkpoint_file, device, options))
+
+
+def _weight_bits(v):
+    if v is None:
+        return {}
+    if not isinstance(v, dict):
+        raise Error(f"ai8xsim.load: weight_bits={v!r}; give a dict {{yaml_layer: bits}} "
+                    f"with bits 1, 2, 4 or 8, e.g. weight_bits={{0: 8, 3: 4}}")
+    try:
+        return {int(k): int(b) for k, b in v.items()}
+    except (TypeError, ValueError):
+        raise Error(f"ai8xsim.load: weight_bits={v!r}; keys are YAML layer indices and "
+                    f"values bit widths (1, 2, 4 or 8), all integers") from None
 
 
 def _layer_list(v):
@@ -150,6 +170,12 @@ class Simulator:
         self._sim = core_sim
         self._loaded_from = loaded_from  # load()'s arguments, for with_options()
         self.last_input_shape = None
+
+    @property
+    def notes(self):
+        """What load() did beyond reading the files, one line each (e.g. that it quantized
+        a checkpoint holding float weights)."""
+        return list(self._sim.notes)
 
     @property
     def checkpoint_file(self):

@@ -141,8 +141,10 @@ py::array_t<int32_t> stack(std::vector<Tensor>&& ts) {
 
 Simulator load(const std::string& config, const std::string& checkpoint,
                const std::string& device, const std::vector<int>& no_bias,
-               bool avg_pool_rounding, bool fifo, bool fast_fifo, bool overlap_data) {
+               bool avg_pool_rounding, bool fifo, bool fast_fifo, bool overlap_data,
+               const std::map<int, int>& weight_bits) {
   LoadOptions o;
+  o.quantize.weight_bits = weight_bits;
   o.device = parse_device(device);
   o.no_bias = no_bias;
   o.avg_pool_rounding = avg_pool_rounding;
@@ -470,7 +472,8 @@ void bind_simulator(py::module_& m) {
       .def_static("load", &load, py::arg("config_file"), py::arg("checkpoint_file"),
                   py::arg("device") = "MAX78000", py::arg("no_bias") = std::vector<int>{},
                   py::arg("avg_pool_rounding") = false, py::arg("fifo") = false,
-                  py::arg("fast_fifo") = false, py::arg("overlap_data") = false)
+                  py::arg("fast_fifo") = false, py::arg("overlap_data") = false,
+                  py::arg("weight_bits") = std::map<int, int>{})
       .def("run", &run, py::arg("x"), py::arg("keep_layers") = true,
            py::arg("memory_fed") = false,
            "(output, {yaml_index: layer output}) for one sample; memory_fed: layers read "
@@ -495,6 +498,8 @@ void bind_simulator(py::module_& m) {
       .def("memory", &memory, py::arg("input_shape"))
 #endif
       .def_property_readonly("config_file", [](const Simulator& s) { return s.config().file; })
+      .def_property_readonly("notes", &Simulator::notes,
+                             "what load() did beyond reading (e.g. quantized the checkpoint)")
       .def_property_readonly("device",
                              [](const Simulator& s) { return device_name(s.options().device); })
       .def_property_readonly("options", [](const Simulator& s) {

@@ -212,17 +212,39 @@ def test_unedited_case_runs(cli, tmp_path, case):
 
 # ---- checkpoint --------------------------------------------------------------------------------
 
-def test_unquantized_checkpoint(cli, tmp_path, case):
+def test_unquantized_checkpoint_is_quantized(cli, tmp_path, case):
+    """Float weights (ai8x-training's output) are quantized as quantize.py does, with one
+    note line on stderr; `check` takes them too."""
     ckpt = load_checkpoint(case.checkpoint)
     sd = ckpt["state_dict"]
     first = weight_keys(sd)[0]
     sd[first] = sd[first] / 128.0  # float weights, as training leaves them before quantize.py
-    values = sd[first].flatten().tolist()
-    k, v = next((k, v) for k, v in enumerate(values) if v != int(v))
     path = save_checkpoint(ckpt, tmp_path / "trained.pth.tar")
     o = run(cli, tmp_path, case, checkpoint=path)
-    refused(o, str(path), "layer 0", f"key '{first}'", "not integers",
-            f"found {g6(v)} at element {k}", "not quantized", "run ai8x-training's quantize.py")
+    assert o.returncode == 0, o.message
+    assert o.output.is_file()
+    lines = o.message.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("ai8xsim: note: " + str(path)), o.message
+    assert "holds float weights (not quantized): quantized" in lines[0]
+    assert "as ai8x-synthesis's quantize.py does" in lines[0]
+    yaml_path = write_yaml(tmp_path, case.yaml_text)
+    c = subprocess.run([str(cli), "check", "--config-file", str(yaml_path), "--checkpoint-file",
+                        str(path), "--device", case.device, "--sample-input", str(case.sample)],
+                       capture_output=True, text=True, timeout=300)
+    assert c.returncode == 0, c.stderr
+    assert "ai8xsim: note:" in c.stderr and "fits" in c.stdout
+
+
+def test_unquantized_checkpoint_with_nan(cli, tmp_path, case):
+    ckpt = load_checkpoint(case.checkpoint)
+    sd = ckpt["state_dict"]
+    first = weight_keys(sd)[0]
+    sd[first] = sd[first] / 128.0
+    sd[first].view(-1)[3] = float("nan")
+    path = save_checkpoint(ckpt, tmp_path / "trained.pth.tar")
+    o = run(cli, tmp_path, case, checkpoint=path)
+    refused(o, str(path), "quantizing", f"key '{first}'", "found nan at element 3",
+            "must be finite")
 
 
 def test_batchnorm_not_folded(cli, tmp_path, case):
