@@ -101,12 +101,23 @@ std::string report_text(const nlohmann::json& j) {
 }
 
 void print_result(const EvalResult& r, std::ostream& os) {
-  os << "accuracy: " << pct(r.accuracy) << " (" << r.correct << " of " << r.samples << ")\n";
-  os << "per class:\n" << std::setw(7) << "class" << std::setw(10) << "samples" << std::setw(10)
-     << "correct" << std::setw(11) << "accuracy" << "\n";
-  for (int k = 0; k < r.classes; ++k)
-    os << std::setw(7) << k << std::setw(10) << r.class_samples[k] << std::setw(10)
-       << r.class_correct[k] << std::setw(11) << pct(r.class_accuracy[k]) << "\n";
+  if (r.segmentation) {
+    os << "pixel accuracy: " << pct(r.accuracy) << " (" << r.correct << " of " << r.pixels
+       << " pixels), mean IoU " << pct(r.mean_iou) << "\n";
+  } else {
+    os << "accuracy: " << pct(r.accuracy) << " (" << r.correct << " of " << r.samples
+       << "), top-5 " << pct(r.top5_accuracy) << "\n";
+  }
+  const char* unit = r.segmentation ? "pixels" : "samples";
+  os << "per class:\n" << std::setw(7) << "class" << std::setw(12) << unit << std::setw(12)
+     << "correct" << std::setw(11) << "accuracy" << (r.segmentation ? "        IoU" : "")
+     << "\n";
+  for (int k = 0; k < r.classes; ++k) {
+    os << std::setw(7) << k << std::setw(12) << r.class_samples[k] << std::setw(12)
+       << r.class_correct[k] << std::setw(11) << pct(r.class_accuracy[k]);
+    if (r.segmentation) os << std::setw(11) << pct(r.class_iou[k]);
+    os << "\n";
+  }
   if (r.classes <= 32) {
     os << "confusion (rows: label, columns: prediction):\n" << std::setw(7) << "";
     int w = 6;
@@ -122,7 +133,8 @@ void print_result(const EvalResult& r, std::ostream& os) {
   } else {
     os << "confusion: " << r.classes << " x " << r.classes << " (in --report)\n";
   }
-  os << "misclassified: " << r.misclassified.size();
+  os << (r.segmentation ? "samples with a wrong pixel: " : "misclassified: ")
+     << r.misclassified.size();
   if (!r.misclassified.empty()) os << " (" << index_list(r.misclassified) << ")";
   os << "\n";
   if (r.has_reference) {
@@ -145,13 +157,13 @@ int eval_command(const EvalArgs& a) {
   const Simulator sim = load_network(a.net, opt);
   const std::vector<Tensor> samples =
       samples_from_array(read_npy(a.samples), "--samples " + a.samples);
-  const std::vector<int> labels = labels_from_array(read_npy(a.labels), "--labels " + a.labels);
+  const EvalLabels labels = eval_labels_from_array(read_npy(a.labels), "--labels " + a.labels);
   std::vector<int> reference;
   if (!a.reference.empty())
     reference = reference_from_array(read_npy(a.reference), "--reference " + a.reference);
-  if (labels.size() != samples.size())
-    fail(ErrorKind::Input, "--labels " + a.labels + ": found " + std::to_string(labels.size()) +
-                               " labels for " + std::to_string(samples.size()) +
+  if (labels.n != static_cast<int64_t>(samples.size()))
+    fail(ErrorKind::Input, "--labels " + a.labels + ": found " + std::to_string(labels.n) +
+                               (labels.maps() ? " label maps for " : " labels for ") + std::to_string(samples.size()) +
                                " samples in " + a.samples + "; give one label per sample");
   if (!a.reference.empty() && reference.size() != samples.size())
     fail(ErrorKind::Input, "--reference " + a.reference + ": found " +
@@ -203,7 +215,7 @@ int eval_command(const EvalArgs& a) {
   if (!a.quiet) {
     std::cout << "ai8xsim eval " << device_name(opt.device) << ": " << a.net.config_file << ", "
               << r.samples << " samples (" << samples[0].shape_str() << "), " << r.classes
-              << " classes\n";
+              << " classes" << (r.segmentation ? " per pixel" : "") << "\n";
     print_result(r, std::cout);
     if (!a.report.empty()) std::cout << "report: " << a.report << "\n";
   }
@@ -219,7 +231,8 @@ Command add_eval_command(CLI::App& app) {
   add_network_options(cmd, a->net);
   cmd->add_option("--samples", a->samples, "samples .npy: N x C x H x W or N x C x L, int8 range")
       ->required();
-  cmd->add_option("--labels", a->labels, "labels .npy: N integers (class indices)")->required();
+  cmd->add_option("--labels", a->labels,
+                  "labels .npy: N class indices, or N x H x W class maps (segmentation)")->required();
   cmd->add_option("--threads", a->threads, "threads (0: all cores)")->capture_default_str();
   cmd->add_option("--reference", a->reference,
                   "another model's results for the same samples: N x K outputs or N classes");

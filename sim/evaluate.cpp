@@ -149,38 +149,214 @@ EvalResult score_outputs(const std::vector<Tensor>& outputs, const std::vector<i
 EvalResult evaluate(const Simulator& sim, const std::vector<Tensor>& samples,
                     const std::vector<int>& labels, const std::vector<int>* reference,
                     int threads, const EvalProgress& progress, std::vector<Tensor>* outputs) {
+  EvalLabels l;
+  l.values = labels;
+  l.n = static_cast<int64_t>(labels.size());
+  return evaluate(sim, samples, l, reference, threads, progress, outputs);
+}
+
+namespace {
+
+// Position of the label among the output's elements ranked as argmax ranks them (larger
+// first, ties to the lower index): 0 for the argmax.
+size_t rank_of(const int32_t* v, size_t n, size_t label) {
+  size_t rank = 0;
+  for (size_t i = 0; i < n; ++i)
+    if (v[i] > v[label] || (v[i] == v[label] && i < label)) ++rank;
+  return rank;
+}
+
+std::string hw(int h, int w) { return std::to_string(h) + " x " + std::to_string(w); }
+
+}  // namespace
+
+EvalScorer::EvalScorer(EvalLabels labels, const std::vector<int>* reference)
+    : labels_(std::move(labels)), added_(static_cast<size_t>(labels_.n), 0) {
+  if (labels_.n <= 0) fail(ErrorKind::Input, "labels: no label to evaluate against");
+  if (reference) {
+    if (labels_.maps())
+      fail(ErrorKind::Input, "reference: a reference is one class per sample; with label "
+                             "maps (N x H x W) compare models by their maps' accuracy instead");
+    if (reference->size() != static_cast<size_t>(labels_.n))
+      fail(ErrorKind::Input, "reference: found " + std::to_string(reference->size()) +
+                                 " predictions for " + std::to_string(labels_.n) +
+                                 " samples; give one per sample");
+    reference_ = *reference;
+    has_reference_ = true;
+  }
+}
+
+void EvalScorer::check_output(int c, int h, int w) const {
+  const int64_t k = int64_t{c} * h * w;
+  const std::string shape = std::to_string(c) + "x" + std::to_string(h) + "x" + std::to_string(w);
+  if (labels_.maps()) {
+    if (h != labels_.h || w != labels_.w)
+      fail(ErrorKind::Input, labels_.what + ": maps of " + hw(labels_.h, labels_.w) +
+                                 " pixels, but the network's output is " + shape +
+                                 " (C x H x W); give labels of shape (N, " + std::to_string(h) +
+                                 ", " + std::to_string(w) + "), a class in [0, " +
+                                 std::to_string(c - 1) + "] per output pixel");
+    for (size_t i = 0; i < labels_.values.size(); ++i)
+      if (labels_.values[i] < 0 || labels_.values[i] >= c) {
+        const size_t per = static_cast<size_t>(h) * w;
+        fail(ErrorKind::Input, labels_.what + ": sample " + std::to_string(i / per) + ", pixel (" +
+                                   std::to_string(i % per / w) + ", " +
+                                   std::to_string(i % per % w) + ") is " +
+                                   std::to_string(labels_.values[i]) +
+                                   "; the network's output has " + std::to_string(c) +
+                                   " channels (classes), so labels lie in [0, " +
+                                   std::to_string(c - 1) + "]");
+      }
+    return;
+  }
+  if (k > kMaxClasses) {
+    std::string hint = "; classification takes an output of at most " +
+                       std::to_string(kMaxClasses) + " elements (classes)";
+    if (h * w > 1 && c > 1)
+      hint += ". For a network that classifies each pixel (segmentation), give labels of "
+              "shape (N, " + std::to_string(h) + ", " + std::to_string(w) +
+              "): a class in [0, " + std::to_string(c - 1) + "] per output pixel";
+    fail(ErrorKind::Input, labels_.what + ": one class per sample, but the network's output is " + shape +
+                               " (" + std::to_string(k) + " elements)" + hint);
+  }
+  for (size_t i = 0; i < labels_.values.size(); ++i)
+    if (labels_.values[i] < 0 || labels_.values[i] >= k)
+      fail(ErrorKind::Input, labels_.what + ": element " + std::to_string(i) + " is " +
+                                 std::to_string(labels_.values[i]) +
+                                 "; the network's final output has " + std::to_string(k) +
+                                 " elements, so labels lie in [0, " + std::to_string(k - 1) +
+                                 "]");
+}
+
+void EvalScorer::init(int c, int h, int w) {
+  check_output(c, h, w);
+  const int k = labels_.maps() ? c : c * h * w;
+  r_ = EvalResult{};
+  r_.samples = labels_.n;
+  r_.classes = k;
+  r_.segmentation = labels_.maps();
+  r_.map_h = labels_.h;
+  r_.map_w = labels_.w;
+  r_.class_samples.assign(k, 0);
+  r_.class_correct.assign(k, 0);
+  if (labels_.maps()) {
+    r_.confusion.assign(k, std::vector<int64_t>(k, 0));
+    r_.sample_accuracy.assign(static_cast<size_t>(labels_.n), 0);
+  } else {
+    r_.predictions.assign(static_cast<size_t>(labels_.n), 0);
+  }
+  ready_ = true;
+}
+
+void EvalScorer::add(size_t sample, const Tensor& out) {
+  if (!ready_) init(out.c, out.h, out.w);
+  if (sample >= added_.size())
+    fail(ErrorKind::Input, "evaluate: sample " + std::to_string(sample) + " beyond the " +
+                               std::to_string(labels_.n) + " labels");
+  if ((labels_.maps() ? out.c : static_cast<int>(out.size())) != r_.classes ||
+      (labels_.maps() && (out.h != labels_.h || out.w != labels_.w)))
+    fail(ErrorKind::Input, "evaluate: output " + std::to_string(sample) + " is " +
+                               out.shape_str() + ", unlike the first output");
+  added_[sample] = 1;
+  if (!labels_.maps()) {
+    const size_t n = out.size();
+    const int label = labels_.values[sample];
+    r_.predictions[sample] = argmax(out.data.data(), n);
+    if (rank_of(out.data.data(), n, static_cast<size_t>(label)) < 5) ++r_.top5_correct;
+    return;
+  }
+  const size_t plane = static_cast<size_t>(out.h) * out.w;
+  const int* lab = labels_.values.data() + sample * plane;
+  int64_t right = 0;
+  for (size_t px = 0; px < plane; ++px) {
+    int best = 0;
+    for (int ch = 1; ch < out.c; ++ch)
+      if (out.data[ch * plane + px] > out.data[best * plane + px]) best = ch;
+    const int t = lab[px];
+    ++r_.confusion[t][best];
+    ++r_.class_samples[t];
+    if (best == t) {
+      ++right;
+      ++r_.class_correct[t];
+    }
+  }
+  r_.correct += right;
+  r_.sample_accuracy[sample] = ratio(right, static_cast<int64_t>(plane));
+}
+
+EvalResult EvalScorer::result() const {
+  for (size_t i = 0; i < added_.size(); ++i)
+    if (!added_[i])
+      fail(ErrorKind::Input, "evaluate: no output for sample " + std::to_string(i));
+  if (!labels_.maps()) {
+    EvalResult r = score(r_.predictions, labels_.values, r_.classes,
+                         has_reference_ ? &reference_ : nullptr);
+    r.top5_correct = r_.top5_correct;
+    r.top5_accuracy = ratio(r.top5_correct, r.samples);
+    return r;
+  }
+  EvalResult r = r_;
+  r.pixels = r.samples * r.map_h * r.map_w;
+  r.accuracy = ratio(r.correct, r.pixels);
+  r.top5_accuracy = kNaN;
+  double iou_sum = 0;
+  int iou_n = 0;
+  for (int k = 0; k < r.classes; ++k) {
+    r.class_accuracy.push_back(ratio(r.class_correct[k], r.class_samples[k]));
+    int64_t predicted = 0;
+    for (int t = 0; t < r.classes; ++t) predicted += r.confusion[t][k];
+    const int64_t tp = r.confusion[k][k];
+    const double iou = ratio(tp, r.class_samples[k] + predicted - tp);
+    r.class_iou.push_back(iou);
+    if (!std::isnan(iou)) iou_sum += iou, ++iou_n;
+  }
+  r.mean_iou = iou_n ? iou_sum / iou_n : kNaN;
+  for (size_t i = 0; i < r.sample_accuracy.size(); ++i)
+    if (r.sample_accuracy[i] < 1) r.misclassified.push_back(static_cast<int64_t>(i));
+  return r;
+}
+
+EvalResult evaluate(const Simulator& sim, const std::vector<Tensor>& samples,
+                    const EvalLabels& labels, const std::vector<int>* reference, int threads,
+                    const EvalProgress& progress, std::vector<Tensor>* outputs) {
   if (samples.empty()) fail(ErrorKind::Input, "samples: no sample to evaluate");
-  if (labels.size() != samples.size())
-    fail(ErrorKind::Input, "labels: found " + std::to_string(labels.size()) +
-                               " labels for " + std::to_string(samples.size()) +
+  if (labels.n != static_cast<int64_t>(samples.size()))
+    fail(ErrorKind::Input, "labels: found " + std::to_string(labels.n) +
+                               (labels.maps() ? " label maps" : " labels") + " for " +
+                               std::to_string(samples.size()) +
                                " samples; give one label per sample");
-  if (reference && reference->size() != samples.size())
-    fail(ErrorKind::Input, "reference: found " + std::to_string(reference->size()) +
-                               " predictions for " + std::to_string(samples.size()) +
-                               " samples; give one per sample");
-  // The class count is the final output's size: run the first sample alone to know it, and
-  // check the labels before the (long) batch run so that a bad label costs nothing.
-  const int64_t classes = static_cast<int64_t>(sim.run(samples[0], false).output.size());
-  for (size_t i = 0; i < labels.size(); ++i)
-    if (labels[i] < 0 || labels[i] >= classes)
-      fail(ErrorKind::Input, "labels: element " + std::to_string(i) + " is " +
-                                 std::to_string(labels[i]) + "; the network's final output has " +
-                                 std::to_string(classes) + " elements, so labels lie in [0, " +
-                                 std::to_string(classes - 1) + "]");
+  EvalScorer scorer(labels, reference);
+  // The output's shape: run the first sample alone, and check the labels against it before
+  // the (long) batch run so that a bad label costs nothing.
+  {
+    const Tensor first = sim.run(samples[0], false).output;
+    scorer.check_output(first.c, first.h, first.w);
+  }
   const size_t total = samples.size();
-  std::function<void(size_t)> cb;
-  if (progress) cb = [&](size_t done) { progress(done, total); };
+  // Chunks keep the outputs held at once bounded whatever the output size.
+  const size_t chunk = 256;
   const auto t0 = std::chrono::steady_clock::now();
-  std::vector<Tensor> out = sim.run_batch(samples, threads, cb);
+  if (outputs) outputs->clear();
+  std::vector<Tensor> part;
+  for (size_t start = 0; start < total; start += chunk) {
+    const size_t end = std::min(total, start + chunk);
+    part.assign(samples.begin() + static_cast<std::ptrdiff_t>(start),
+                samples.begin() + static_cast<std::ptrdiff_t>(end));
+    std::function<void(size_t)> cb;
+    if (progress) cb = [&](size_t done) { progress(start + done, total); };
+    std::vector<Tensor> out = sim.run_batch(part, threads, cb);
+    for (size_t i = 0; i < out.size(); ++i) scorer.add(start + i, out[i]);
+    if (outputs)
+      for (Tensor& o : out) outputs->push_back(std::move(o));
+  }
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  EvalResult r = score_outputs(out, labels, reference);
+  EvalResult r = scorer.result();
   r.seconds = seconds;
   r.samples_per_second = seconds > 0 ? static_cast<double>(total) / seconds : 0;
   r.threads = threads > 0 ? threads
                           : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   r.threads = static_cast<int>(std::min<size_t>(static_cast<size_t>(r.threads), total));
-  if (outputs) *outputs = std::move(out);
   return r;
 }
 
@@ -227,6 +403,25 @@ std::vector<int> labels_from_array(const NdArray& a, const std::string& what) {
   return class_vector(a, what, "labels");
 }
 
+EvalLabels eval_labels_from_array(const NdArray& a, const std::string& what) {
+  if (a.shape.size() != 1 && a.shape.size() != 3)
+    fail(ErrorKind::Input, what + ": shape " + a.shape_str() +
+                               "; labels are one class per sample, shape (N,), or one class "
+                               "per output pixel, shape (N, H, W)");
+  EvalLabels l;
+  if (a.shape.size() == 3) {
+    for (int64_t d : a.shape)
+      if (d <= 0 || d > (int64_t{1} << 24))
+        fail(ErrorKind::Input, what + ": shape " + a.shape_str() + " has an empty or huge axis");
+    l.h = static_cast<int>(a.shape[1]);
+    l.w = static_cast<int>(a.shape[2]);
+  }
+  l.n = a.shape.empty() ? 0 : a.shape[0];
+  l.values = class_vector(a, what, "labels");
+  l.what = what;
+  return l;
+}
+
 std::vector<int> reference_from_array(const NdArray& a, const std::string& what) {
   if (a.shape.empty())
     fail(ErrorKind::Input, what + ": shape " + a.shape_str() +
@@ -267,6 +462,23 @@ nlohmann::json eval_result_json(const EvalResult& r) {
                       {"seconds", r.seconds},
                       {"samples_per_second", r.samples_per_second},
                       {"threads", r.threads}};
+  j["top5_accuracy"] = number_or_null(r.top5_accuracy);
+  j["top5_correct"] = r.top5_correct;
+  if (r.segmentation) {
+    nlohmann::json iou = nlohmann::json::array();
+    for (double v : r.class_iou) iou.push_back(number_or_null(v));
+    nlohmann::json per_sample = nlohmann::json::array();
+    for (double v : r.sample_accuracy) per_sample.push_back(number_or_null(v));
+    for (int k = 0; k < r.classes; ++k) j["per_class"][static_cast<size_t>(k)]["iou"] = iou[static_cast<size_t>(k)];
+    j["segmentation"] = {{"pixels", r.pixels}, {"map", {r.map_h, r.map_w}},
+                         {"pixel_accuracy", number_or_null(r.accuracy)},
+                         {"class_iou", iou}, {"mean_iou", number_or_null(r.mean_iou)},
+                         {"sample_accuracy", per_sample}};
+    j["predictions"] = nullptr;
+    j["labels"] = nullptr;
+  } else {
+    j["segmentation"] = nullptr;
+  }
   if (r.has_reference)
     j["reference"] = {{"agreements", r.agreements},
                       {"agreement", number_or_null(r.agreement)},

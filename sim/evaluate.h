@@ -10,6 +10,13 @@
 //     (C x H x W); ties go to the lowest index, as numpy.argmax;
 //   * the number of classes K is the number of elements of the final output;
 //   * confusion[t][p] counts samples of true class t predicted as p (rows: truth);
+//   * top-5: the label is among the 5 largest elements (ties ranked as argmax ranks them);
+//   * segmentation (labels N x H x W, a class per pixel, for an output C x H x W): the
+//     prediction of a pixel is the argmax over its C channels; accuracy, per-class figures and
+//     the confusion matrix count pixels; per-class IoU = TP / (TP + FP + FN), NaN without
+//     any pixel of the class in labels or predictions; mean IoU over the classes not NaN;
+//   * classification takes at most kMaxClasses classes (the confusion matrix is K x K); the
+//     batch runs in chunks, so memory is bounded by the samples and labels given;
 //   * per-class accuracy is correct / samples of that class, NaN when a class has no sample
 //     (null in JSON); accuracy of an empty set is NaN as well.
 // Errors are ai8xsim::Error (Input) naming the file / argument, the value found and what is
@@ -32,8 +39,12 @@ int argmax(const int32_t* values, size_t n);
 int argmax(const std::vector<int32_t>& values);
 int argmax(const std::vector<double>& values);  // a NaN wins (the first one), as in numpy
 
+// Classification: at most this many classes (a K x K confusion matrix of 8 MB).
+constexpr int kMaxClasses = 1024;
+
 struct EvalResult {
   int64_t samples = 0;
+  bool segmentation = false;            // labels are N x H x W class maps
   int classes = 0;                      // K: elements of the final output
   std::vector<int> labels;              // N, as given
   std::vector<int> predictions;         // N, argmax of each final output
@@ -44,6 +55,15 @@ struct EvalResult {
   std::vector<double> class_accuracy;   // K: class_correct / class_samples, NaN if no sample
   std::vector<std::vector<int64_t>> confusion;  // K x K, [label][prediction]
   std::vector<int64_t> misclassified;   // sample indices with prediction != label, ascending
+                                        // (segmentation: with any pixel wrong)
+  int64_t top5_correct = 0;             // classification: label among the 5 largest
+  double top5_accuracy = 0;
+  // Segmentation: counts above are pixels; `pixels` = N x H x W.
+  int64_t pixels = 0;
+  int map_h = 0, map_w = 0;
+  std::vector<double> class_iou;        // K
+  double mean_iou = 0;
+  std::vector<double> sample_accuracy;  // N: each sample's pixel accuracy
 
   // With a reference (another model's predictions for the same samples):
   bool has_reference = false;
@@ -72,6 +92,35 @@ std::vector<int> predictions_from_outputs(const std::vector<Tensor>& outputs);
 EvalResult score_outputs(const std::vector<Tensor>& outputs, const std::vector<int>& labels,
                          const std::vector<int>* reference = nullptr);
 
+// Labels for `evaluate`: one class per sample (h = w = 0) or one per pixel (N x h x w maps).
+struct EvalLabels {
+  std::vector<int> values;
+  int64_t n = 0;
+  int h = 0, w = 0;
+  std::string what = "labels";  // names the labels in messages ("--labels y.npy")
+  bool maps() const { return h > 0; }
+};
+
+// Scores outputs one at a time (any order), keeping only counts: memory is bounded by the
+// labels. The first output fixes K and, for maps, is checked against the labels' H x W.
+class EvalScorer {
+ public:
+  EvalScorer(EvalLabels labels, const std::vector<int>* reference = nullptr);
+  void add(size_t sample, const Tensor& output);  // sample in [0, n)
+  EvalResult result() const;                      // every sample must have been added
+  // The class count and shape checks for an output shape, before any run.
+  void check_output(int c, int h, int w) const;
+
+ private:
+  void init(int c, int h, int w);
+  EvalLabels labels_;
+  std::vector<int> reference_;
+  bool has_reference_ = false;
+  bool ready_ = false;
+  EvalResult r_;
+  std::vector<char> added_;
+};
+
 // Called from one thread at a time with the samples done so far and the total.
 using EvalProgress = std::function<void(size_t done, size_t total)>;
 
@@ -83,6 +132,12 @@ EvalResult evaluate(const Simulator& sim, const std::vector<Tensor>& samples,
                     int threads = 0, const EvalProgress& progress = {},
                     std::vector<Tensor>* outputs = nullptr);
 
+// The same for class labels or class maps; outputs are scored chunk by chunk as they come.
+EvalResult evaluate(const Simulator& sim, const std::vector<Tensor>& samples,
+                    const EvalLabels& labels, const std::vector<int>* reference = nullptr,
+                    int threads = 0, const EvalProgress& progress = {},
+                    std::vector<Tensor>* outputs = nullptr);
+
 // ---- array conversions (the .npy files of `ai8xsim eval`) -----------------------------------
 // `what` names the source in messages ("file X.npy" / "--samples X.npy").
 
@@ -90,6 +145,8 @@ EvalResult evaluate(const Simulator& sim, const std::vector<Tensor>& samples,
 std::vector<Tensor> samples_from_array(const NdArray& a, const std::string& what);
 // One integer per sample (shape (N,)), each >= 0.
 std::vector<int> labels_from_array(const NdArray& a, const std::string& what);
+// Shape (N,): one class per sample; (N, H, W): a class per pixel (segmentation).
+EvalLabels eval_labels_from_array(const NdArray& a, const std::string& what);
 // Another model's results for the same samples: shape (N,) of predicted classes (integers
 // >= 0), or N x K (or N x ...) scores whose argmax per row is the prediction.
 std::vector<int> reference_from_array(const NdArray& a, const std::string& what);

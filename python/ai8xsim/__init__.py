@@ -4,6 +4,7 @@
     y = net.run(x)                      # int32, izer's C x H x W (1-D: C x L x 1)
     r = net.run(x, layers=True)         # r.output, r.layers {YAML index: array}, r.cycles
     Y = net.run_batch(X, threads=4)     # N x C x H x W, progress bar for long batches
+    net.evaluate(X, y)                  # top-1/top-5, per class, confusion (as `ai8xsim eval`)
     net.summary()                       # per-layer table (text / notebook HTML)
     yaml_text, report = ai8xsim.plan("net.yaml", "model-q.pth.tar", sample=x)  # placement
     ai8xsim.parity.compare(net, x, reference)   # layer-by-layer, with diagnoses
@@ -13,6 +14,7 @@ from ._core import Error, core as _core
 from .simulator import OPTIONS, Cost, Cycles, Memory, RunResult, Simulator, load
 from .summary import Summary
 from .planner import plan
+from .evaluation import EvalReport
 from . import parity, plots
 
 __version__ = "0.1.0"
@@ -20,4 +22,4 @@ has_cycles = bool(getattr(_core, "has_cycles", False))
 has_memory = bool(getattr(_core, "has_memory", False))
 
 __all__ = ["Error", "load", "plan", "Simulator", "RunResult", "Cost", "Cycles", "Memory", "Summary",
-           "OPTIONS", "parity", "plots", "has_cycles", "has_memory", "__version__"]
+           "EvalReport", "OPTIONS", "parity", "plots", "has_cycles", "has_memory", "__version__"]

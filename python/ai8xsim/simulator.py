@@ -243,6 +243,15 @@ class Simulator:
             return self._sim.run_batch(X, threads=int(threads), progress=update,
                                        progress_every=_progress.every(n))
 
+    def evaluate(self, X, y, reference=None, threads=0, progress=None):
+        """Accuracy on labelled samples, every sample run bit-exactly (`ai8xsim eval`'s
+        twin): X is N samples, y N class indices or N x H x W class maps (segmentation:
+        per-pixel accuracy and per-class IoU), reference another model's N classes or N x K
+        outputs. Returns an EvalReport (top-1, top-5, per class, confusion, misclassified,
+        agreement); it displays as a table in notebooks."""
+        from .evaluation import evaluate
+        return evaluate(self, X, y, reference=reference, threads=threads, progress=progress)
+
     def cycles(self, input_shape=None, clock_mhz=0.0):
         """The cycle model's count (ai8xsim.Cycles) for an input shape (default: the last
         sample's); clock_mhz 0 is the device's default CNN clock. None when this build has

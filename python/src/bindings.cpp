@@ -19,6 +19,7 @@
 #include "ai8xsim/plan.h"
 #include "sim/datamem.h"
 #include "sim/device.h"
+#include "sim/evaluate.h"
 #if __has_include("sim/cycles.h")
 #include "sim/cost.h"
 #include "sim/cycles.h"
@@ -514,6 +515,52 @@ void bind_simulator(py::module_& m) {
       });
 }
 
+// ---- evaluation (net.evaluate scores run_batch's outputs chunk by chunk) ------------------
+
+NdArray to_ndarray(const py::array& a, const std::string& what) {
+  NdArray nd;
+  if (!library_dtype(a.dtype(), nd.dtype))
+    fail(ErrorKind::Input, what + ": dtype " + py::str(a.dtype()).cast<std::string>() +
+                               "; expected integers (class indices) or numbers (scores)");
+  for (py::ssize_t d = 0; d < a.ndim(); ++d) nd.shape.push_back(a.shape(d));
+  py::array_t<double, py::array::c_style | py::array::forcecast> v(a);
+  nd.values.assign(v.data(), v.data() + v.size());
+  return nd;
+}
+
+void bind_evaluate(py::module_& m) {
+  py::class_<EvalScorer>(m, "EvalScorer", "sim/evaluate.h's scorer: add outputs, get the report")
+      .def(py::init([](const py::array& labels, const py::object& reference) {
+             EvalLabels l = eval_labels_from_array(to_ndarray(labels, "y"), "y");
+             if (reference.is_none()) return EvalScorer(std::move(l));
+             const std::vector<int> ref =
+                 reference_from_array(to_ndarray(reference.cast<py::array>(), "reference"),
+                                      "reference");
+             return EvalScorer(std::move(l), &ref);
+           }),
+           py::arg("labels"), py::arg("reference") = py::none())
+      .def("check_output", &EvalScorer::check_output, py::arg("c"), py::arg("h"), py::arg("w"))
+      .def(
+          "add",
+          [](EvalScorer& s, size_t start,
+             const py::array_t<int32_t, py::array::c_style | py::array::forcecast>& outs) {
+            if (outs.ndim() != 4)
+              fail(ErrorKind::Input, "evaluate: outputs must be N x C x H x W");
+            const int c = static_cast<int>(outs.shape(1)), h = static_cast<int>(outs.shape(2)),
+                      w = static_cast<int>(outs.shape(3));
+            const size_t per = static_cast<size_t>(c) * h * w;
+            for (py::ssize_t i = 0; i < outs.shape(0); ++i) {
+              Tensor t(c, h, w);
+              std::copy(outs.data() + i * per, outs.data() + (i + 1) * per, t.data.begin());
+              s.add(start + static_cast<size_t>(i), t);
+            }
+          },
+          py::arg("start"), py::arg("outputs"))
+      .def("result", [](const EvalScorer& s) {
+        return py::module_::import("json").attr("loads")(eval_result_json(s.result()).dump());
+      });
+}
+
 void bind_error(py::module_& m) {
   static py::exception<Error> error(m, "Error", PyExc_RuntimeError);
   error.attr("__module__") = "ai8xsim";
@@ -570,6 +617,7 @@ PYBIND11_MODULE(_ai8xsim, m) {
         py::arg("objective") = "latency", py::arg("keep") = std::vector<std::string>{},
         py::arg("no_bias") = std::vector<int>{}, py::arg("avg_pool_rounding") = false,
         py::arg("fifo") = false, py::arg("fast_fifo") = false, py::arg("overlap_data") = false);
+  bind_evaluate(m);
 #ifdef AI8XSIM_HAVE_CYCLES
   m.attr("has_cycles") = true;
 #else

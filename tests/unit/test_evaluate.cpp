@@ -195,3 +195,79 @@ TEST_CASE("array conversions: samples, labels, reference") {
   CHECK(error_of([] { reference_from_array(array(DType::F32, {2}, {0.0, 1.0}), "r"); })
             .find("dtype float32") != std::string::npos);
 }
+
+TEST_CASE("EvalScorer: top-5 counts the label among the five largest, ties ranked as argmax") {
+  EvalLabels l;
+  l.values = {6, 0, 2};
+  l.n = 3;
+  EvalScorer s(l);
+  // Sample 0: label 6 holds 3; larger: 9, 8, 7, 4 (four) -> rank 4, in the top 5.
+  s.add(0, vec_tensor({9, 8, 7, 4, 1, 0, 3}));
+  // Sample 1: label 0 holds 1; larger: five values -> rank 5, outside.
+  s.add(1, vec_tensor({1, 2, 3, 4, 5, 6, 0}));
+  // Sample 2: label 2 holds 5, tied with indices 0, 1, 3 and 4 below... indices 0 and 1 rank
+  // before it (lower index), 3 and 4 after: rank 2, in the top 5; argmax is 0: wrong top-1.
+  s.add(2, vec_tensor({5, 5, 5, 5, 5, 0, 0}));
+  const EvalResult r = s.result();
+  CHECK(r.top5_correct == 2);
+  CHECK(r.correct == 0);
+  CHECK(r.top5_accuracy == doctest::Approx(2.0 / 3));
+}
+
+TEST_CASE("EvalScorer: segmentation: per-pixel accuracy, confusion and IoU") {
+  // 2 samples, output 3 channels x 1 x 2 (two pixels); labels 2 x 1 x 2.
+  EvalLabels l;
+  l.values = {0, 1, 2, 1};
+  l.n = 2;
+  l.h = 1;
+  l.w = 2;
+  EvalScorer s(l);
+  Tensor a(3, 1, 2), b(3, 1, 2);
+  a.at(0, 0, 0) = 5;  // pixel 0 -> class 0 (label 0: right)
+  a.at(2, 0, 1) = 5;  // pixel 1 -> class 2 (label 1: wrong)
+  b.at(2, 0, 0) = 1;  // pixel 0 -> class 2 (label 2: right)
+  b.at(1, 0, 1) = 3;  // pixel 1 -> class 1 (label 1: right)
+  s.add(1, b);
+  s.add(0, a);
+  const EvalResult r = s.result();
+  CHECK(r.segmentation);
+  CHECK(r.pixels == 4);
+  CHECK(r.correct == 3);
+  CHECK(r.accuracy == doctest::Approx(0.75));
+  CHECK(r.confusion[1][2] == 1);
+  // IoU: class 0 1/1; class 1: TP 1, labelled 2, predicted 1 -> 1/2; class 2: TP 1,
+  // labelled 1, predicted 2 -> 1/2. Mean 2/3.
+  CHECK(r.class_iou[0] == doctest::Approx(1.0));
+  CHECK(r.class_iou[1] == doctest::Approx(0.5));
+  CHECK(r.class_iou[2] == doctest::Approx(0.5));
+  CHECK(r.mean_iou == doctest::Approx(2.0 / 3));
+  CHECK(r.misclassified == std::vector<int64_t>{0});
+  CHECK(r.sample_accuracy == std::vector<double>{0.5, 1.0});
+}
+
+TEST_CASE("EvalScorer: refusals: map size, class range, too many classes, reference") {
+  EvalLabels maps;
+  maps.values = std::vector<int>(2 * 4 * 4, 0);
+  maps.n = 2;
+  maps.h = maps.w = 4;
+  maps.what = "--labels y.npy";
+  const EvalScorer s(maps);
+  std::string e = error_of([&] { s.check_output(8, 5, 5); });
+  CHECK(e.find("--labels y.npy: maps of 4 x 4 pixels, but the network's output is 8x5x5") == 0);
+  CHECK(e.find("give labels of shape (N, 5, 5)") != std::string::npos);
+  EvalLabels cls;
+  cls.values = {0, 1};
+  cls.n = 2;
+  const EvalScorer c(cls);
+  e = error_of([&] { c.check_output(64, 48, 48); });
+  CHECK(e.find("147456 elements") != std::string::npos);
+  CHECK(e.find("give labels of shape (N, 48, 48)") != std::string::npos);
+  CHECK(error_of([&] { c.check_output(10, 1, 1); }).empty());
+  const std::vector<int> ref = {0, 1};
+  CHECK(error_of([&] { EvalScorer x(maps, &ref); }).find("reference") != std::string::npos);
+  const EvalLabels parsed = eval_labels_from_array(array(DType::I64, {1, 2, 2}, {0, 1, 2, 3}), "f");
+  CHECK(parsed.maps());
+  CHECK(parsed.h == 2);
+  CHECK(error_of([] { eval_labels_from_array(array(DType::I64, {1, 4}, {0, 1, 2, 3}), "f"); })
+            .find("shape (N, H, W)") != std::string::npos);
+}
