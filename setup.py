@@ -33,12 +33,14 @@ class CMakeExtension(Extension):
 
 
 class CMakeBuild(build_ext):
-    """Configure and build the `_ai8xsim` target, then copy the module into the package."""
+    """Configure and build the `_ai8xsim` module and the `ai8xsim` command line, then copy
+    them into the package (the command as ai8xsim/bin/ai8xsim, run by `python -m ai8xsim` and
+    the `ai8xsim` console script)."""
 
     def build_extension(self, ext):
         build_dir = pathlib.Path(self.build_temp).resolve() / "cmake"
         self._cmake(["-S", str(ROOT), "-B", str(build_dir)] + self._configure_args())
-        self._cmake(["--build", str(build_dir), "--target", "_ai8xsim",
+        self._cmake(["--build", str(build_dir), "--target", "_ai8xsim", "ai8xsim",
                      "-j", os.environ.get("CMAKE_BUILD_PARALLEL_LEVEL", str(os.cpu_count()))])
         built = sorted((build_dir / "python" / "ai8xsim").glob("_ai8xsim*.so"))
         if not built:
@@ -46,6 +48,8 @@ class CMakeBuild(build_ext):
         dest = pathlib.Path(self.get_ext_fullpath(ext.name))
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(built[-1], dest)
+        (dest.parent / "bin").mkdir(exist_ok=True)
+        shutil.copy2(build_dir / "ai8xsim", dest.parent / "bin" / "ai8xsim")
 
     @staticmethod
     def _configure_args():

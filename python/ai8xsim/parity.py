@@ -114,14 +114,19 @@ def _pct(v):
 
 # ---- the reference ------------------------------------------------------------------------
 
-def compare(net, x=None, reference=None, *, scale=1):
+def compare(net, x=None, reference=None, *, scale=1, module_input=None):
     """Run `net` (an ai8xsim.Simulator) on sample `x` and compare every layer with
     `reference`: a dict or .npz path of `layer_NNN` arrays (+ optional `input`, used when x
     is None), or a torch.nn.Module run on x. `scale` multiplies the reference's layers
-    (e.g. 128 for a float-scale reference). Returns a ParityReport."""
+    (e.g. 128 for a float-scale reference). `module_input`: what the module gets instead of
+    x (an array, or a function of x): a float model trained on [-1, 1) inputs takes
+    `module_input=x / 128` with `scale=128`; an ai8x model in its hardware-simulation mode
+    (`ai8x.set_device(..., simulate=True)`) takes x itself. Returns a ParityReport."""
     if reference is None:
         raise TypeError("compare: give a reference (dict, .npz path or torch module)")
-    x, ref_layers, ref_input = _reference(net, x, reference)
+    if module_input is not None and not hasattr(reference, "named_modules"):
+        raise TypeError("compare: module_input is for a torch module reference")
+    x, ref_layers, ref_input = _reference(net, x, reference, module_input)
     result = net.run(x, layers=True)
     network = net.network(x.shape)
     ref_layers = {k: _as_ref(v, scale) for k, v in ref_layers.items()}
@@ -135,7 +140,7 @@ def compare(net, x=None, reference=None, *, scale=1):
     return ParityReport(entries, result.layers, ref_layers, notes, network)
 
 
-def _reference(net, x, reference):
+def _reference(net, x, reference, module_input=None):
     if isinstance(reference, (str, os.PathLike)):
         with np.load(os.fspath(reference)) as z:
             reference = {k: z[k] for k in z.files}
@@ -146,7 +151,13 @@ def _reference(net, x, reference):
 
         x = as_sample(x)
         network = net.network(x.shape)
-        return x, _torchref.capture(reference, x, network), None
+        fed = x if module_input is None else (
+            module_input(x) if callable(module_input) else module_input)
+        fed = np.asarray(fed.detach().cpu().numpy() if hasattr(fed, "detach") else fed)
+        if fed.shape != x.shape:
+            raise ValueError(f"compare: module_input has shape {fed.shape}, the sample "
+                             f"{x.shape}; give the same sample in the module's scale")
+        return x, _torchref.capture(reference, fed, network), None
     layers = {int(m.group(1)): np.asarray(v) for k, v in reference.items()
               if (m := _LAYER_KEY.match(k))}
     ref_input = reference.get("input")

@@ -81,6 +81,10 @@ def _histogram(ax, index, values, ref, layer, bins):
         title += f": {100 * sat:.1f}% saturated"
     ax.set_title(title, fontsize=9)
     ax.set_yscale("log")
+    ax.set_xlabel("output value", fontsize=7)
+    ax.set_ylabel("elements", fontsize=7)
+    if ref is not None and ref.size == v.size:
+        ax.legend(fontsize=6)
     ax.tick_params(labelsize=7)
 
 
