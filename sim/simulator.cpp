@@ -146,15 +146,23 @@ Simulator::CheckResult Simulator::check(const InputShape& input) const {
   return r;
 }
 
+int Simulator::inferred_input_channels() const {
+  const NetworkConfig& cfg = impl_->config;
+  if (cfg.layers.empty()) return 0;
+  const LayerConfig& first = cfg.layers.front();
+  int procs = 0;
+  for (uint64_t p = first.processors; p; p &= p - 1) ++procs;
+  if (first.in_channels) return *first.in_channels * first.operands;
+  if (procs < 64) return procs * first.operands;
+  return 0;
+}
+
 InputShape Simulator::inferred_input_shape() const {
   const NetworkConfig& cfg = impl_->config;
   if (cfg.layers.empty()) fail(ErrorKind::Config, cfg.file + ": no layers");
   const LayerConfig& first = cfg.layers.front();
   InputShape s;
-  int procs = 0;
-  for (uint64_t p = first.processors; p; p &= p - 1) ++procs;
-  if (first.in_channels) s.c = *first.in_channels * first.operands;
-  else if (procs < 64) s.c = procs * first.operands;
+  s.c = inferred_input_channels();
   if (s.c <= 0 || !first.in_dim)
     fail(ErrorKind::Config,
          cfg.file + ": layer 0: the input shape is not in the YAML (" +

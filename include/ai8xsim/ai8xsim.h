@@ -62,6 +62,9 @@ class Simulator {
   // first layer's `in_channels` or its processors (x operands, up to 64), rows and columns
   // from its `in_dim`. Throws a Config error saying what to give when they do not tell.
   InputShape inferred_input_shape() const;
+  // The input channels alone (0 when the YAML does not tell: all 64 processors, no
+  // `in_channels`).
+  int inferred_input_channels() const;
 
   const NetworkConfig& config() const;
   const LoadOptions& options() const;

@@ -153,7 +153,13 @@ def _layer_list(v):
         return []
     if isinstance(v, (int, np.integer)):
         return [int(v)]
-    return [int(i) for i in v]
+    if isinstance(v, str):
+        v = [p for p in v.replace(" ", "").split(",") if p]
+    try:
+        return [int(i) for i in v]
+    except (TypeError, ValueError):
+        raise Error(f"ai8xsim.load: no_bias={v!r}; give YAML layer indices: an int, a list "
+                    f"such as [1, 2], or a string such as '1,2'") from None
 
 
 def as_sample(x):
@@ -215,6 +221,59 @@ class Simulator:
                              "sample first (izer derives the first layer's size from it)")
         return tuple(int(s) for s in input_shape)
 
+    @property
+    def input_shape(self):
+        """The sample shape the YAML implies, (C, H, W) (1-D: (C, L, 1)), or None when the
+        YAML does not give the first layer's `in_dim`."""
+        s = self._sim.input_shape
+        return None if s is None else tuple(int(v) for v in s)
+
+    def _check_sample(self, x, batch):
+        """Mistakes in the sample's shape or scale, said before the library's checks (which
+        only see values): what was expected and what to do."""
+        name = "X" if batch else "x"
+        if x.dtype == np.uint8 and x.size and int(x.max()) > 127:
+            raise Error(f"{name} is uint8 with values up to {int(x.max())}: the chip takes "
+                        f"signed 8-bit samples in [-128, 127]; subtract 128 "
+                        f"({name}.astype(np.int16) - 128), as ai8x-training's normalization "
+                        f"maps [0, 255] to [-128, 127]")
+        c = self._sim.input_channels
+        if c is None:
+            return
+        dims = 2 if self._sim.one_d else 3  # a sample: C x L or C x H x W
+        full = self._sim.input_shape
+        if full:
+            want = f"{c}x{full[1]}" + ("" if dims == 2 else f"x{full[2]}")
+        else:
+            want = f"{c}xL" if dims == 2 else f"{c}xHxW"
+        shape = tuple(int(v) for v in x.shape)
+        what = "run_batch" if batch else "run"
+        if batch and len(shape) == dims and shape[0] == c:
+            raise Error(f"run_batch: X has shape {_x(shape)}, one sample; run_batch takes N "
+                        f"samples, N x {want}: use run(x) for one sample, or X[None]")
+        if not batch and len(shape) == dims + 1:
+            raise Error(f"run: x has shape {_x(shape)}, a batch; run takes one sample "
+                        f"({want}): use run_batch(X) for N samples"
+                        + (", or x[0]" if shape[0] == 1 else ""))
+        sample = shape[1:] if batch else shape
+        if len(sample) != dims:
+            return  # the library says what a sample's dimensions are
+        fix = None
+        if sample[0] != c:
+            if sample[-1] == c:
+                order = [dims - 1] + list(range(dims - 1))
+                axes = ([0] + [i + 1 for i in order]) if batch else order
+                fix = f"it is channels-last; transpose it: {name}.transpose({', '.join(map(str, axes))})"
+            else:
+                fix = (f"give {c} channel{'s' if c != 1 else ''} first (the YAML's first "
+                       f"layer reads {c})")
+        elif full and tuple(sample[1:]) != tuple(full[1:dims]):
+            fix = ("resize or crop it to the YAML's `in_dim`, the size the network was made "
+                   "for")
+        if fix:
+            raise Error(f"{what}: {name} has shape {_x(shape)}, but the network takes "
+                        f"{'N x ' if batch else ''}{want} (the YAML's first layer); {fix}")
+
     def run(self, x, layers=False, memory_fed=False):
         """Run one sample (int8 .. int64 values in [-128, 127], C x H x W or C x L).
 
@@ -223,6 +282,7 @@ class Simulator:
         and every layer that reads data memory takes its input from there (as `run --kat`);
         the results are the same, the run is slower."""
         x = as_sample(x)
+        self._check_sample(x, batch=False)
         output, outs = self._sim.run(x, bool(layers), memory_fed=bool(memory_fed))
         self.last_input_shape = x.shape
         if not layers:
@@ -234,6 +294,7 @@ class Simulator:
         `threads` threads (0: all cores). Returns the N outputs stacked (N x C x H x W).
         A progress bar shows for more than a few hundred samples, or with progress=True."""
         X = _as_batch(X)
+        self._check_sample(X, batch=True)
         n = int(X.shape[0]) if X.ndim else 0
         if X.ndim >= 3 and n:
             self.last_input_shape = X.shape[1:]
@@ -286,6 +347,10 @@ class Simulator:
 
         shape = self._shape(input_shape)
         return Summary(self.network(shape), self.cycles(shape), self.memory(shape))
+
+
+def _x(shape):
+    return "x".join(str(int(v)) for v in shape)
 
 
 def _as_batch(X):

@@ -499,6 +499,27 @@ void bind_simulator(py::module_& m) {
       .def("memory", &memory, py::arg("input_shape"))
 #endif
       .def_property_readonly("config_file", [](const Simulator& s) { return s.config().file; })
+      .def_property_readonly(
+          "input_shape",
+          [](const Simulator& s) -> py::object {
+            try {
+              const InputShape in = s.inferred_input_shape();
+              return py::make_tuple(in.c, in.h, in.w);
+            } catch (const Error&) {
+              return py::none();  // the YAML does not tell
+            }
+          },
+          "(C, H, W) the YAML implies (first layer's channels and in_dim), or None")
+      .def_property_readonly(
+          "input_channels",
+          [](const Simulator& s) -> py::object {
+            const int c = s.inferred_input_channels();
+            return c > 0 ? py::object(py::int_(c)) : py::object(py::none());
+          },
+          "the input channels the YAML implies, or None")
+      .def_property_readonly("one_d", [](const Simulator& s) {
+        return !s.config().layers.empty() && s.config().layers[0].op == Operator::Conv1d;
+      })
       .def_property_readonly("notes", &Simulator::notes,
                              "what load() did beyond reading (e.g. quantized the checkpoint)")
       .def_property_readonly("device",
