@@ -91,12 +91,32 @@ void print_table(const Network& net, const NetworkCost& cost, std::ostream& os) 
        << (cycles > 0 ? static_cast<double>(L.macs()) / cycles : 0.0)
        << (lc.cycles.estimated ? " est." : "") << "\n";
   }
+  std::string streaming;
+  for (const NetworkLayerCycles& lc : cyc.layers)
+    if (lc.cycles.estimated) streaming += (streaming.empty() ? "" : ", ") + std::to_string(lc.layer);
   os << "total: " << net.total_macs() << " MACs, " << cyc.total << " cycles, " << std::fixed
-     << std::setprecision(1) << cyc.microseconds() << " us at " << cyc.clock_mhz << " MHz"
-     << (cyc.estimated ? " (estimated: streaming layers or a device izer does not estimate)"
-                       : "")
-     << "\n";
+     << std::setprecision(1) << cyc.microseconds() << " us at " << cyc.clock_mhz << " MHz";
+  if (cyc.estimated)
+    os << " (estimated: "
+       << (!streaming.empty() ? "streaming layers " + streaming + " use izer's flat guess"
+                              : std::string("izer estimates no latency for this device; the "
+                                            "cycle model's count"))
+       << ")";
+  os << "\n";
   print_cost_totals(cost, os);
+  bool wide = false;
+  for (const Layer& L : net.layers) wide = wide || L.output_width == 32;
+  if (wide) os << "@32: the layer's output is 32-bit (output_width: 32: the accumulator, not brought to 8 bits)\n";
+}
+
+// The final output's values (the first 16) and, for a class vector, the predicted class.
+void print_output(const Tensor& out, std::ostream& os) {
+  os << "values:";
+  for (size_t i = 0; i < out.data.size() && i < 16; ++i) os << " " << out.data[i];
+  if (out.data.size() > 16) os << " ... (" << out.data.size() << " values)";
+  if (out.h * out.w == 1 && out.c > 1)
+    os << "; predicted class " << argmax(out.data.data(), out.data.size()) << " (argmax)";
+  os << "\n";
 }
 
 // --report: the run's per-layer figures as JSON (cycle model, MACs, shapes) and the memory map.
@@ -242,6 +262,7 @@ int run_command(const RunArgs& a) {
     std::cout << "output: " << r.output.shape_str();
     if (!a.output.empty()) std::cout << " -> " << a.output;
     std::cout << "\n";
+    print_output(r.output, std::cout);
   }
   if (fed && !fed->kat_ok) {
     std::cerr << fed->report;

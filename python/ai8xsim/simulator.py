@@ -43,6 +43,15 @@ class Cycles:
         est = " (estimated)" if self.estimated else ""
         return f"{self.total:,} cycles, {self.microseconds:.1f} us at {self.clock_mhz:g} MHz{est}"
 
+    def __repr__(self):
+        """One line per layer, not the terms (they are in `.terms`)."""
+        lines = [f"Cycles: {self}"]
+        if self.estimated_layers:
+            lines.append("  izer's flat guess (streaming) for layers "
+                         + ", ".join(map(str, self.estimated_layers)))
+        lines += [f"  layer {i}: {c:,}" for i, c in self.layers.items()]
+        return "\n".join(lines)
+
 
 @dataclass
 class Cost:
@@ -110,6 +119,17 @@ class RunResult:
     output: np.ndarray
     layers: Dict[int, np.ndarray] = field(default_factory=dict)
     cycles: Optional[object] = None
+
+    def __repr__(self):
+        out = np.asarray(self.output)
+        flat = out.ravel()
+        values = " ".join(str(int(v)) for v in flat[:10]) + (" ..." if flat.size > 10 else "")
+        shapes = ", ".join(f"{i}: {'x'.join(map(str, np.shape(v)))}"
+                           for i, v in list(self.layers.items())[:8])
+        more = ", ..." if len(self.layers) > 8 else ""
+        cyc = f"; {self.cycles}" if self.cycles is not None else ""
+        return (f"RunResult(output {'x'.join(map(str, out.shape))} [{values}], "
+                f"{len(self.layers)} layers {{{shapes}{more}}}{cyc})")
 
 
 def load(config_file, checkpoint_file, device="MAX78000", **options):

@@ -465,7 +465,17 @@ void bind_network(py::module_& m) {
                              })
       .def_readonly("order", &Network::order)
       .def_readonly("final_layer", &Network::final_layer)
-      .def_property_readonly("total_macs", &Network::total_macs);
+      .def_property_readonly("total_macs", &Network::total_macs)
+      .def("__repr__", [](const Network& n) {
+        std::string s = "<ai8xsim.Network: " + std::to_string(n.layers.size()) + " layers";
+        if (!n.layers.empty()) {
+          const Layer& f = n.layers[static_cast<size_t>(n.final_layer)];
+          s += ", final layer " + std::to_string(n.final_layer) + " (" +
+               std::to_string(f.out_channels) + "x" + std::to_string(f.output_dim[0]) + "x" +
+               std::to_string(f.output_dim[1]) + ")";
+        }
+        return s + ", " + std::to_string(n.total_macs()) + " MACs; .layers for each>";
+      });
 }
 
 void bind_simulator(py::module_& m) {

@@ -69,3 +69,18 @@ def _path(m, key):
         if meta(case) == m:
             return (case_dir(case) / m[key]).resolve()
     raise AssertionError("case not found")
+
+
+def test_reprs_are_short(image_net):
+    """Item 10: RunResult, Cycles and Network print a summary, not every array."""
+    net, x, _ = image_net
+    r = net.run(x, layers=True)
+    text = repr(r)
+    assert text.startswith("RunResult(output ") and len(text) < 600
+    assert "array(" not in text
+    net_text = repr(net.network(x.shape))
+    assert net_text.startswith("<ai8xsim.Network: ") and "layers" in net_text
+    assert "object at 0x" not in net_text
+    if r.cycles is not None:
+        c = repr(r.cycles)
+        assert c.startswith("Cycles: ") and "\n  layer 0: " in c and "terms" not in c
