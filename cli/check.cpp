@@ -106,6 +106,35 @@ void print_layer_costs(const NetworkCost& c, std::ostream& os) {
        << std::setprecision(2) << std::setw(12) << l.microjoules << "\n";
 }
 
+// Kernel and bias memory use with the headroom of the fullest processor / group.
+void print_memory_use(const MemoryMap& m, std::ostream& os) {
+  bool kernel_failed = false, bias_failed = false;
+  for (const std::string& n : m.notes) {
+    kernel_failed = kernel_failed || n.rfind("kernel memory: ", 0) == 0;
+    bias_failed = bias_failed || n.rfind("bias memory: ", 0) == 0;
+  }
+  if (kernel_failed) {
+    os << "kernel memory: does not fit (below)\n";
+  } else if (!m.processors.empty()) {
+    const KernelProcessorUse* top = &m.processors.front();
+    for (const KernelProcessorUse& u : m.processors)
+      if (u.written * int64_t{top->capacity} > top->written * int64_t{u.capacity}) top = &u;
+    os << "kernel memory: " << m.kernel_rows_used() << " of " << m.kernel_rows()
+       << " rows; fullest processor " << top->processor << ": " << top->written << " of "
+       << top->capacity << " rows (headroom " << top->capacity - top->written << ")\n";
+  }
+  if (bias_failed) {
+    os << "bias memory: does not fit (below)\n";
+  } else if (!m.bias_groups.empty()) {
+    const BiasGroupUse* top = &m.bias_groups.front();
+    for (const BiasGroupUse& u : m.bias_groups)
+      if (u.used > top->used) top = &u;
+    os << "bias memory: " << m.bias_bytes_used() << " of " << m.bias_bytes()
+       << " bytes; fullest group " << top->group << ": " << top->used << " of " << top->capacity
+       << " bytes (headroom " << top->capacity - top->used << ")\n";
+  }
+}
+
 int check_command(const CheckArgs& a) {
   const CostOptions cost_opt = cost_options(a.cost);  // refuse a bad option before loading
   const LoadOptions opt = load_options(a.net);
@@ -124,7 +153,7 @@ int check_command(const CheckArgs& a) {
   }
   std::vector<PendingFile> files;
   std::optional<MemoryMap> map;
-  if (!a.report.empty() || !a.memory_map.empty()) map = memory_map(r.network);
+  map = memory_map(r.network);  // also for the kernel and bias use printed below
   if (!a.memory_map.empty()) files.push_back({a.memory_map, memory_map_svg(*map)});
   if (!a.report.empty()) {
     nlohmann::json j = {{"device", device_name(opt.device)},
@@ -140,6 +169,7 @@ int check_command(const CheckArgs& a) {
     files.push_back({a.report, j.dump(2) + "\n"});
   }
   write_files_atomically(files);
+  print_memory_use(*map, std::cout);
   if (r.violations.empty()) {
     std::cout << "fits: every device limit holds\n";
     return 0;

@@ -129,15 +129,37 @@ std::string memory_map_svg(const MemoryMap& m) {
   svg.text(kLeft, y, std::string("ai8xsim memory map: ") + spec.partnum + " " + m.config_file,
            "class=\"title\" font-size=\"18\" font-weight=\"bold\"");
   y += 22;
+  // A memory that could not be allocated is the verdict: said first, in red, not as "0 rows".
+  std::vector<std::string> failed;
+  for (const std::string& n : m.notes)
+    if (n.rfind("kernel memory: ", 0) == 0 || n.rfind("bias memory: ", 0) == 0)
+      failed.push_back(n);
+  const auto failed_in = [&](const char* what) {
+    for (const std::string& n : failed)
+      if (n.rfind(what, 0) == 0) return true;
+    return false;
+  };
+  for (const std::string& n : failed) {
+    svg.text(kLeft, y, "DOES NOT FIT: " + n,
+             "class=\"verdict\" font-size=\"15\" font-weight=\"bold\" fill=\"#cc0000\"");
+    y += 20;
+  }
   svg.text(kLeft, y,
            "data memory " + std::to_string(m.data_bytes_used()) + " of " +
                std::to_string(m.data_bytes()) + " bytes (" + pct(m.data_bytes_used(), m.data_bytes()) +
                ") in " + std::to_string(m.instances.size()) + " instances of " +
                std::to_string(spec.instance_bytes()) + " bytes; kernel memory " +
-               std::to_string(m.kernel_rows_used()) + " of " + std::to_string(m.kernel_rows()) +
-               " rows (" + pct(m.kernel_rows_used(), m.kernel_rows()) + "); bias memory " +
-               std::to_string(m.bias_bytes_used()) + " of " + std::to_string(m.bias_bytes()) +
-               " bytes (" + pct(m.bias_bytes_used(), m.bias_bytes()) + ")",
+               (failed_in("kernel memory: ")
+                    ? std::string("not allocated (above)")
+                    : std::to_string(m.kernel_rows_used()) + " of " +
+                          std::to_string(m.kernel_rows()) + " rows (" +
+                          pct(m.kernel_rows_used(), m.kernel_rows()) + ")") +
+               "; bias memory " +
+               (failed_in("bias memory: ")
+                    ? std::string("not allocated (above)")
+                    : std::to_string(m.bias_bytes_used()) + " of " +
+                          std::to_string(m.bias_bytes()) + " bytes (" +
+                          pct(m.bias_bytes_used(), m.bias_bytes()) + ")"),
            "class=\"totals\" font-size=\"13\"");
   y += 18;
   size_t refused = 0;

@@ -27,3 +27,35 @@ def test_first_command_prints_values_and_class(cli, tmp_path):
                         str(ECG / "sample_ecg_1x128.npy"), "--device", "MAX78000"],
                        capture_output=True, text=True, timeout=120)
     assert p.returncode == 0 and "estimated" not in p.stdout.split("total:")[1].splitlines()[0]
+
+
+def test_check_prints_kernel_and_bias_headroom(cli):
+    """Item 6: a network that fits gets its kernel and bias use and headroom."""
+    p = subprocess.run([str(cli), "check", "--config-file", str(ECG / "ecg.yaml"),
+                        "--checkpoint-file", str(ECG / "weights.npz"), "--device", "MAX78002",
+                        "--input-shape", "1,128"], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    kernel = next(line for line in p.stdout.splitlines() if line.startswith("kernel memory: "))
+    assert "fullest processor" in kernel and "headroom" in kernel
+    assert any(line.startswith("bias memory: ") and "headroom" in line
+               for line in p.stdout.splitlines())
+
+
+def test_memory_map_of_a_network_that_does_not_fit(cli, tmp_path):
+    """Item 6: the pose student on MAX78000 (kernel memory exhausted at layer 5): the map
+    says so first, in red, and does not claim 0 kernel rows used."""
+    pose = ROOT / "examples" / "pose"
+    p = subprocess.run(["/usr/bin/python3", str(pose / "make_checkpoint.py"), "--out",
+                        str(tmp_path)], capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    svg = tmp_path / "m.svg"
+    p = subprocess.run([str(cli), "check", "--config-file", str(pose / "pose.yaml"),
+                        "--checkpoint-file", str(tmp_path / "pose-q.pth.tar"), "--device",
+                        "MAX78000", "--memory-map", str(svg)], capture_output=True, text=True,
+                       timeout=300)
+    assert p.returncode == 2, p.stderr
+    assert "kernel memory: does not fit (below)" in p.stdout
+    text = svg.read_text()
+    assert 'fill="#cc0000">DOES NOT FIT: kernel memory: layer 5:' in text
+    assert "kernel memory not allocated (above)" in text
+    assert "kernel memory 0 of" not in text
