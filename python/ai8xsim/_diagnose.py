@@ -69,16 +69,18 @@ def _ratio_text(k):
     return f"about {k:.3g}x the sample"
 
 
-def saturation(a, layer):
-    """Share of values at the clamp limits: 0/127 after ReLU, 127 after Abs, else -128/127.
-    None for 32-bit outputs (no clamp) and empty arrays."""
-    if layer.output_width == 32 or a.size == 0:
+def saturation(a, layer=None):
+    """The one meaning of "saturated" (parity table, histograms, diagnoses): the share of an
+    8-bit output's values clamped at the range's ends, 127 and -128. ReLU's and Abs's zeros
+    are not saturation (they are the activation, not the clamp). None for 32-bit outputs (no
+    clamp) and empty arrays; without the layer, an output with values beyond the 8-bit range
+    counts as 32-bit."""
+    a = np.asarray(a)
+    if a.size == 0 or (layer is not None and layer.output_width == 32):
         return None
-    hi = a >= 127
-    lo = a <= (0 if layer.activation == "ReLU" else -128)
-    if layer.activation == "Abs":
-        lo = np.zeros_like(hi)
-    return float((hi | lo).mean())
+    if layer is None and (a.max() > 127 or a.min() < -128):
+        return None
+    return float(((a >= 127) | (a <= -128)).mean())
 
 
 # ---- the diagnosis ---------------------------------------------------------------------
@@ -120,7 +122,8 @@ class Diff:
         self.wide = layer.output_width == 32
 
     def unsaturated(self, a):
-        """Values inside the clamp limits (as saturation() counts them)."""
+        """Values strictly inside the output range: neither clamped (saturation()) nor the
+        activation's floor (ReLU's 0), so that ratios between the two sides mean something."""
         if self.wide:
             return np.ones(a.shape, bool)
         lo = {"ReLU": 0, "Abs": -1}.get(self.layer.activation, -128)
@@ -175,7 +178,7 @@ def _saturation_gap(ctx, index, d):
     on one side: the data entering the network is scaled."""
     if d.wide:
         return None
-    s_ext, r_ext = _extreme(d.sim), _extreme(d.ref)
+    s_ext, r_ext = saturation(d.sim, d.layer), saturation(d.ref, d.layer)
     s_mag, r_mag = np.abs(d.sim).mean(), np.abs(d.ref).mean()
     if r_ext - s_ext > 0.02 and r_ext > 5 * s_ext and r_mag > 1.4 * s_mag:
         return (f"input scaling (likely): the reference hits the clamp limits far more often "
@@ -187,10 +190,6 @@ def _saturation_gap(ctx, index, d):
         return (f"input scaling (likely): the reference is almost all 0 ({100 * zeros_r:.0f}% "
                 f"vs {100 * zeros_s:.0f}%), as with inputs 1/128 of izer's integers")
     return None
-
-
-def _extreme(a):
-    return float(((a >= 127) | (a <= -128)).mean())
 
 
 def _avg_pool_rounding(ctx, index, d):

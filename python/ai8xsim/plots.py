@@ -66,7 +66,8 @@ def histograms(source, layers=None, network=None, cols=4, bins=64):
 
 def _histogram(ax, index, values, ref, layer, bins):
     v = np.asarray(values).ravel()
-    eight_bit = layer is None or layer.output_width == 8
+    eight_bit = layer.output_width == 8 if layer is not None else \
+        _diagnose.saturation(v) is not None
     edges = np.arange(-128.5, 128.5, max(1, 256 // bins)) if eight_bit else bins
     ax.hist(v, bins=edges, color="tab:blue", alpha=0.7, label="simulator")
     if ref is not None and ref.size == v.size:
@@ -76,9 +77,11 @@ def _histogram(ax, index, values, ref, layer, bins):
     if eight_bit:
         for limit in _limits(layer):
             ax.axvline(limit, color="black", linestyle="--", linewidth=0.8)
-        sat = _diagnose.saturation(v, layer) if layer is not None else \
-            float(((v <= -128) | (v >= 127)).mean())
-        title += f": {100 * sat:.1f}% saturated"
+        sat = _diagnose.saturation(v, layer)
+        if sat is not None:
+            title += f": {100 * sat:.1f}% saturated"
+    else:
+        title += " (32-bit)"
     ax.set_title(title, fontsize=9)
     ax.set_yscale("log")
     ax.set_xlabel("output value", fontsize=7)

@@ -84,3 +84,26 @@ def test_reprs_are_short(image_net):
     if r.cycles is not None:
         c = repr(r.cycles)
         assert c.startswith("Cycles: ") and "\n  layer 0: " in c and "terms" not in c
+
+
+def test_saturation_has_one_meaning():
+    """Item 7: saturated = clamped at 127 or -128, the same in the parity table, the
+    histograms and the diagnoses; ReLU's zeros are not saturation; 32-bit outputs have none."""
+    ai8xsim = import_ai8xsim()
+    from ai8xsim import _diagnose
+
+    class L:
+        output_width, activation = 8, "ReLU"
+
+    relu = np.array([0, 0, 0, 5, 127, 127])
+    assert _diagnose.saturation(relu, L) == pytest.approx(2 / 6)
+    assert _diagnose.saturation(relu) == pytest.approx(2 / 6)  # without the layer: the same
+    L.output_width = 32
+    assert _diagnose.saturation(np.array([1000, -5]), L) is None
+    assert _diagnose.saturation(np.array([1000, -5])) is None   # beyond 8 bits: 32-bit
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    fig = ai8xsim.plots.histograms({0: relu.reshape(1, 2, 3), 1: np.array([[[4000, -70000]]])})
+    titles = [ax.get_title() for ax in fig.axes if ax.get_visible()]
+    assert titles[0] == "layer 0: 33.3% saturated" and titles[1] == "layer 1 (32-bit)"
+    assert fig.axes[0].get_xlabel() == "output value"
