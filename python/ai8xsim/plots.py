@@ -106,16 +106,22 @@ def difference_map(report, layer=None, max_channels=64):
         return None
     sim = report.simulated[entry.layer].astype(np.float64)
     ref = report.reference[entry.layer].reshape(sim.shape).astype(np.float64)
-    diff = (ref - sim).reshape(sim.shape[0], -1)[:max_channels]
+    channels = sim.shape[0]
+    diff = (ref - sim).reshape(channels, -1)[:max_channels]
     lim = max(1.0, float(np.abs(diff).max()))
     fig, ax = _plt().subplots(figsize=(9, 1.5 + 0.12 * diff.shape[0]))
     im = ax.imshow(diff, aspect="auto", cmap="coolwarm", vmin=-lim, vmax=lim,
                    interpolation="nearest")
     fig.colorbar(im, ax=ax, label="reference - simulator")
     ax.set_xlabel(f"pixel (row-major over {'x'.join(map(str, sim.shape[1:]))})")
+    from matplotlib.ticker import MaxNLocator
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # channels and pixels are whole
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    shown = (f"; channels 0-{diff.shape[0] - 1} of {channels} shown (max_channels)"
+             if diff.shape[0] < channels else "")
     ax.set_ylabel("channel")
     ax.set_title(f"layer {entry.layer}: {entry.total - entry.equal:,} of {entry.total:,} "
-                 f"differ\n{_wrap(entry.diagnosis)}", fontsize=9)
+                 f"differ{shown}\n{_wrap(entry.diagnosis)}", fontsize=9)
     fig.tight_layout()
     return fig
 

@@ -48,3 +48,20 @@ def test_difference_map_is_none_when_exact():
     assert ai8xsim.plots.difference_map(report) is None
     fig = ai8xsim.plots.histograms(report)
     assert any(ax.get_legend_handles_labels()[1] for ax in fig.axes)
+
+
+def test_difference_map_says_which_channels_and_ticks_are_whole():
+    """Issue 20, item 10: fewer channels shown than the layer has is said; ticks are integers."""
+    net, x, expected = _case()
+    network = net.network(x.shape)
+    k = next(i for i in network.order if expected[i].shape[0] > 4)
+    ref = {f"layer_{i:03d}": a.copy() for i, a in expected.items()}
+    ref[f"layer_{k:03d}"].flat[0] += 5
+    report = ai8xsim.parity.compare(net, x, ref)
+    fig = ai8xsim.plots.difference_map(report, max_channels=4)
+    ax = fig.axes[0]
+    c = expected[k].shape[0]
+    assert f"channels 0-3 of {c} shown" in ax.get_title()
+    fig.canvas.draw()
+    assert all(float(t).is_integer() for t in ax.get_yticks())
+    assert all(float(t).is_integer() for t in ax.get_xticks())
