@@ -37,8 +37,7 @@ int kat_command(const KatArgs& a) {
   if (a.checklines && a.checklines->count() && a.max_checklines < 0)
     fail(ErrorKind::Config, "kat: --max-checklines: found " + std::to_string(a.max_checklines) +
                                 "; give 0 or a positive number of words (izer's option)");
-  const Simulator sim = Simulator::load(a.net.config_file, a.net.checkpoint_file,
-                                        load_options(a.net));
+  const Simulator sim = load_network(a.net, load_options(a.net));
   std::vector<Tensor> inputs;
   if (!a.sample_input.empty())
     inputs.push_back(sample_to_tensor(read_npy(a.sample_input), a.sample_input));

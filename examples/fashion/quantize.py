@@ -1,6 +1,10 @@
 #!/usr/bin/env python3
 """Post-training quantization of the float Fashion-MNIST network to izer's formats.
 
+A calibrated variant (per-layer shift chosen on calibration images, bias correction), kept for
+this example's accuracy study. ai8x-synthesis's own quantize.py rules are ai8xsim's
+(sim/quantize.cpp): `ai8xsim.load` / `ai8xsim run` quantize a float checkpoint with them.
+
 For a weight width BITS (8, 4, 2 or 1, every layer) writes to OUT:
   fashion-wBITS.yaml         izer's network YAML (processors, offsets, quantization per layer)
   fashion-wBITS-q.pth.tar    the quantized checkpoint (ai8x-training's `-q.pth.tar` layout)
