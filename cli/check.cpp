@@ -22,7 +22,7 @@ namespace {
 struct CheckArgs {
   NetworkArgs net;
   std::string sample_input, report, memory_map;
-  std::vector<int> input_shape;
+  std::string input_shape;
   CostArgs cost;
 };
 
@@ -38,10 +38,25 @@ InputShape input_shape_for(const Simulator& sim, const CheckArgs& a) {
     return {t.c, t.h, t.w};
   }
   if (!a.input_shape.empty()) {
-    if (a.input_shape.size() < 2 || a.input_shape.size() > 3)
-      fail(ErrorKind::Input, "--input-shape: found " + std::to_string(a.input_shape.size()) +
-                                 " values; give C,H,W or C,L");
-    return {a.input_shape[0], a.input_shape[1], a.input_shape.size() == 3 ? a.input_shape[2] : 1};
+    // C,H,W or CxHxW (as the tool prints shapes), or C,L / CxL.
+    std::vector<int> v;
+    std::string part;
+    bool ok = true;
+    for (size_t i = 0; i <= a.input_shape.size() && ok; ++i) {
+      const char c = i < a.input_shape.size() ? a.input_shape[i] : ',';
+      if (c != ',' && c != 'x' && c != 'X') {
+        part += c;
+        continue;
+      }
+      ok = !part.empty() && part.size() <= 7 &&
+           part.find_first_not_of("0123456789") == std::string::npos && std::stoi(part) > 0;
+      if (ok) v.push_back(std::stoi(part));
+      part.clear();
+    }
+    if (!ok || v.size() < 2 || v.size() > 3)
+      fail(ErrorKind::Input, "--input-shape: found '" + a.input_shape +
+                                 "'; give C,H,W or C,L (or CxHxW, CxL) with positive sizes");
+    return {v[0], v[1], v.size() == 3 ? v[2] : 1};
   }
   return sim.inferred_input_shape();
 }
@@ -154,7 +169,7 @@ int check_command(const CheckArgs& a) {
   std::vector<PendingFile> files;
   std::optional<MemoryMap> map;
   map = memory_map(r.network);  // also for the kernel and bias use printed below
-  if (!a.memory_map.empty()) files.push_back({a.memory_map, memory_map_svg(*map)});
+  if (!a.memory_map.empty()) files.push_back({a.memory_map, memory_map_svg(*map), "--memory-map"});
   if (!a.report.empty()) {
     nlohmann::json j = {{"device", device_name(opt.device)},
                         {"config_file", a.net.config_file},
@@ -166,7 +181,7 @@ int check_command(const CheckArgs& a) {
     for (const Violation& v : r.violations) j["violations"].push_back(violation_json(v));
     if (cost) j["cost"] = cost_json(*cost);
     j["memory_map"] = memory_map_json(*map);
-    files.push_back({a.report, j.dump(2) + "\n"});
+    files.push_back({a.report, j.dump(2) + "\n", "--report"});
   }
   write_files_atomically(files);
   print_memory_use(*map, std::cout);
@@ -190,8 +205,8 @@ Command add_check_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("check", "Will the network fit the device? (no sample needed)");
   add_network_options(cmd, a->net);
   cmd->add_option("--sample-input", a->sample_input, "a sample .npy, for the input shape");
-  cmd->add_option("--input-shape", a->input_shape, "the input shape C,H,W (or C,L)")
-      ->delimiter(',');
+  cmd->add_option("--input-shape", a->input_shape,
+                  "the input shape C,H,W or C,L (also CxHxW, CxL as the tool prints shapes)");
   cmd->add_option("--report", a->report, "write the same as JSON, with the memory map");
   add_cost_options(cmd, a->cost);
   cmd->add_option("--memory-map", a->memory_map,

@@ -19,6 +19,18 @@ struct Command {
   std::function<int()> run;  // returns the exit code; throws ai8xsim::Error
 };
 
+// Usage errors (cli/usage.cpp): one line for a CLI11 parse error (unknown command or option
+// with "did you mean", a value that is not a number, an option given twice).
+std::string usage_error(const CLI::App& app, const CLI::ParseError& e, int argc, char** argv);
+// After parsing: an option given an empty value is an Error; izer's code-generation options
+// that were given are named in one note on stderr.
+void check_option_values(const CLI::App& app);
+// izer's options that only change the generated C code: accepted, without effect.
+void add_izer_code_options(CLI::App* cmd);
+// --clock-mhz: a positive finite number; --threads: 0 or more (an Error otherwise).
+void check_clock_mhz(double mhz, const std::string& option);
+void check_threads(int threads);
+
 Command add_run_command(CLI::App& app);
 Command add_check_command(CLI::App& app);
 Command add_eval_command(CLI::App& app);
@@ -55,7 +67,8 @@ MemoryFedRun run_with_kat(const Network& net, const Tensor& input, bool keep_lay
                           const KatOptions& k);
 // --clock-mhz, --load-clock-mhz, --no-pipeline, --riscv, --no-mexpress (cli/cost_report.cpp).
 struct CostArgs {
-  double clock_mhz = 0, load_clock_mhz = 0;
+  double clock_mhz = 0, load_clock_mhz = 0;  // 0: the device's default unless given
+  bool clock_given = false, load_clock_given = false;
   bool no_pipeline = false, riscv = false, no_mexpress = false;
 };
 void add_cost_options(CLI::App* cmd, CostArgs& a);

@@ -10,11 +10,14 @@
 namespace ai8xsim::cli {
 
 void add_cost_options(CLI::App* cmd, CostArgs& a) {
+  CostArgs* args = &a;
   cmd->add_option("--clock-mhz", a.clock_mhz,
-                  "CNN clock for inference (default: MAX78000 50, MAX78002 200)");
+                  "CNN clock for inference (default: MAX78000 50, MAX78002 200)")
+      ->each([args](const std::string&) { args->clock_given = true; });
   cmd->add_option("--load-clock-mhz", a.load_clock_mhz,
                   "CNN clock while weights and input are loaded (default 50: MAX78000 APB, "
-                  "MAX78002 PLL/4)");
+                  "MAX78002 PLL/4)")
+      ->each([args](const std::string&) { args->load_clock_given = true; });
   cmd->add_flag("--no-pipeline", a.no_pipeline,
                 "MAX78002: the CNN pipeline off (izer's --no-pipeline)");
   cmd->add_flag("--riscv", a.riscv, "the RISC-V core loads weights and input (izer's --riscv)");
@@ -23,8 +26,8 @@ void add_cost_options(CLI::App* cmd, CostArgs& a) {
 }
 
 CostOptions cost_options(const CostArgs& a) {
-  if (a.clock_mhz < 0 || a.load_clock_mhz < 0)
-    fail(ErrorKind::Input, "--clock-mhz / --load-clock-mhz: found a negative clock; give MHz > 0");
+  if (a.clock_given) check_clock_mhz(a.clock_mhz, "--clock-mhz");
+  if (a.load_clock_given) check_clock_mhz(a.load_clock_mhz, "--load-clock-mhz");
   CostOptions o;
   o.cycles.clock_mhz = a.clock_mhz;
   o.cycles.pipeline = !a.no_pipeline;

@@ -150,9 +150,7 @@ void print_result(const EvalResult& r, std::ostream& os) {
 }
 
 int eval_command(const EvalArgs& a) {
-  if (a.threads < 0)
-    fail(ErrorKind::Input, "--threads: found " + std::to_string(a.threads) +
-                               "; give 0 (all cores) or a positive number");
+  check_threads(a.threads);
   const LoadOptions opt = load_options(a.net);
   const Simulator sim = load_network(a.net, opt);
   const std::vector<Tensor> samples =
@@ -199,7 +197,7 @@ int eval_command(const EvalArgs& a) {
                                                                : nlohmann::json(a.reference)},
                         {"input", {samples[0].c, samples[0].h, samples[0].w}}};
     j.update(eval_result_json(r));
-    files.push_back({a.report, report_text(j)});
+    files.push_back({a.report, report_text(j), "--report"});
   }
   if (!a.outputs.empty()) {
     std::vector<int32_t> flat;
@@ -208,7 +206,8 @@ int eval_command(const EvalArgs& a) {
     for (const Tensor& o : outputs) flat.insert(flat.end(), o.data.begin(), o.data.end());
     files.push_back({a.outputs, encode_npy_int32({static_cast<int64_t>(outputs.size()), o0.c,
                                                   o0.h, o0.w},
-                                                 flat)});
+                                                 flat),
+                     "--outputs"});
   }
   write_files_atomically(files);
 

@@ -7,6 +7,7 @@
 
 #include "ai8xsim/error.h"
 #include "cli/commands.h"
+#include "sim/io/outputs.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"ai8xsim: bit-accurate simulator of the MAX78000/MAX78002 CNN accelerators"};
@@ -21,12 +22,17 @@ int main(int argc, char** argv) {
       ai8xsim::cli::add_check_memory_command(app),
       ai8xsim::cli::add_kat_command(app),
   };
+  // Outputs are written all or none; a signal removes what is half written (sim/io/outputs.h).
+  ai8xsim::install_output_signal_handlers();
   try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e);
-  }
-  try {
+    try {
+      app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+      if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+      std::cerr << "ai8xsim: error: " << ai8xsim::cli::usage_error(app, e, argc, argv) << "\n";
+      return 1;
+    }
+    ai8xsim::cli::check_option_values(app);
     for (const auto& c : commands)
       if (c.app->parsed()) return c.run();
   } catch (const ai8xsim::Error& e) {

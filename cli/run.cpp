@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include "sim/io/files.h"
 #include "sim/io/npy.h"
+#include "sim/io/outputs.h"
 
 namespace ai8xsim::cli {
 
@@ -27,6 +28,7 @@ void add_network_options(CLI::App* cmd, NetworkArgs& a) {
   cmd->add_flag("--fifo", a.fifo, "load the input through the FIFOs (streaming)");
   cmd->add_flag("--fast-fifo", a.fast_fifo, "use the fast FIFO");
   cmd->add_flag("--overlap-data", a.overlap_data, "allow a layer's output to overlap its input");
+  add_izer_code_options(cmd);
 }
 
 LoadOptions load_options(const NetworkArgs& a) {
@@ -178,11 +180,22 @@ bool is_batch(const NdArray& a, const Simulator& sim) {
 
 // --report (with the memory map) and --memory-map FILE.svg.
 void add_memory_files(const RunArgs& a, const Network& net, const NetworkCost& cyc,
-                      std::vector<PendingFile>& files) {
+                      OutputTransaction& out) {
   if (a.report.empty() && a.memory_map.empty()) return;
   const MemoryMap map = memory_map(net);
-  if (!a.report.empty()) files.push_back({a.report, report_json(net, cyc, map)});
-  if (!a.memory_map.empty()) files.push_back({a.memory_map, memory_map_svg(map)});
+  if (!a.report.empty()) out.add("--report", a.report, report_json(net, cyc, map));
+  if (!a.memory_map.empty()) out.add("--memory-map", a.memory_map, memory_map_svg(map));
+}
+
+// The names --dump-layers writes (layer_NNN.npy): any other such file in the directory is
+// from an earlier run and is removed when this run's files are in place.
+bool is_layer_file(const std::string& name) {
+  if (name.size() < 11 || name.compare(0, 6, "layer_") != 0 ||
+      name.compare(name.size() - 4, 4, ".npy") != 0)
+    return false;
+  for (size_t i = 6; i + 4 < name.size(); ++i)
+    if (name[i] < '0' || name[i] > '9') return false;
+  return true;
 }
 
 // The network resolved for a sample's shape; when the network cannot take that shape, the
@@ -213,13 +226,13 @@ int run_batch_command(const RunArgs& a, const Simulator& sim, const NdArray& arr
   std::vector<int32_t> flat;
   for (const Tensor& o : outs) flat.insert(flat.end(), o.data.begin(), o.data.end());
   const Tensor& o0 = outs.front();
-  std::vector<PendingFile> files;
+  OutputTransaction files;
   if (!a.output.empty())
-    files.push_back({a.output, encode_npy_int32({static_cast<int64_t>(outs.size()), o0.c, o0.h,
-                                                 o0.w}, flat)});
+    files.add("--output", a.output,
+              encode_npy_int32({static_cast<int64_t>(outs.size()), o0.c, o0.h, o0.w}, flat));
   const NetworkCost cyc = estimate_network_cost(net, cost_options(a.cost));
   add_memory_files(a, net, cyc, files);
-  write_files_atomically(files);
+  files.commit();
   if (!a.quiet) {
     std::cout << "ai8xsim " << device_name(sim.options().device) << ": " << a.net.config_file
               << "\n";
@@ -233,6 +246,7 @@ int run_batch_command(const RunArgs& a, const Simulator& sim, const NdArray& arr
 
 int run_command(const RunArgs& a) {
   cost_options(a.cost);  // refuse a bad option before the run
+  check_threads(a.threads);
   const LoadOptions opt = load_options(a.net);
   const Simulator sim = load_network(a.net, opt);
   const NdArray array = read_npy(a.sample_input);
@@ -244,17 +258,19 @@ int run_command(const RunArgs& a) {
   if (!a.kat.file.empty()) fed = run_with_kat(net, input, !a.dump_layers.empty(), a.kat);
   const RunResult r = fed ? std::move(fed->result) : sim.run(input, !a.dump_layers.empty());
 
-  std::vector<PendingFile> files;
-  if (!a.output.empty()) files.push_back({a.output, encode_npy_int32(tensor_shape(r.output),
-                                                                     r.output.data)});
-  if (!a.dump_layers.empty())
+  OutputTransaction files;
+  if (!a.output.empty())
+    files.add("--output", a.output, encode_npy_int32(tensor_shape(r.output), r.output.data));
+  if (!a.dump_layers.empty()) {
+    files.add_directory("--dump-layers", a.dump_layers, is_layer_file);
     for (int ll : net.order)
       if (r.layers[ll])
-        files.push_back({layer_file(a.dump_layers, ll),
-                         encode_npy_int32(tensor_shape(*r.layers[ll]), r.layers[ll]->data)});
+        files.add("--dump-layers", layer_file(a.dump_layers, ll),
+                  encode_npy_int32(tensor_shape(*r.layers[ll]), r.layers[ll]->data));
+  }
   const NetworkCost cyc = estimate_network_cost(net, cost_options(a.cost));
   add_memory_files(a, net, cyc, files);
-  write_files_atomically(files, a.dump_layers);
+  files.commit();
 
   if (!a.quiet) {
     std::cout << "ai8xsim " << device_name(opt.device) << ": " << a.net.config_file << "\n";

@@ -115,8 +115,12 @@ void npy_input(const uint8_t* data, size_t size) {
 
 void npz_input(const uint8_t* data, size_t size) {
   expected_errors_only([&] {
-    const NdArrayMap arrays = parse_npz(bytes_of(data, size), "fuzz.npz");
     const NetworkConfig& cfg = fixed_network();
+    // The loader's limits for this network: fuzz_short.sh's malloc limit is their bound.
+    const NdArrayMap arrays =
+        parse_npz(bytes_of(data, size), "fuzz.npz", ErrorKind::Checkpoint,
+                  weight_file_limits(cfg, Device::MAX78002),
+                  [&](const std::string& key) { return npz_key_problem(key, cfg); });
     const std::vector<LayerWeights> w =
         weights_from_npz(arrays, "fuzz.npz", cfg, Device::MAX78002);
     resolve_and_check(cfg, w, InputShape{1, 8, 8}, Device::MAX78002, /*memory=*/false);
@@ -125,8 +129,9 @@ void npz_input(const uint8_t* data, size_t size) {
 
 void checkpoint_input(const uint8_t* data, size_t size) {
   expected_errors_only([&] {
-    const TorchCheckpoint ckpt = parse_torch_checkpoint(bytes_of(data, size), "fuzz.pth.tar");
     const NetworkConfig& cfg = fixed_network();
+    const TorchCheckpoint ckpt = parse_torch_checkpoint(
+        bytes_of(data, size), "fuzz.pth.tar", weight_file_limits(cfg, Device::MAX78002));
     const std::vector<LayerWeights> w =
         weights_from_checkpoint(ckpt, "fuzz.pth.tar", cfg, Device::MAX78002, {});
     resolve_and_check(cfg, w, InputShape{1, 8, 8}, Device::MAX78002, /*memory=*/false);

@@ -748,16 +748,24 @@ inline void cpu_relax() {
 }  // namespace
 
 ThreadPool::ThreadPool(int threads) {
-  for (int t = 1; t < threads; ++t) workers_.emplace_back([this] { work(); });
+  try {
+    for (int t = 1; t < threads; ++t) workers_.emplace_back([this] { work(); });
+  } catch (...) {  // a thread the system refuses: stop the others, then report it
+    stop();
+    throw;
+  }
 }
 
-ThreadPool::~ThreadPool() {
+ThreadPool::~ThreadPool() { stop(); }
+
+void ThreadPool::stop() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stop_ = true;
   }
   wake_.notify_all();
   for (std::thread& t : workers_) t.join();
+  workers_.clear();
 }
 
 void ThreadPool::run(int n, const std::function<void(int)>& fn) {

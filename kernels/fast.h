@@ -68,7 +68,8 @@ void concat_channels_act(const std::vector<ActView>& parts, Act& out);
 // and returns when all are done.
 class ThreadPool {
  public:
-  explicit ThreadPool(int threads);  // threads in all, the calling thread included
+  // threads in all, the calling thread included; std::system_error when one cannot start
+  explicit ThreadPool(int threads);
   ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;
@@ -77,6 +78,7 @@ class ThreadPool {
 
  private:
   void work();
+  void stop();
   std::vector<std::thread> workers_;
   // A layer's hand-off: workers and the caller spin briefly on these before sleeping (a
   // condition variable wake-up alone can cost more than a small layer).

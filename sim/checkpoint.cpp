@@ -348,7 +348,16 @@ LayerWeights CheckpointLoader::load_layer(int ll, const std::string& key,
   lw.weight_key = key;
   load_bias(ll, parts, wb, weight_out_channels(w.shape, cfg_.layers[static_cast<size_t>(ll)]),
             lw);
-  lw.output_shift = stored_output_shift(ll, parts) + 8 - std::abs(lw.quantization);
+  const int stored = stored_output_shift(ll, parts);
+  lw.output_shift = stored + 8 - std::abs(lw.quantization);
+  if (!cfg_.layers[static_cast<size_t>(ll)].output_shift) {
+    const std::string key = parts.layer + ".output_shift";
+    lw.output_shift_source =
+        "file " + file_ + ", " + (tensor(key) ? "key '" + key + "'" : "no key '" + key + "'") +
+        " (stored " + std::to_string(stored) + ", plus 8 - " +
+        std::to_string(std::abs(lw.quantization)) + " for " +
+        std::to_string(std::abs(lw.quantization)) + "-bit weights)";
+  }
   return lw;
 }
 
@@ -437,6 +446,24 @@ std::optional<int> layer_suffix(const std::string& key, const std::string& prefi
   return std::stoi(digits);
 }
 
+}  // namespace
+
+// Asked before any entry of weights.npz is inflated, and again by the loader.
+std::string npz_key_problem(const std::string& key, const NetworkConfig& cfg) {
+  if (key == "output_shift" || key == "quantization") return "";
+  std::optional<int> ll = layer_suffix(key, "weight_");
+  if (!ll) ll = layer_suffix(key, "bias_");
+  if (!ll)
+    return "array '" + key + "': unknown name; expected weight_NNN, bias_NNN, output_shift and "
+           "quantization";
+  if (*ll >= static_cast<int>(cfg.layers.size()))
+    return "array '" + key + "' is for layer " + std::to_string(*ll) + ", but the YAML " +
+           cfg.file + " has " + std::to_string(cfg.layers.size()) + " layers";
+  return "";
+}
+
+namespace {
+
 class NpzLoader {
  public:
   NpzLoader(const NdArrayMap& arrays, const std::string& file, const NetworkConfig& cfg)
@@ -446,11 +473,11 @@ class NpzLoader {
     const std::vector<int64_t> shifts = per_layer("output_shift");
     const std::vector<int64_t> quant = per_layer("quantization");
     for (const auto& [key, a] : arrays_) {
+      const std::string problem = npz_key_problem(key, cfg_);
+      if (!problem.empty()) error(problem);
       if (key == "output_shift" || key == "quantization") continue;
-      if (auto ll = layer_suffix(key, "weight_")) take_weights(key, a, layer_index(key, *ll));
-      else if (auto lb = layer_suffix(key, "bias_")) take_bias(key, a, layer_index(key, *lb));
-      else error("array '" + key + "': unknown name; expected weight_NNN, bias_NNN, "
-                 "output_shift and quantization");
+      if (auto ll = layer_suffix(key, "weight_")) take_weights(key, a, *ll);
+      else take_bias(key, a, *layer_suffix(key, "bias_"));
     }
     for (size_t ll = 0; ll < out_.size(); ++ll) finish_layer(static_cast<int>(ll), shifts, quant);
     return out_;
@@ -459,13 +486,6 @@ class NpzLoader {
  private:
   [[noreturn]] void error(const std::string& msg) const {
     fail(ErrorKind::Checkpoint, "file " + file_ + ": " + msg);
-  }
-
-  int layer_index(const std::string& key, int ll) const {
-    if (ll >= static_cast<int>(out_.size()))
-      error("array '" + key + "' is for layer " + std::to_string(ll) + ", but the YAML " +
-            cfg_.file + " has " + std::to_string(out_.size()) + " layers");
-    return ll;
   }
 
   std::vector<int64_t> integers(const std::string& key, const NdArray& a) const {
@@ -531,6 +551,8 @@ class NpzLoader {
       error(layer_where(cfg_, ll) + ", array 'output_shift': found " + std::to_string(s) +
             "; expected a shift within [-64, 64]");
     lw.output_shift = static_cast<int>(s);
+    lw.output_shift_source = "file " + file_ + ", array 'output_shift' element " +
+                             std::to_string(ll);
     // izer's default for an unset quantization (stored as 0): 8 for layers with weights.
     lw.quantization = q != 0 ? static_cast<int>(q) : (has_no_weights(lc) ? 0 : 8);
     if (!lw.has_weights) return;
@@ -578,10 +600,28 @@ std::vector<LayerWeights> weights_from_checkpoint(const TorchCheckpoint& ckpt,
   return CheckpointLoader(ckpt, file, cfg, device, no_bias_layers).run();
 }
 
+LoadLimits weight_file_limits(const NetworkConfig& cfg, Device device) {
+  const DeviceSpec& spec = device_spec(device);
+  uint64_t kernel_bytes = 0;  // 9 bytes (one 3x3 kernel of 8-bit weights) per row
+  for (int p = 0; p < spec.max_proc; ++p) kernel_bytes += uint64_t{9} * spec.mask_width(p);
+  const uint64_t weights = kernel_bytes * 8;  // as many as fit at 1 bit each
+  const uint64_t layers = cfg.layers.size();
+  LoadLimits l;
+  l.max_elements = 2 * weights + (uint64_t{1} << 20);
+  l.max_bytes = 4 * l.max_elements;
+  l.max_pickle_ops = 2048 * (layers + 16);
+  l.basis = "a checkpoint for " + std::to_string(layers) + " layers on " + device_name(device) +
+            ": twice its " + std::to_string(weights) + " 1-bit weights of kernel memory in " +
+            std::to_string(l.max_elements) + " elements, " + std::to_string(l.max_bytes) +
+            " bytes, " + std::to_string(l.max_pickle_ops) + " pickle opcodes";
+  return l;
+}
+
 std::vector<LayerWeights> load_checkpoint(const std::string& path, const NetworkConfig& cfg,
                                           Device device,
                                           const std::vector<int>& no_bias_layers) {
-  return weights_from_checkpoint(read_torch_checkpoint(path), path, cfg, device, no_bias_layers);
+  return weights_from_checkpoint(read_torch_checkpoint(path, weight_file_limits(cfg, device)),
+                                 path, cfg, device, no_bias_layers);
 }
 
 std::vector<LayerWeights> weights_from_npz(const NdArrayMap& arrays, const std::string& file,
@@ -591,7 +631,10 @@ std::vector<LayerWeights> weights_from_npz(const NdArrayMap& arrays, const std::
 
 std::vector<LayerWeights> load_weights_npz(const std::string& path, const NetworkConfig& cfg,
                                            Device device) {
-  return weights_from_npz(read_npz(path, ErrorKind::Checkpoint), path, cfg, device);
+  return weights_from_npz(
+      read_npz(path, ErrorKind::Checkpoint, weight_file_limits(cfg, device),
+               [&](const std::string& key) { return npz_key_problem(key, cfg); }),
+      path, cfg, device);
 }
 
 }  // namespace ai8xsim

@@ -42,8 +42,21 @@ struct LayerWeights {           // one per YAML layer (entry i = YAML layer i)
   // applied: 8 for a layer with weights that got no value, 0 for a layer without weights.
   int quantization = 8;
   std::string weight_key;  // where the weights came from (checkpoint key / npz name)
+  // Where output_shift came from when not from the YAML ("file F, key 'conv3.output_shift'
+  // (20)"), for messages that blame the right file; empty when the YAML gave it.
+  std::string output_shift_source;
   std::string bias_key;
 };
+
+// What a weights file for `cfg` on `device` may hold, checked before anything larger is taken
+// into memory: tensor elements in all at most twice the weights the device's kernel memory
+// holds at 1 bit each, plus 2^20 (room for a float copy, BatchNorm, scalars); the file, and its
+// inflated records in all, at most 4 bytes per such element; 2048 pickle opcodes per YAML
+// layer, plus 16 layers' worth. MAX78000: 8.1 M elements, 32.5 MB; MAX78002: 39.4 M, 157 MB
+// (docs/checkpoint-format.md, "Limits").
+LoadLimits weight_file_limits(const NetworkConfig& cfg, Device device);
+// Why weights.npz may not hold an array named `key` for `cfg` (empty: it may).
+std::string npz_key_problem(const std::string& key, const NetworkConfig& cfg);
 
 // `no_bias_layers`: izer's --no-bias (YAML layer indices whose bias is ignored).
 std::vector<LayerWeights> load_checkpoint(const std::string& path, const NetworkConfig& cfg,

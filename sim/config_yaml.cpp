@@ -1007,13 +1007,28 @@ BracketAt find_unclosed_bracket(const std::string& text) {
   return open.empty() ? BracketAt{} : open.back();
 }
 
+constexpr std::streamoff kMaxYamlBytes = 1 << 20;
+
 YAML::Node ConfigParser::load_yaml() const {
   std::stringstream text;
   if (text_) {
+    if (static_cast<std::streamoff>(text_->size()) > kMaxYamlBytes)
+      fail(ErrorKind::Config, path_ + ": " + std::to_string(text_->size()) +
+                                  " bytes, more than the " + std::to_string(kMaxYamlBytes) +
+                                  " bytes a network YAML may take (izer's are a few kB)");
     text << *text_;
   } else {
     std::ifstream in(path_, std::ios::binary);
     if (!in) fail(ErrorKind::IO, path_ + ": cannot open the network YAML file");
+    // izer's network YAMLs take a few kB; the parser's tree takes many times the text.
+    in.seekg(0, std::ios::end);
+    const std::streamoff size = in.tellg();
+    in.seekg(0, std::ios::beg);
+    if (size > kMaxYamlBytes)
+      fail(ErrorKind::Config, path_ + ": " + std::to_string(size) +
+                                  " bytes, more than the " + std::to_string(kMaxYamlBytes) +
+                                  " bytes a network YAML may take (izer's are a few kB); not "
+                                  "read");
     text << in.rdbuf();
   }
   const auto tab = find_refused_tab(text.str());

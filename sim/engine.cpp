@@ -4,6 +4,7 @@
 #include <atomic>
 #include <memory>
 #include <sstream>
+#include <system_error>
 #include <cstdio>
 
 #include "ai8xsim/error.h"
@@ -445,8 +446,16 @@ RunResult run_fast(const Network& net, const Tensor& input, bool keep_layers,
   thread_local std::unique_ptr<fast::ThreadPool> pool_cache;
   fast::ThreadPool* pool = nullptr;
   if (threads > 1) {
-    if (!pool_cache || pool_cache->threads() != threads)
-      pool_cache = std::make_unique<fast::ThreadPool>(threads);
+    if (!pool_cache || pool_cache->threads() != threads) {
+      pool_cache.reset();
+      try {
+        pool_cache = std::make_unique<fast::ThreadPool>(threads);
+      } catch (const std::system_error& e) {
+        fail(ErrorKind::Input, "threads: cannot start " + std::to_string(threads - 1) +
+                                   " more threads for one sample (" + e.what() +
+                                   "); give fewer threads");
+      }
+    }
     pool = pool_cache.get();
   }
   for (int ll : net.order) {

@@ -354,8 +354,7 @@ EvalResult evaluate(const Simulator& sim, const std::vector<Tensor>& samples,
   EvalResult r = scorer.result();
   r.seconds = seconds;
   r.samples_per_second = seconds > 0 ? static_cast<double>(total) / seconds : 0;
-  r.threads = threads > 0 ? threads
-                          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  r.threads = usable_threads(threads);
   r.threads = static_cast<int>(std::min<size_t>(static_cast<size_t>(r.threads), total));
   return r;
 }

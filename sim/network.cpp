@@ -242,10 +242,15 @@ class Resolver {
       if (w.has_bias) L.bias = w.bias;
       // izer's default output_shift is 0, or 7 for a kernel-bypass layer.
       L.output_shift = (!w.has_weights && !lc.output_shift && L.bypass) ? 7 : w.output_shift;
-      if (L.output_shift < -15 || L.output_shift > 15)
-        layer_error(L.index, ErrorKind::Capacity,
-                    "output_shift: found " + std::to_string(L.output_shift) +
-                        "; the hardware allows -15..15");
+      if (L.output_shift < -15 || L.output_shift > 15) {
+        const std::string what = "output_shift: found " + std::to_string(L.output_shift) +
+                                 "; the hardware allows -15..15";
+        // A shift the YAML did not give is the weights file's: name that file and key.
+        if (lc.output_shift || w.output_shift_source.empty())
+          layer_error(L.index, ErrorKind::Capacity, what);
+        fail(ErrorKind::Capacity, w.output_shift_source + ": layer " +
+                                      std::to_string(L.index) + ": " + what);
+      }
     }
   }
 

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <map>
 #include <mutex>
+#include <system_error>
 #include <thread>
 
 #include "ai8xsim/ai8xsim.h"
@@ -75,6 +76,12 @@ Simulator Simulator::load(const std::string& config_file, const std::string& che
   Simulator s;
   s.impl_->options = options;
   s.impl_->config = load_network_config(config_file, options.device);
+  const int layers = static_cast<int>(s.impl_->config.layers.size());
+  for (int ll : options.no_bias)
+    if (ll < 0 || ll >= layers)
+      fail(ErrorKind::Config, "no_bias (--no-bias): found layer " + std::to_string(ll) + "; " +
+                                  config_file + " has layers 0.." + std::to_string(layers - 1) +
+                                  "; give YAML layer indices");
   if (ends_with(checkpoint_file, ".npz"))
     s.impl_->weights = load_weights_npz(checkpoint_file, s.impl_->config, options.device);
   else
@@ -101,8 +108,7 @@ std::vector<Tensor> Simulator::run_batch(const std::vector<Tensor>& inputs, int 
       fail(ErrorKind::Input, "batch: every sample must have the shape of the first (" +
                                  inputs[0].shape_str() + "), found " + t.shape_str());
   const Impl::Resolved& r = impl_->resolved(InputShape{inputs[0].c, inputs[0].h, inputs[0].w});
-  const size_t wanted = threads > 0 ? static_cast<size_t>(threads)
-                                    : std::max(1u, std::thread::hardware_concurrency());
+  const size_t wanted = static_cast<size_t>(usable_threads(threads));
   // Samples run in parallel, one per thread; with fewer samples than threads (one sample,
   // say) each sample's large convolutions are split over the threads left.
   const size_t n_threads = std::min(wanted, inputs.size());
@@ -131,11 +137,27 @@ std::vector<Tensor> Simulator::run_batch(const std::vector<Tensor>& inputs, int 
     }
   };
   std::vector<std::thread> pool;
-  for (size_t t = 1; t < n_threads; ++t) pool.emplace_back(worker);
+  try {
+    for (size_t t = 1; t < n_threads; ++t) pool.emplace_back(worker);
+  } catch (const std::system_error& e) {  // the system refuses another thread (ulimit -u)
+    next = inputs.size();
+    for (auto& th : pool) th.join();
+    fail(ErrorKind::Input, "threads: cannot start thread " + std::to_string(pool.size() + 1) +
+                               " of " + std::to_string(n_threads) + " (" + e.what() +
+                               "); give fewer threads");
+  }
   worker();
   for (auto& th : pool) th.join();
   if (error) std::rethrow_exception(error);
   return out;
+}
+
+int usable_threads(int64_t requested) {
+  if (requested < 0)
+    fail(ErrorKind::Input, "threads: found " + std::to_string(requested) +
+                               "; give 0 (all cores) or a positive number");
+  const int64_t cores = std::max(1u, std::thread::hardware_concurrency());
+  return static_cast<int>(requested == 0 ? cores : std::min(requested, cores));
 }
 
 Simulator::CheckResult Simulator::check(const InputShape& input) const {

@@ -45,7 +45,8 @@ class Simulator {
   // Runs one sample (C x H x W, 1-D: C x L x 1).
   RunResult run(const Tensor& input, bool keep_layers = true) const;
 
-  // Runs many samples of one shape on `threads` threads (0: all cores). `progress`, when
+  // Runs many samples of one shape on `threads` threads (0: all cores; usable_threads()). A
+  // thread the system refuses to start is an Error. `progress`, when
   // given, is called (from one thread at a time) with the number of samples done so far:
   // 1, 2, ... n, in that order.
   std::vector<Tensor> run_batch(const std::vector<Tensor>& inputs, int threads = 0,
@@ -80,6 +81,11 @@ class Simulator {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// The threads a batch runs on for `requested` (0: all cores): at most the machine's cores,
+// since the work is compute-bound (run_batch also uses no more threads than samples).
+// A negative count is an Error.
+int usable_threads(int64_t requested);
 
 // A sample array (.npy contents) as the engine's input tensor: integer values in [-128, 127],
 // shape C x H x W or C x L. `what` names the file for messages.

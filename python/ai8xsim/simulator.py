@@ -319,9 +319,9 @@ class Simulator:
         if X.ndim >= 3 and n:
             self.last_input_shape = X.shape[1:]
         if not _progress.wants_bar(progress, n):
-            return self._sim.run_batch(X, threads=int(threads))
+            return self._sim.run_batch(X, threads=threads)
         with _progress.bar(n) as update:
-            return self._sim.run_batch(X, threads=int(threads), progress=update,
+            return self._sim.run_batch(X, threads=threads, progress=update,
                                        progress_every=_progress.every(n))
 
     def evaluate(self, X, y, reference=None, threads=0, progress=None):

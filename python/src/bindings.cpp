@@ -188,6 +188,12 @@ std::vector<Tensor> batch_tensors(const py::array& xs) {
                                                      xs.shape(), xs.shape() + xs.ndim()))))
                                                  .cast<std::string>() +
                                "; a batch is N x C x H x W (2-D samples) or N x C x L (1-D)");
+  if (xs.shape(0) == 0)  // as the command line: an empty batch is a mistake, not a result
+    fail(ErrorKind::Input, "batch: no samples (shape " +
+                               py::str(py::tuple(py::cast(std::vector<py::ssize_t>(
+                                           xs.shape(), xs.shape() + xs.ndim()))))
+                                   .cast<std::string>() +
+                               "); give at least one sample");
   std::vector<Tensor> out;
   out.reserve(static_cast<size_t>(xs.shape(0)));
   for (py::ssize_t i = 0; i < xs.shape(0); ++i)
@@ -198,8 +204,24 @@ std::vector<Tensor> batch_tensors(const py::array& xs) {
 // `progress(done)` is called with the GIL held at most every `every` samples and at the end.
 // A Python exception in it (e.g. KeyboardInterrupt) cannot stop the facade's workers: it is
 // kept and raised once the batch returns.
-py::array_t<int32_t> run_batch(const Simulator& sim, const py::array& xs, int threads,
-                               const py::object& progress, size_t every) {
+// `threads` as Python gives it: any integer (usable_threads() bounds it by the cores; a
+// count beyond 64 bits is as many as the machine has), else ai8xsim.Error.
+int thread_count(const py::object& threads) {
+  if (py::isinstance<py::bool_>(threads) || !PyIndex_Check(threads.ptr()))
+    fail(ErrorKind::Input, "threads: found " + py::repr(threads).cast<std::string>() +
+                               "; give 0 (all cores) or a positive integer");
+  const py::object index = py::reinterpret_steal<py::object>(PyNumber_Index(threads.ptr()));
+  if (!index) throw py::error_already_set();
+  int overflow = 0;
+  const long long v = PyLong_AsLongLongAndOverflow(index.ptr(), &overflow);
+  if (overflow < 0) return usable_threads(-1);
+  return usable_threads(overflow > 0 ? std::numeric_limits<int64_t>::max() : v);
+}
+
+py::array_t<int32_t> run_batch(const Simulator& sim, const py::array& xs,
+                               const py::object& threads_arg, const py::object& progress,
+                               size_t every) {
+  const int threads = thread_count(threads_arg);
   std::vector<Tensor> inputs = batch_tensors(xs);
   const size_t n = inputs.size();
   std::function<void(size_t)> cb;
@@ -489,7 +511,7 @@ void bind_simulator(py::module_& m) {
            py::arg("memory_fed") = false,
            "(output, {yaml_index: layer output}) for one sample; memory_fed: layers read "
            "their input from the data memory image")
-      .def("run_batch", &run_batch, py::arg("xs"), py::arg("threads") = 0,
+      .def("run_batch", &run_batch, py::arg("xs"), py::arg("threads") = py::int_(0),
            py::arg("progress") = py::none(), py::arg("progress_every") = 1)
       .def(
           "network",

@@ -12,6 +12,7 @@
 #include <memory>
 
 #include "ai8xsim/error.h"
+#include "sim/io/outputs.h"
 
 namespace ai8xsim {
 
@@ -31,62 +32,28 @@ struct FileCloser {
   }
 };
 
-std::string directory_of(const std::string& path) {
-  const size_t slash = path.find_last_of('/');
-  if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
-}
-
-std::string base_name(const std::string& path) {
-  const size_t slash = path.find_last_of('/');
-  return slash == std::string::npos ? path : path.substr(slash + 1);
-}
-
-void write_all(int fd, const std::string& contents, const std::string& tmp,
-               const std::string& path) {
-  size_t done = 0;
-  while (done < contents.size()) {
-    const ssize_t n = ::write(fd, contents.data() + done, contents.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      const std::string reason = errno_text();
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      io_fail(path, "cannot write the temporary file " + tmp + ": " + reason);
-    }
-    done += static_cast<size_t>(n);
-  }
-}
-
-void make_directories(const std::string& dir) {
-  if (dir.empty()) return;
-  std::string partial;
-  size_t pos = 0;
-  while (pos != std::string::npos) {
-    pos = dir.find('/', pos + 1);
-    partial = dir.substr(0, pos);
-    if (partial.empty()) continue;
-    if (::mkdir(partial.c_str(), 0777) != 0 && errno != EEXIST)
-      fail(ErrorKind::IO, "directory " + dir + ": cannot create " + partial + ": " + errno_text());
-  }
-  struct stat st {};
-  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
-    fail(ErrorKind::IO, "directory " + dir + ": exists but is not a directory");
-}
-
 }  // namespace
 
-std::string read_file(const std::string& path) {
+std::string read_file(const std::string& path) { return read_file(path, UINT64_MAX, ""); }
+
+std::string read_file(const std::string& path, uint64_t max_bytes, const std::string& basis) {
   std::unique_ptr<std::FILE, FileCloser> f(std::fopen(path.c_str(), "rb"));
   if (!f) io_fail(path, "cannot open: " + errno_text());
   struct stat st {};
   if (::fstat(::fileno(f.get()), &st) == 0 && S_ISDIR(st.st_mode))
     io_fail(path, "is a directory, expected a file");
+  if (S_ISREG(st.st_mode) && static_cast<uint64_t>(st.st_size) > max_bytes)
+    io_fail(path, std::to_string(st.st_size) + " bytes, more than the " +
+                      std::to_string(max_bytes) + " bytes allowed (" + basis + "); not read");
   std::string data;
   char buf[1 << 16];
   size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, f.get())) > 0) data.append(buf, n);
+  while ((n = std::fread(buf, 1, sizeof buf, f.get())) > 0) {
+    data.append(buf, n);
+    if (data.size() > max_bytes)
+      io_fail(path, "more than the " + std::to_string(max_bytes) + " bytes allowed (" + basis +
+                        "); not read");
+  }
   if (std::ferror(f.get())) io_fail(path, "read error: " + errno_text());
   return data;
 }
@@ -128,70 +95,17 @@ std::string gunzip(const std::string& data, const std::string& what) {
 
 std::string gunzip_file(const std::string& path) { return gunzip(read_file(path), "file " + path); }
 
-namespace {
-
-// The contents in a complete temporary file next to `path`; returns the temporary's name.
-std::string write_temporary(const std::string& path, const std::string& contents) {
-  if (path.empty()) fail(ErrorKind::IO, "cannot write a file with an empty name");
-  const std::string dir = directory_of(path);
-  struct stat st {};
-  if (::stat(dir.c_str(), &st) != 0)
-    io_fail(path, "cannot write it: the directory " + dir + " " +
-                      (errno == ENOENT ? std::string("does not exist (create it first)")
-                                       : "cannot be accessed: " + errno_text()));
-  if (!S_ISDIR(st.st_mode)) io_fail(path, "cannot write it: " + dir + " is not a directory");
-  std::string tmp = dir + "/." + base_name(path) + ".tmp.XXXXXX";
-  std::vector<char> tmpl(tmp.begin(), tmp.end());
-  tmpl.push_back('\0');
-  const int fd = ::mkstemp(tmpl.data());
-  if (fd < 0)
-    io_fail(path, "cannot write it: cannot create a file in the directory " + dir + ": " +
-                      errno_text());
-  tmp = tmpl.data();
-  write_all(fd, contents, tmp, path);
-  ::fchmod(fd, 0644);
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    const std::string reason = errno_text();
-    ::unlink(tmp.c_str());
-    io_fail(path, "cannot finish the temporary file " + tmp + ": " + reason);
-  }
-  return tmp;
-}
-
-void rename_over(const std::string& tmp, const std::string& path) {
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    const std::string reason = errno_text();
-    ::unlink(tmp.c_str());
-    io_fail(path, "cannot replace it with " + tmp + ": " + reason);
-  }
-}
-
-}  // namespace
-
 void write_file_atomically(const std::string& path, const std::string& contents) {
-  rename_over(write_temporary(path, contents), path);
+  OutputTransaction t;
+  t.add("", path, contents);
+  t.commit();
 }
 
-// Every file is first written in full to its temporary; only when all of them are complete are
-// they renamed into place, so a failure (a full disk, a directory that cannot be written) leaves
-// none of the new files behind.
 void write_files_atomically(const std::vector<PendingFile>& files, const std::string& directory) {
-  make_directories(directory);
-  std::vector<std::string> temporaries;
-  try {
-    for (const PendingFile& f : files) temporaries.push_back(write_temporary(f.path, f.contents));
-  } catch (...) {
-    for (const std::string& t : temporaries) ::unlink(t.c_str());
-    throw;
-  }
-  for (size_t i = 0; i < files.size(); ++i) {
-    try {
-      rename_over(temporaries[i], files[i].path);
-    } catch (...) {
-      for (size_t j = i + 1; j < files.size(); ++j) ::unlink(temporaries[j].c_str());
-      throw;
-    }
-  }
+  OutputTransaction t;
+  if (!directory.empty()) t.add_directory("", directory);
+  for (const PendingFile& f : files) t.add(f.option, f.path, f.contents);
+  t.commit();
 }
 
 }  // namespace ai8xsim

@@ -340,8 +340,18 @@ NdArray read_npy(const std::string& path, ErrorKind kind) {
 
 namespace {
 
-NdArrayMap npz_arrays(const ZipArchive& zip, ErrorKind kind) {
+NdArrayMap npz_arrays(const ZipArchive& zip, ErrorKind kind, const LoadLimits& limits = {},
+                      const std::function<std::string(const std::string&)>& refuse = {}) {
   NdArrayMap out;
+  for (const ZipEntry& e : zip.entries()) {  // every name checked before anything is inflated
+    const std::string what = "file " + zip.name() + ", entry '" + e.name + "'";
+    if (e.name.size() < 4 || e.name.compare(e.name.size() - 4, 4, ".npy") != 0)
+      fail(kind, what + ": found an entry that is not a .npy array, expected only .npy entries "
+                        "(as numpy.savez writes)");
+    const std::string why = refuse ? refuse(e.name.substr(0, e.name.size() - 4)) : "";
+    if (!why.empty()) fail(kind, "file " + zip.name() + ": " + why);
+  }
+  uint64_t elements = 0;  // decoded so far; each takes at least one byte of its entry
   for (const ZipEntry& e : zip.entries()) {
     const std::string what = "file " + zip.name() + ", entry '" + e.name + "'";
     if (e.name.size() < 4 || e.name.compare(e.name.size() - 4, 4, ".npy") != 0)
@@ -349,7 +359,17 @@ NdArrayMap npz_arrays(const ZipArchive& zip, ErrorKind kind) {
                         "(as numpy.savez writes)");
     const std::string key = e.name.substr(0, e.name.size() - 4);
     if (out.count(key)) fail(kind, what + ": the array '" + key + "' appears twice");
-    out[key] = parse_npy(zip.read(e), what, kind);
+    if (e.uncompressed_size > 4096 &&  // a .npy header takes at most a few kB
+        e.uncompressed_size - 4096 > limits.max_elements - elements)
+      fail(kind, what + ": declares " + std::to_string(e.uncompressed_size) +
+                     " bytes, more than the arrays may still hold (" +
+                     std::to_string(limits.max_elements) + " elements in all, " + limits.basis +
+                     "); not inflated");
+    NdArray& a = out[key] = parse_npy(zip.read(e), what, kind);
+    elements += a.values.size();
+    if (elements > limits.max_elements)
+      fail(kind, what + ": the arrays hold more than " + std::to_string(limits.max_elements) +
+                     " elements in all, the limit (" + limits.basis + ")");
   }
   return out;
 }
@@ -358,6 +378,22 @@ NdArrayMap npz_arrays(const ZipArchive& zip, ErrorKind kind) {
 
 NdArrayMap read_npz(const std::string& path, ErrorKind kind) {
   return npz_arrays(ZipArchive::open(path, kind), kind);
+}
+
+NdArrayMap read_npz(const std::string& path, ErrorKind kind, const LoadLimits& limits,
+                    const std::function<std::string(const std::string& key)>& refuse) {
+  return npz_arrays(ZipArchive::open(path, kind, limits), kind, limits, refuse);
+}
+
+NdArrayMap parse_npz(std::string bytes, const std::string& name, ErrorKind kind,
+                     const LoadLimits& limits,
+                     const std::function<std::string(const std::string& key)>& refuse) {
+  if (bytes.size() > limits.max_bytes)
+    fail(kind, "file " + name + ": " + std::to_string(bytes.size()) + " bytes, more than the " +
+                   std::to_string(limits.max_bytes) + " bytes allowed (" + limits.basis + ")");
+  ZipArchive zip = ZipArchive::from_bytes(std::move(bytes), name, kind);
+  zip.limit(limits.max_bytes, limits.basis);
+  return npz_arrays(zip, kind, limits, refuse);
 }
 
 NdArrayMap parse_npz(std::string bytes, const std::string& name, ErrorKind kind) {

@@ -5,11 +5,13 @@
 //   "file X: .npy header key 'descr': found '>i4', expected little-endian ('<', '|' or '=')".
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "ai8xsim/error.h"
 #include "ai8xsim/ndarray.h"
+#include "sim/io/zip.h"
 
 namespace ai8xsim {
 
@@ -21,9 +23,17 @@ NdArray read_npy(const std::string& path, ErrorKind kind = ErrorKind::Input);
 
 // .npz: a zip (stored or deflated) of .npy files; keys are the entry names without ".npy".
 NdArrayMap read_npz(const std::string& path, ErrorKind kind = ErrorKind::Checkpoint);
+// The same held to `limits.max_bytes` (the file and the entries inflated) and
+// `limits.max_elements`; `refuse(key)`, when given, is asked about every entry's key before
+// the entry is inflated and returns why the key is not allowed (empty: allowed).
+NdArrayMap read_npz(const std::string& path, ErrorKind kind, const LoadLimits& limits,
+                    const std::function<std::string(const std::string& key)>& refuse);
 // The same from bytes in memory; `name` stands for the file in messages.
 NdArrayMap parse_npz(std::string bytes, const std::string& name,
                      ErrorKind kind = ErrorKind::Checkpoint);
+NdArrayMap parse_npz(std::string bytes, const std::string& name, ErrorKind kind,
+                     const LoadLimits& limits,
+                     const std::function<std::string(const std::string& key)>& refuse);
 
 // Element decoding shared with the torch checkpoint reader: the size of one element and
 // `count` little-endian elements at `data` appended to `out` as doubles.

@@ -70,8 +70,9 @@ using StorageSource = std::function<const std::string*(const std::string& key)>;
 
 class Unpickler {
  public:
-  Unpickler(const std::string& data, const std::string& what, StorageSource storages)
-      : d_(data), what_(what), storages_(std::move(storages)) {}
+  Unpickler(const std::string& data, const std::string& what, StorageSource storages,
+            const LoadLimits& limits)
+      : d_(data), what_(what), storages_(std::move(storages)), limits_(limits) {}
 
   Value* run();
 
@@ -209,6 +210,8 @@ class Unpickler {
   const std::string& d_;
   const std::string& what_;
   StorageSource storages_;
+  const LoadLimits& limits_;
+  uint64_t ops_ = 0, elements_ = 0;  // opcodes run and tensor elements decoded so far
   size_t pos_ = 0;
   size_t op_pos_ = 0;
   std::deque<Value> arena_;
@@ -222,6 +225,9 @@ class Unpickler {
 Value* Unpickler::run() {
   while (!stopped_) {
     op_pos_ = pos_;
+    if (++ops_ > limits_.max_pickle_ops)
+      error("more than " + std::to_string(limits_.max_pickle_ops) + " opcodes, the limit (" +
+            limits_.basis + "); not a checkpoint for this network");
     need(1);
     dispatch(static_cast<uint8_t>(d_[pos_++]));
   }
@@ -604,6 +610,11 @@ Value* Unpickler::build_tensor(const Value* storage, DType dtype, const Value* o
     error("tensor of size " + NdArray{dtype, size, {}}.shape_str() + ", offset " +
           std::to_string(offset) + " reaches past its storage '" + storage->s + "' of " +
           std::to_string(storage_elements) + " elements");
+  if (count > limits_.max_elements - elements_)
+    error("tensor of size " + NdArray{dtype, size, {}}.shape_str() + " takes the tensors past " +
+          std::to_string(limits_.max_elements) + " elements in all, the limit (" +
+          limits_.basis + ")");
+  elements_ += count;
   Value* t = make(Value::Tensor);
   t->array.dtype = dtype;
   t->array.shape = size;
@@ -717,7 +728,7 @@ void check_byte_order(const ZipArchive& zip, const std::string& prefix) {
 
 }  // namespace
 
-TorchCheckpoint read_torch_checkpoint(const ZipArchive& zip) {
+TorchCheckpoint read_torch_checkpoint(const ZipArchive& zip, const LoadLimits& limits) {
   const std::string prefix = record_prefix(zip);
   check_byte_order(zip, prefix);
   const std::string pkl_name = prefix + "/data.pkl";
@@ -733,7 +744,7 @@ TorchCheckpoint read_torch_checkpoint(const ZipArchive& zip) {
                                       key + "' but there is no record '" + name + "'");
     return &cache.emplace(key, zip.read(name)).first->second;
   };
-  Unpickler unpickler(pickle, what, storages);
+  Unpickler unpickler(pickle, what, storages, limits);
   const Value* root = unpickler.run();
   if (root->kind != Value::Dict)
     fail(ErrorKind::Checkpoint, what + ": the checkpoint is " + describe(root) +
@@ -755,11 +766,12 @@ TorchCheckpoint read_torch_checkpoint(const ZipArchive& zip) {
   return out;
 }
 
-TorchCheckpoint read_torch_checkpoint(const std::string& path) {
-  return parse_torch_checkpoint(read_file(path), path);
+TorchCheckpoint read_torch_checkpoint(const std::string& path, const LoadLimits& limits) {
+  return parse_torch_checkpoint(read_file(path, limits.max_bytes, limits.basis), path, limits);
 }
 
-TorchCheckpoint parse_torch_checkpoint(std::string bytes, const std::string& path) {
+TorchCheckpoint parse_torch_checkpoint(std::string bytes, const std::string& path,
+                                       const LoadLimits& limits) {
   if (!ZipArchive::looks_like_zip(bytes)) {
     const bool legacy_pickle = bytes.size() >= 2 && static_cast<uint8_t>(bytes[0]) == 0x80;
     const bool tar = bytes.size() > 262 && bytes.compare(257, 5, "ustar") == 0;
@@ -771,7 +783,9 @@ TorchCheckpoint parse_torch_checkpoint(std::string bytes, const std::string& pat
     fail(ErrorKind::Checkpoint, "file " + path + ": not a PyTorch checkpoint (not a zip "
                                                  "archive; expected a file written by torch.save)");
   }
-  return read_torch_checkpoint(ZipArchive::from_bytes(std::move(bytes), path));
+  ZipArchive zip = ZipArchive::from_bytes(std::move(bytes), path);
+  zip.limit(limits.max_bytes, limits.basis);
+  return read_torch_checkpoint(zip, limits);
 }
 
 }  // namespace ai8xsim

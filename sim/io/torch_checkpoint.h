@@ -27,9 +27,12 @@ struct TorchCheckpoint {
 
 // Where the top level has `state_dict`, the tensors come from it; else, when the top level is
 // itself a dict of tensors, from the top level.
-TorchCheckpoint read_torch_checkpoint(const std::string& path);
-TorchCheckpoint read_torch_checkpoint(const ZipArchive& zip);
+// `limits` bound the file and its inflated records (max_bytes), the pickle's opcodes and the
+// tensor elements decoded (sim/io/zip.h LoadLimits).
+TorchCheckpoint read_torch_checkpoint(const std::string& path, const LoadLimits& limits = {});
+TorchCheckpoint read_torch_checkpoint(const ZipArchive& zip, const LoadLimits& limits = {});
 // The file's bytes held in memory; `name` stands for the file in messages.
-TorchCheckpoint parse_torch_checkpoint(std::string bytes, const std::string& name);
+TorchCheckpoint parse_torch_checkpoint(std::string bytes, const std::string& name,
+                                       const LoadLimits& limits = {});
 
 }  // namespace ai8xsim

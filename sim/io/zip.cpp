@@ -72,6 +72,17 @@ ZipArchive ZipArchive::from_bytes(std::string bytes, const std::string& name, Er
   return z;
 }
 
+ZipArchive ZipArchive::open(const std::string& path, ErrorKind kind, const LoadLimits& limits) {
+  ZipArchive z = from_bytes(read_file(path, limits.max_bytes, limits.basis), path, kind);
+  z.limit(limits.max_bytes, limits.basis);
+  return z;
+}
+
+void ZipArchive::limit(uint64_t max_bytes, const std::string& basis) {
+  budget_ = max_bytes;
+  basis_ = basis;
+}
+
 bool ZipArchive::looks_like_zip(const std::string& bytes) {
   if (bytes.size() < 4) return false;
   const uint32_t sig = le32(bytes, 0);
@@ -262,6 +273,11 @@ std::string ZipArchive::read(const ZipEntry& e) const {
     entry_error(e, "unsupported compression (" + method_name(e.method) +
                        "); supported: stored (0) and deflate (8)");
   const uint64_t start = data_offset(e);
+  if (e.uncompressed_size > budget_)
+    entry_error(e, "declares " + std::to_string(e.uncompressed_size) + " bytes, beyond the " +
+                       std::to_string(budget_) + " bytes left of the limit of this file (" +
+                       basis_ + "); not inflated");
+  if (budget_ != UINT64_MAX) budget_ -= e.uncompressed_size;
   std::string out;
   if (e.method == 0) {
     if (e.compressed_size != e.uncompressed_size)

@@ -11,6 +11,17 @@
 
 namespace ai8xsim {
 
+// Bounds on what a loader takes from a file, derived from the network it loads for (see
+// weight_file_limits in sim/checkpoint.h). Each is checked before the memory is taken: a zip
+// entry's declared size before inflating it, a pickle's opcodes as they are read, tensor
+// elements before they are decoded. `basis` says where the numbers come from, for messages.
+struct LoadLimits {
+  uint64_t max_bytes = UINT64_MAX;       // the file, and all zip entries read (inflated)
+  uint64_t max_pickle_ops = UINT64_MAX;  // opcodes of a checkpoint's data.pkl
+  uint64_t max_elements = UINT64_MAX;    // tensor elements decoded, in all
+  std::string basis;
+};
+
 struct ZipEntry {
   std::string name;
   uint16_t method = 0;  // 0 stored, 8 deflate
@@ -25,6 +36,8 @@ class ZipArchive {
  public:
   // Reads the whole file. `kind` is the ErrorKind for format errors (IO errors stay IO).
   static ZipArchive open(const std::string& path, ErrorKind kind = ErrorKind::Checkpoint);
+  // As open(); the file and the entries read are held to `limits.max_bytes` in all.
+  static ZipArchive open(const std::string& path, ErrorKind kind, const LoadLimits& limits);
   // An archive held in memory; `name` is used in messages.
   static ZipArchive from_bytes(std::string bytes, const std::string& name,
                                ErrorKind kind = ErrorKind::Checkpoint);
@@ -35,6 +48,9 @@ class ZipArchive {
   const std::string& name() const { return name_; }
   const std::vector<ZipEntry>& entries() const { return entries_; }
   const ZipEntry* find(const std::string& entry_name) const;
+  // Entries read from now on count against `max_bytes` in all (their declared sizes, checked
+  // before inflating): an Error naming the entry, its size and the limit beyond it.
+  void limit(uint64_t max_bytes, const std::string& basis);
   // The entry's bytes, decompressed and CRC-checked.
   std::string read(const ZipEntry& entry) const;
   // As above; an Error when the archive has no such entry.
@@ -53,6 +69,8 @@ class ZipArchive {
   std::string bytes_;
   ErrorKind kind_ = ErrorKind::Checkpoint;
   std::vector<ZipEntry> entries_;
+  mutable uint64_t budget_ = UINT64_MAX;  // bytes entries may still inflate to
+  std::string basis_;
 };
 
 }  // namespace ai8xsim
