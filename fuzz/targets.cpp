@@ -1,6 +1,7 @@
 #include "fuzz/targets.h"
 
 #include <algorithm>
+#include <stdexcept>
 #include <vector>
 
 #include "ai8xsim/ai8xsim.h"
@@ -80,6 +81,16 @@ void resolve_and_check(const NetworkConfig& cfg, const std::vector<LayerWeights>
   if (find_violations(net, memory).empty()) estimate_network_cycles(net);
 }
 
+// The property the loaders' limits promise (README, "Errors"): whatever the input, no more
+// tensor elements are decoded than the limits allow; beyond them is a finding.
+void check_bound(const NdArrayMap& arrays, const LoadLimits& limits) {
+  uint64_t elements = 0;
+  for (const auto& [key, a] : arrays) elements += a.values.size();
+  if (elements > limits.max_elements)
+    throw std::logic_error("decoded " + std::to_string(elements) + " elements, beyond the " +
+                           std::to_string(limits.max_elements) + " of the limits");
+}
+
 }  // namespace
 
 void yaml_input(const uint8_t* data, size_t size) {
@@ -117,10 +128,11 @@ void npz_input(const uint8_t* data, size_t size) {
   expected_errors_only([&] {
     const NetworkConfig& cfg = fixed_network();
     // The loader's limits for this network: fuzz_short.sh's malloc limit is their bound.
+    const LoadLimits limits = weight_file_limits(cfg, Device::MAX78002);
     const NdArrayMap arrays =
-        parse_npz(bytes_of(data, size), "fuzz.npz", ErrorKind::Checkpoint,
-                  weight_file_limits(cfg, Device::MAX78002),
+        parse_npz(bytes_of(data, size), "fuzz.npz", ErrorKind::Checkpoint, limits,
                   [&](const std::string& key) { return npz_key_problem(key, cfg); });
+    check_bound(arrays, limits);
     const std::vector<LayerWeights> w =
         weights_from_npz(arrays, "fuzz.npz", cfg, Device::MAX78002);
     resolve_and_check(cfg, w, InputShape{1, 8, 8}, Device::MAX78002, /*memory=*/false);
@@ -130,8 +142,9 @@ void npz_input(const uint8_t* data, size_t size) {
 void checkpoint_input(const uint8_t* data, size_t size) {
   expected_errors_only([&] {
     const NetworkConfig& cfg = fixed_network();
-    const TorchCheckpoint ckpt = parse_torch_checkpoint(
-        bytes_of(data, size), "fuzz.pth.tar", weight_file_limits(cfg, Device::MAX78002));
+    const LoadLimits limits = weight_file_limits(cfg, Device::MAX78002);
+    const TorchCheckpoint ckpt = parse_torch_checkpoint(bytes_of(data, size), "fuzz.pth.tar", limits);
+    check_bound(ckpt.tensors, limits);
     const std::vector<LayerWeights> w =
         weights_from_checkpoint(ckpt, "fuzz.pth.tar", cfg, Device::MAX78002, {});
     resolve_and_check(cfg, w, InputShape{1, 8, 8}, Device::MAX78002, /*memory=*/false);

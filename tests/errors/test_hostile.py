@@ -159,18 +159,23 @@ def test_signal_while_writing_leaves_no_temporary(cli, tmp_path, case):
     assert caught, "no run was caught while writing"
 
 
-def test_sigint_stops_eval_promptly_without_output(cli, tmp_path, case):
+@pytest.mark.parametrize("command", ["eval", "run"])
+def test_sigint_stops_promptly_without_output(cli, tmp_path, case, command):
+    """issue #20 item 5 (the command line): ctrl-C during a long batch."""
     x = np.load(case.sample)
     n = 400000 // max(1, x.size // 64)
     samples = tmp_path / "X.npy"
     np.save(samples, np.broadcast_to(x, (n,) + x.shape).astype(np.int8))
     np.save(tmp_path / "y.npy", np.zeros(n, np.int64))
-    proc = subprocess.Popen([str(cli), "eval", "--config-file",
-                             str(write_yaml(tmp_path, case.yaml_text)), "--checkpoint-file",
-                             str(case.checkpoint), "--device", case.device, "--samples",
-                             str(samples), "--labels", str(tmp_path / "y.npy"), "--quiet",
-                             "--report", str(tmp_path / "r.json"), "--outputs",
-                             str(tmp_path / "o.npy")], stderr=subprocess.PIPE)
+    common = [str(cli), command, "--config-file", str(write_yaml(tmp_path, case.yaml_text)),
+              "--checkpoint-file", str(case.checkpoint), "--device", case.device, "--quiet",
+              "--report", str(tmp_path / "r.json")]
+    if command == "eval":
+        args = common + ["--samples", str(samples), "--labels", str(tmp_path / "y.npy"),
+                         "--outputs", str(tmp_path / "o.npy")]
+    else:
+        args = common + ["--sample-input", str(samples), "--output", str(tmp_path / "o.npy")]
+    proc = subprocess.Popen(args, stderr=subprocess.PIPE)
     time.sleep(1.5)
     assert proc.poll() is None, "the batch finished before the signal; make it longer"
     t0 = time.time()
@@ -215,14 +220,15 @@ def test_threads_are_bounded_by_the_cores(cli, tmp_path, case):
 
 
 @pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="needs two cores to start a thread")
-def test_thread_that_cannot_start_is_an_error(cli, tmp_path, case):
+@pytest.mark.parametrize("samples", [8, 1])  # threads for samples; threads within one sample
+def test_thread_that_cannot_start_is_an_error(cli, tmp_path, case, samples):
     """Thread stacks take RLIMIT_STACK; with a 3 GiB stack limit and a 2 GiB address space
-    no second thread can start."""
-    f = batch(tmp_path, case, 8)
+    no second thread can start (as under `ulimit -u` for a user)."""
+    f = batch(tmp_path, case, samples)
     p = cli_run(base_args(cli, tmp_path, case, sample=f) +
                 ["--threads", "2", "--output", tmp_path / "o.npy"],
                 limit_as=2 * GiB, stack=3 * GiB)
-    one_error_line(p, "cannot start thread", "give fewer threads")
+    one_error_line(p, "cannot start", "give fewer threads")
     assert not (tmp_path / "o.npy").exists()
 
 
