@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -56,6 +57,7 @@ TEST_CASE("outputs: a bad target anywhere writes nothing and keeps the old files
   CHECK(c.contains("--memory-map " + dir + "/map.svg: is a directory"));
   CHECK(read_file(dir + "/out.npy") == "old");
   CHECK(names_in(dir) == std::vector<std::string>{"map.svg", "out.npy"});  // no L/, no temps
+  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("outputs: the same file twice, an empty name, a FIFO are refused") {
@@ -81,6 +83,7 @@ TEST_CASE("outputs: the same file twice, an empty name, a FIFO are refused") {
   REQUIRE(lstat((dir + "/fifo").c_str(), &st) == 0);
   CHECK(S_ISFIFO(st.st_mode));
   CHECK(names_in(dir) == std::vector<std::string>{"fifo"});
+  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("outputs: not committed, nothing is left; stale files of its kind are removed") {
@@ -98,4 +101,5 @@ TEST_CASE("outputs: not committed, nothing is left; stale files of its kind are 
   t.commit();
   CHECK(names_in(dir) == std::vector<std::string>{"layer_000.npy", "notes.txt"});
   CHECK(read_file(dir + "/layer_000.npy") == "new");
+  std::filesystem::remove_all(dir);
 }
