@@ -25,8 +25,9 @@ std::string usage_error(const CLI::App& app, const CLI::ParseError& e, int argc,
 // After parsing: an option given an empty value is an Error; izer's code-generation options
 // that were given are named in one note on stderr.
 void check_option_values(const CLI::App& app);
-// izer's options that only change the generated C code: accepted, without effect.
-void add_izer_code_options(CLI::App* cmd);
+// izer's options that only change the generated C code, added to every command that loads a
+// network and does not use the name itself: accepted, without effect.
+void add_izer_code_options(CLI::App& app);
 // --clock-mhz: a positive finite number; --threads: 0 or more (an Error otherwise).
 void check_clock_mhz(double mhz, const std::string& option);
 void check_threads(int threads);

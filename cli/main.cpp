@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
       ai8xsim::cli::add_check_memory_command(app),
       ai8xsim::cli::add_kat_command(app),
   };
+  ai8xsim::cli::add_izer_code_options(app);
   // Outputs are written all or none; a signal removes what is half written (sim/io/outputs.h).
   ai8xsim::install_output_signal_handlers();
   try {

@@ -28,7 +28,6 @@ void add_network_options(CLI::App* cmd, NetworkArgs& a) {
   cmd->add_flag("--fifo", a.fifo, "load the input through the FIFOs (streaming)");
   cmd->add_flag("--fast-fifo", a.fast_fifo, "use the fast FIFO");
   cmd->add_flag("--overlap-data", a.overlap_data, "allow a layer's output to overlap its input");
-  add_izer_code_options(cmd);
 }
 
 LoadOptions load_options(const NetworkArgs& a) {

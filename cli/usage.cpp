@@ -84,10 +84,26 @@ std::vector<std::string> option_names(const CLI::App* cmd) {
 
 }  // namespace
 
-void add_izer_code_options(CLI::App* cmd) {
-  for (const char* f : kIzerCodeFlags) cmd->add_flag(f)->group(kIzerGroup);
-  for (const char* o : kIzerCodeOptions)
-    cmd->add_option(o)->group(kIzerGroup)->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+void add_izer_code_options(CLI::App& app) {
+  for (CLI::App* cmd : app.get_subcommands({})) {
+    if (!cmd->get_option_no_throw("--config-file")) continue;
+    // A command may give one of them a meaning of its own (kat's --max-checklines).
+    auto taken = [&](const std::string& names) {
+      for (size_t at = 0; at != std::string::npos;) {
+        const size_t comma = names.find(',', at);
+        const std::string n = names.substr(at, comma == std::string::npos ? comma : comma - at);
+        if (cmd->get_option_no_throw(n)) return true;
+        at = comma == std::string::npos ? comma : comma + 1;
+      }
+      return false;
+    };
+    for (const char* f : kIzerCodeFlags)
+      if (!taken(f)) cmd->add_flag(f)->group(kIzerGroup);
+    for (const char* o : kIzerCodeOptions)
+      if (!taken(o))
+        cmd->add_option(o)->group(kIzerGroup)->multi_option_policy(
+            CLI::MultiOptionPolicy::TakeLast);
+  }
 }
 
 std::string usage_error(const CLI::App& app, const CLI::ParseError& e, int argc, char** argv) {
