@@ -37,27 +37,7 @@ InputShape input_shape_for(const Simulator& sim, const CheckArgs& a) {
     const Tensor t = sample_to_tensor(read_npy(a.sample_input), a.sample_input);
     return {t.c, t.h, t.w};
   }
-  if (!a.input_shape.empty()) {
-    // C,H,W or CxHxW (as the tool prints shapes), or C,L / CxL.
-    std::vector<int> v;
-    std::string part;
-    bool ok = true;
-    for (size_t i = 0; i <= a.input_shape.size() && ok; ++i) {
-      const char c = i < a.input_shape.size() ? a.input_shape[i] : ',';
-      if (c != ',' && c != 'x' && c != 'X') {
-        part += c;
-        continue;
-      }
-      ok = !part.empty() && part.size() <= 7 &&
-           part.find_first_not_of("0123456789") == std::string::npos && std::stoi(part) > 0;
-      if (ok) v.push_back(std::stoi(part));
-      part.clear();
-    }
-    if (!ok || v.size() < 2 || v.size() > 3)
-      fail(ErrorKind::Input, "--input-shape: found '" + a.input_shape +
-                                 "'; give C,H,W or C,L (or CxHxW, CxL) with positive sizes");
-    return {v[0], v[1], v.size() == 3 ? v[2] : 1};
-  }
+  if (!a.input_shape.empty()) return parse_input_shape(a.input_shape);
   return sim.inferred_input_shape();
 }
 

@@ -28,6 +28,8 @@ void check_option_values(const CLI::App& app);
 // izer's options that only change the generated C code, added to every command that loads a
 // network and does not use the name itself: accepted, without effect.
 void add_izer_code_options(CLI::App& app);
+// --input-shape: C,H,W or C,L, also CxHxW / CxL as the tool prints shapes (an Error else).
+InputShape parse_input_shape(const std::string& text);
 // --clock-mhz: a positive finite number; --threads: 0 or more (an Error otherwise).
 void check_clock_mhz(double mhz, const std::string& option);
 void check_threads(int threads);

@@ -15,7 +15,7 @@ namespace {
 struct PlanArgs {
   NetworkArgs net;
   std::string sample_input, output, objective = "latency";
-  std::vector<int> input_shape;
+  std::string input_shape;
   std::vector<std::string> keep;
 };
 
@@ -28,16 +28,12 @@ int plan_command(const PlanArgs& a) {
     const Tensor t = sample_to_tensor(read_npy(a.sample_input), a.sample_input);
     opt.input = InputShape{t.c, t.h, t.w};
   } else if (!a.input_shape.empty()) {
-    if (a.input_shape.size() < 2 || a.input_shape.size() > 3)
-      fail(ErrorKind::Input, "--input-shape: found " + std::to_string(a.input_shape.size()) +
-                                 " values; give C,H,W or C,L");
-    opt.input = InputShape{a.input_shape[0], a.input_shape[1],
-                           a.input_shape.size() == 3 ? a.input_shape[2] : 1};
+    opt.input = parse_input_shape(a.input_shape);
   }
   const PlanResult r = plan_network(a.net.config_file, a.net.checkpoint_file, opt);
   std::cout << r.report;
   if (!r.ok) return 2;
-  write_files_atomically({{a.output, r.yaml}});
+  write_files_atomically({{a.output, r.yaml, "--output"}});
   std::cout << "wrote " << a.output << "\n";
   return 0;
 }
@@ -50,7 +46,8 @@ Command add_plan_command(CLI::App& app) {
       "plan", "Choose processors, output processors and data memory offsets for every layer");
   add_network_options(cmd, a->net);
   cmd->add_option("--sample-input", a->sample_input, "a sample .npy, for the input shape");
-  cmd->add_option("--input-shape", a->input_shape, "the input shape C,H,W (or C,L)")->delimiter(',');
+  cmd->add_option("--input-shape", a->input_shape,
+                  "the input shape C,H,W or C,L (also CxHxW, CxL as the tool prints shapes)");
   cmd->add_option("--output", a->output, "the planned network YAML")->required();
   cmd->add_option("--objective", a->objective, "latency (fewest cycles) or memory (least data memory)");
   cmd->add_option("--keep", a->keep,

@@ -157,6 +157,28 @@ std::string usage_error(const CLI::App& app, const CLI::ParseError& e, int argc,
   return one_line(what) + help;
 }
 
+InputShape parse_input_shape(const std::string& text) {
+  // C,H,W or CxHxW (as the tool prints shapes), or C,L / CxL.
+  std::vector<int> v;
+  std::string part;
+  bool ok = true;
+  for (size_t i = 0; i <= text.size() && ok; ++i) {
+    const char c = i < text.size() ? text[i] : ',';
+    if (c != ',' && c != 'x' && c != 'X') {
+      part += c;
+      continue;
+    }
+    ok = !part.empty() && part.size() <= 7 &&
+         part.find_first_not_of("0123456789") == std::string::npos && std::stoi(part) > 0;
+    if (ok) v.push_back(std::stoi(part));
+    part.clear();
+  }
+  if (!ok || v.size() < 2 || v.size() > 3)
+    fail(ErrorKind::Input, "--input-shape: found '" + text +
+                               "'; give C,H,W or C,L (or CxHxW, CxL) with positive sizes");
+  return {v[0], v[1], v.size() == 3 ? v[2] : 1};
+}
+
 void check_clock_mhz(double mhz, const std::string& option) {
   if (!(mhz > 0 && mhz <= 1e6)) {
     std::ostringstream found;
