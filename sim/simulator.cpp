@@ -22,7 +22,7 @@ bool ends_with(const std::string& s, const std::string& suffix) {
 std::vector<LayerWeights> load_torch_weights(const std::string& file, const NetworkConfig& cfg,
                                              const LoadOptions& o,
                                              std::vector<std::string>& notes) {
-  TorchCheckpoint ckpt = read_torch_checkpoint(file);
+  TorchCheckpoint ckpt = read_torch_checkpoint(file, weight_file_limits(cfg, o.device));
   if (needs_quantization(ckpt, cfg)) {
     QuantizeSummary summary;
     ckpt = quantize_checkpoint(ckpt, file, cfg, o.quantize, &summary);
