@@ -43,7 +43,7 @@ import corpus as C  # noqa: E402
 # ---- ai8xsim --------------------------------------------------------------------------------------
 
 def bench_args(corpus, case, m):
-    d = corpus / "cases" / case
+    d = C.case_dir(corpus, case)
     return ["--config-file", str(d / m["config"]), "--checkpoint-file", str(d / m["weights"]),
             "--sample-input", str(d / (m["sample_input"] or "input.npy")),
             "--device", m["device"]] + C.run_flags(m)
@@ -65,7 +65,7 @@ def run_net_bench(exe, corpus, case, m, samples, threads, repeat, min_time, dump
 
 
 def equal_to_izer(corpus, case, dump):
-    rows = C.compare_layers(dict(np.load(corpus / "cases" / case / "expected.npz")), dump)
+    rows = C.compare_layers(dict(np.load(C.case_dir(corpus, case) / "expected.npz")), dump)
     bad = [r for r in rows if r[1] != r[2]]
     return not bad, len(rows), bad
 

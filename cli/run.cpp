@@ -166,6 +166,7 @@ struct RunArgs {
   CostArgs cost;
   int threads = 0;
   bool quiet = false;
+  bool sequence = false;  // --sequence: the batch is one sequence carrying the data buffer
 };
 
 // A sample array holds a batch when it has one axis more than a sample: N x C x H x W, or
@@ -221,7 +222,8 @@ int run_batch_command(const RunArgs& a, const Simulator& sim, const NdArray& arr
                                ")");
   const std::vector<Tensor> samples = samples_from_array(array, a.sample_input);
   const Network& net = network_for_sample(sim, samples.front(), a.sample_input);
-  const std::vector<Tensor> outs = sim.run_batch(samples, a.threads);
+  const std::vector<Tensor> outs =
+      a.sequence ? sim.run_sequence(samples) : sim.run_batch(samples, a.threads);
   std::vector<int32_t> flat;
   for (const Tensor& o : outs) flat.insert(flat.end(), o.data.begin(), o.data.end());
   const Tensor& o0 = outs.front();
@@ -308,6 +310,9 @@ Command add_run_command(CLI::App& app) {
                   "loads, writes, reads), kernel rows per processor, bias bytes per group");
   add_cost_options(run, a->cost);
   run->add_option("--threads", a->threads, "threads for a batch (default: all cores)");
+  run->add_flag("--sequence", a->sequence,
+                "run a batch in order as one sequence of inferences, each starting from the "
+                "rolling data buffer (`data_buffer`) the one before left (the first from zero)");
   run->add_flag("-q,--quiet", a->quiet, "print nothing but errors");
   add_kat_options(run, a->kat);
   return {run, [a] { return run_command(*a); }};

@@ -153,7 +153,9 @@ def main() -> None:
         write(args.out / target, data)
         counts[target] = counts.get(target, 0) + 1
 
-    cases = sorted((args.parity / "cases").glob("*")) if (args.parity / "cases").is_dir() else []
+    # The corpus's cases and its pending/ cases (tests/parity/corpus.py).
+    cases = sorted(c for d in (args.parity / "cases", args.parity / "pending" / "cases")
+                   if d.is_dir() for c in d.glob("*"))
     for case in cases:
         y = case / "network.yaml"
         if y.is_file() and y.stat().st_size <= args.max_yaml:

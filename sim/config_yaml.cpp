@@ -927,6 +927,7 @@ class ConfigParser {
   int layer_sequence(const Keys& k, int list_index, int sequence) const;
   void close_holes();
   void check_data_buffer_inputs() const;
+  void data_buffer(const Keys& top, const Keys& e, size_t index);
   void resolve_names();
   void check_pool_first() const;
   [[noreturn]] void layer_error(const RawLayer& l, const std::string& key, const std::string& found,
@@ -1128,8 +1129,39 @@ void ConfigParser::entries(const Keys& top, const std::string& key,
     for (const auto& r : required)
       e.require(r, "every `" + key + "` entry has " + join(required, ", "));
     e.processor_map("processors");
-    if (key == "data_buffer") data_buffer_name_ = e.string("name", "the buffer name (a string)");
+    if (key == "data_buffer") data_buffer(top, e, i);
   }
+}
+
+// One `data_buffer` entry. izer simulates the first entry's shape under the last entry's name;
+// ai8xsim takes exactly one buffer. izer reads `width` under a misspelt key, so its buffer is
+// always 8-bit: any other width is refused rather than ignored.
+void ConfigParser::data_buffer(const Keys& top, const Keys& e, size_t index) {
+  if (index > 0)
+    top.bad("data_buffer", std::to_string(index + 1) + " or more entries",
+            "one entry (izer simulates only the first buffer; ai8xsim one buffer)");
+  DataBufferConfig b;
+  b.yaml_line = e.line();
+  b.processors = e.processor_map("processors");
+  const std::string dims = "an integer N >= 1 (1-D, N entries) or a list [N, M] (2-D)";
+  const YAML::Node& n = e.node("dim");
+  if (n.IsSequence() && n.size() != 2) e.bad("dim", dims);
+  const auto d = e.pair("dim", 1, kBig, dims);
+  b.dim = n.IsSequence() ? d : std::array<int, 2>{d[0], 1};
+  if (int64_t{b.dim[0]} * b.dim[1] > spec_.mem_size)
+    e.bad("dim", "more pixels than a data memory instance holds (" +
+                     std::to_string(spec_.mem_size) + " words on " + spec_.partnum + ")");
+  b.channels = static_cast<int>(e.integer("channels", 1, spec_.max_channels,
+                                          "an integer from 1 to " +
+                                              std::to_string(spec_.max_channels)));
+  b.offset = static_cast<int>(
+      e.integer("offset", 0, spec_.out_offset_limit() - 4,
+                "a byte offset in the data memory instance, 0 to 0x" + hex(spec_.out_offset_limit() - 4)));
+  if (e.has("width") && e.integer("width", 8, 32, "8") != 8)
+    e.bad("width", "8 (izer ignores `width`: its buffer holds 8-bit data)");
+  b.name = e.string("name", "the buffer name (a string)");
+  data_buffer_name_ = b.name;  // izer compares it with the lower-cased reference as written
+  net_.data_buffer = b;
 }
 
 void ConfigParser::read_layers(const Keys& top) {

@@ -1,4 +1,5 @@
 #include "sim/datamem.h"
+#include "sim/databuffer.h"
 
 #include <algorithm>
 #include <bitset>
@@ -802,6 +803,10 @@ std::optional<Tensor> interleaved_operands(const Layer& L, const Tensor& src, co
 }  // namespace
 
 std::string izer_read_quirk(const Network& net, const Layer& L) {
+  if (L.reads_buffer() && !L.one_d() && !L.buffer_shift)
+    return "layer " + std::to_string(L.index) +
+           ": izer's simulation reshapes the data buffer's array (entries x channels x "
+           "columns) as it is to the layer's input; the hardware reads channels x pixels";
   if (L.operands <= 1 || net.order.empty() || L.index == net.order.front()) return "";
   const size_t sources = L.in_sequences.empty() ? 1 : L.in_sequences.size();
   if (sources == static_cast<size_t>(L.operands)) return "";
@@ -826,6 +831,10 @@ void MemoryRun::begin(const Network& net, const Tensor& input) {
 void MemoryRun::before_layer(const Layer& L, Tensor& input) {
   if (!opt_.compare_reads && !opt_.read_inputs) return;
   if (!memory_input(net_, L)) return;
+  if (L.buffer_shift) {
+    shift_before_layer(L, input);
+    return;
+  }
   Tensor got = read_layer_input(net_, L, mem_);
   const std::string quirk = izer_read_quirk(net_, L);
   if (opt_.compare_reads) {
@@ -869,8 +878,40 @@ void MemoryRun::before_layer(const Layer& L, Tensor& input) {
   input = std::move(got);
 }
 
+// A buffer shift's input is the whole buffer; data memory holds the pixels the layer reads
+// (sim/databuffer.h): those are compared and, memory-fed, taken from memory.
+void MemoryRun::shift_before_layer(const Layer& L, Tensor& input) {
+  const Tensor got = read_layer_input(net_, L, mem_);
+  if (opt_.compare_reads) {
+    ++compared_;
+    const Tensor want = shift_read_view(L, input);
+    ReadDifference d;
+    d.layer = L.index;
+    d.total = want.size();
+    if (got.size() != want.size()) {
+      d.differing = want.size();
+      d.detail = "data memory holds " + got.shape_str() + " for the buffer shift's input, the "
+                 "engine's buffer " + want.shape_str();
+    } else {
+      for (size_t i = 0; i < got.size(); ++i)
+        if (got.data[i] != want.data[i] && d.differing++ == 0)
+          d.detail = "first at channel " + std::to_string(i / (got.size() / got.c)) +
+                     " pixel " + std::to_string(i % (got.size() / got.c)) + ": memory " +
+                     std::to_string(got.data[i]) + ", engine " + std::to_string(want.data[i]);
+    }
+    if (d.differing) diffs_.push_back(d);
+  }
+  if (!opt_.read_inputs) return;
+  fed_.push_back(L.index);
+  input = shift_input_from_memory(L, input, got);
+}
+
 void MemoryRun::after_layer(const Layer& L, const Tensor& output) {
   if (streamed_output(net_, L)) return;  // a rollover buffer the model leaves out
+  if (L.buffer_shift) {
+    write_layer_output(net_, L, shift_written_view(L, output), mem_);
+    return;
+  }
   write_layer_output(net_, L, output, mem_);
 }
 

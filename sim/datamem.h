@@ -216,6 +216,7 @@ class MemoryRun : public LayerHook {
   const std::vector<int>& quirk_layers() const { return quirk_fed_; }
 
  private:
+  void shift_before_layer(const Layer& L, Tensor& input);
   const Network& net_;
   MemoryRunOptions opt_;
   DataMemory mem_;

@@ -10,6 +10,7 @@
 #include "ai8xsim/error.h"
 #include "kernels/fast.h"
 #include "kernels/kernels.h"
+#include "sim/databuffer.h"
 
 namespace ai8xsim {
 
@@ -276,6 +277,39 @@ Tensor run_layer(const Network& net, const Layer& L, const Tensor& gathered,
   return convolve(net, L, pooled, prepared);
 }
 
+// The data buffer at the start of a run: `given`, or zero (izer's run); checked against the
+// network's buffer shape.
+std::optional<Tensor> start_buffer(const Network& net, const Tensor* given) {
+  if (!net.buffer) return std::nullopt;
+  const Tensor zero = empty_buffer(*net.buffer);
+  if (!given) return zero;
+  if (given->c != zero.c || given->h != zero.h || given->w != zero.w)
+    fail(ErrorKind::Input, net.config_file + ": the data buffer carried into the run is " +
+                               given->shape_str() + "; the network's `data_buffer` `" +
+                               net.buffer->name + "` is " + zero.shape_str() +
+                               " (entries x channels x columns)");
+  return *given;
+}
+
+// Layer L on the tensors with the data buffer: a buffer shift returns the shifted buffer (its
+// input is the buffer, which it passes through) and the buffer becomes that; an insertion
+// writes the layer's output into the buffer's newest entries.
+Tensor run_layer_buffered(const Network& net, const Layer& L, const Tensor& gathered,
+                          const kernels::PreparedConv* prepared, std::optional<Tensor>& buffer) {
+  if (!L.buffer_shift) {
+    Tensor out = run_layer(net, L, gathered, prepared);
+    if (L.buffer_insert) insert_into_buffer(*buffer, out, L.buffer_insert);
+    return out;
+  }
+  if (gathered.c != buffer->c || gathered.h != buffer->h || gathered.w != buffer->w)
+    run_error(net, L.index, "buffer_shift: the input " + gathered.shape_str() +
+                                " is not the data buffer (" + buffer->shape_str() + ")");
+  Tensor out = shift_buffer(gathered, L.buffer_shift);
+  *buffer = out;
+  if (L.buffer_insert) insert_into_buffer(*buffer, out, L.buffer_insert);
+  return out;
+}
+
 // ---- the fast path: activations in the kernels' layout --------------------------------------------
 
 // One slot's data: the kernels' 8-bit layout and/or an int32 tensor, each made from the other
@@ -359,7 +393,7 @@ Value& slot_value(const Network& net, Workspace& ws, int reader, int index) {
 // the caller then runs the layer on int32 tensors, which gives the same result or the error.
 bool run_layer_act(const Network& net, const Layer& L, Workspace& ws, LayerScratch& ls,
                    const PreparedNetwork& prepared, fast::ThreadPool* pool, Value& out) {
-  if (L.operands > 1) return false;
+  if (L.operands > 1 || L.reads_buffer() || L.buffer_shift || L.buffer_insert) return false;
   fast::ActView in;
   if (L.in_sequences.size() <= 1) {
     const int index = L.in_sequences.empty() ? L.index : L.in_sequences[0] + 1;
@@ -436,9 +470,10 @@ bool run_layer_act(const Network& net, const Layer& L, Workspace& ws, LayerScrat
 }
 
 RunResult run_fast(const Network& net, const Tensor& input, bool keep_layers,
-                   const PreparedNetwork& prepared, int threads) {
+                   const PreparedNetwork& prepared, int threads, const Tensor* start) {
   RunResult result;
   result.layers.resize(net.layers.size());
+  std::optional<Tensor> buffer = start_buffer(net, start);
   Workspace& ws = workspace(prepared, net);
   for (Value& v : ws.slots) v.clear();
   ws.slots[0].ext = &input;
@@ -467,7 +502,9 @@ RunResult run_fast(const Network& net, const Tensor& input, bool keep_layers,
       // The same layer on int32 tensors (engine steps above; same results, same errors).
       Tensor storage;
       const Tensor* gathered = &storage;
-      if (L.in_sequences.empty()) {
+      if (L.reads_buffer()) {
+        storage = buffer_input(L, *buffer);
+      } else if (L.in_sequences.empty()) {
         gathered = &slot_value(net, ws, L.index, L.index).as_tensor();
       } else if (L.in_sequences.size() == 1) {
         gathered = &slot_value(net, ws, L.index, L.in_sequences[0] + 1).as_tensor();
@@ -477,7 +514,7 @@ RunResult run_fast(const Network& net, const Tensor& input, bool keep_layers,
         storage = concatenate(net, L, parts);
       }
       const kernels::PreparedConv* prep = prepared.convs[ll] ? &*prepared.convs[ll] : nullptr;
-      out.tensor = run_layer(net, L, *gathered, prep);
+      out.tensor = run_layer_buffered(net, L, *gathered, prep, buffer);
       out.has_tensor = true;
     }
     if (keep_layers) result.layers[ll] = out.as_tensor();
@@ -491,6 +528,7 @@ RunResult run_fast(const Network& net, const Tensor& input, bool keep_layers,
     }
     std::swap(ws.slots.at(static_cast<size_t>(L.next)), out);
   }
+  result.buffer = std::move(buffer);
   return result;
 }
 
@@ -530,11 +568,13 @@ PreparedNetwork prepare_network(const Network& net) {
 }
 
 RunResult run_network(const Network& net, const Tensor& input, bool keep_layers,
-                      LayerHook* hook, const PreparedNetwork* prepared, int threads) {
+                      LayerHook* hook, const PreparedNetwork* prepared, int threads,
+                      const Tensor* start) {
   if (prepared && !hook && prepared->convs.size() == net.layers.size())
-    return run_fast(net, input, keep_layers, *prepared, threads);
+    return run_fast(net, input, keep_layers, *prepared, threads, start);
   RunResult result;
   result.layers.resize(net.layers.size());
+  std::optional<Tensor> buffer = start_buffer(net, start);
   Slots slots(net.layers.size());
   slots.put_ref(0, input);
   if (hook) hook->begin(net, input);  // data-memory hook
@@ -542,7 +582,11 @@ RunResult run_network(const Network& net, const Tensor& input, bool keep_layers,
   for (int ll : net.order) {
     const Layer& L = net.layers[ll];
     Tensor storage;
-    const Tensor* gathered = &gather_input(net, L, slots, storage);
+    const Tensor* gathered = &storage;
+    if (L.reads_buffer())
+      storage = buffer_input(L, *buffer);
+    else
+      gathered = &gather_input(net, L, slots, storage);
     if (hook) {  // data-memory hook: it may replace the input
       if (gathered != &storage) storage = *gathered;
       hook->before_layer(L, storage);
@@ -550,7 +594,7 @@ RunResult run_network(const Network& net, const Tensor& input, bool keep_layers,
     }
     const kernels::PreparedConv* prep =
         prepared && prepared->convs[ll] ? &*prepared->convs[ll] : nullptr;
-    Tensor out = run_layer(net, L, *gathered, prep);
+    Tensor out = run_layer_buffered(net, L, *gathered, prep, buffer);
     if (hook) hook->after_layer(L, out);  // data-memory hook
     if (keep_layers) result.layers[ll] = out;
     if (L.next == -1) {
@@ -560,6 +604,7 @@ RunResult run_network(const Network& net, const Tensor& input, bool keep_layers,
     slots.put(L.next, std::move(out));
   }
   result.output = std::move(last);
+  result.buffer = std::move(buffer);
   return result;
 }
 

@@ -14,6 +14,7 @@ namespace ai8xsim {
 struct RunResult {
   Tensor output;                              // the final layer's output (C x H x W)
   std::vector<std::optional<Tensor>> layers;  // by YAML index; set for layers that ran
+  std::optional<Tensor> buffer;  // the data buffer after the run (networks with `data_buffer`)
 };
 
 // ---- data-memory hook (sim/datamem.h implements it) ----------------------------------------
@@ -45,8 +46,11 @@ PreparedNetwork prepare_network(const Network& net);
 // path does not cover runs on int32 tensors, with the same results. threads > 1 splits the
 // rows of each large convolution over that many threads (one sample; for many samples run
 // samples in parallel instead, each with threads = 1).
+// `buffer`: the rolling data buffer the run starts from (sim/databuffer.h; a network with
+// `data_buffer` only); nullptr: all zero, as izer's single-sample run. RunResult::buffer is
+// the buffer after the run: pass it to the next run to carry it through a sequence.
 RunResult run_network(const Network& net, const Tensor& input, bool keep_layers = true,
                       LayerHook* hook = nullptr, const PreparedNetwork* prepared = nullptr,
-                      int threads = 1);
+                      int threads = 1, const Tensor* buffer = nullptr);
 
 }  // namespace ai8xsim

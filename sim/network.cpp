@@ -19,6 +19,11 @@ int64_t Layer::macs() const {
   return per_output * out_channels * output_dim[0] * output_dim[1];
 }
 
+bool Layer::reads_buffer() const {
+  return std::find(in_sequences.begin(), in_sequences.end(), kBufferSequence) !=
+         in_sequences.end();
+}
+
 int64_t Network::total_macs() const {
   int64_t total = 0;
   for (int ll : order) total += layers[ll].macs();
@@ -46,6 +51,7 @@ class Resolver {
     copy_yaml_parameters();
     apply_weights();
     if (opt_.enforce_limits) refuse_depthwise_early();
+    check_buffer_layers();
     in_from_weights_.assign(cfg_.layers.size(), false);
     try {
       establish_sequence();
@@ -157,24 +163,78 @@ class Resolver {
 
   // YAML features izer has that ai8xsim does not simulate: refused, never silently ignored.
   void refuse_unsimulated_features() const {
-    if (cfg_.has_data_buffer)
-      fail(ErrorKind::Config, cfg_.file + ": `data_buffer`: ai8xsim does not simulate data "
-                                          "buffers yet (izer's buffer_shift/buffer_insert)");
-    for (size_t i = 0; i < cfg_.layers.size(); ++i) {
-      const LayerConfig& lc = cfg_.layers[i];
-      const char* key = lc.buffer_shift        ? "buffer_shift"
-                        : lc.buffer_insert     ? "buffer_insert"
-                        : lc.simulated_sequence ? "simulated_sequence"
-                                                : nullptr;
-      if (key)
+    for (size_t i = 0; i < cfg_.layers.size(); ++i)
+      if (cfg_.layers[i].simulated_sequence)
         layer_error(static_cast<int>(i), ErrorKind::Config,
-                    std::string("`") + key + "`: ai8xsim does not simulate this izer test "
-                    "feature yet; remove it to simulate the network");
+                    "`simulated_sequence`: ai8xsim does not simulate this izer test feature "
+                    "yet; remove it to simulate the network");
+  }
+
+  // izer's rules for the rolling data buffer (yamlcfg.py, izer.py, its simulation), and the
+  // combinations izer's simulation cannot run (it crashes or mixes up the buffer's axes), which
+  // ai8xsim refuses with a message.
+  void check_buffer_layers() const {
+    const std::string name =
+        cfg_.data_buffer ? "`" + cfg_.data_buffer->name + "`" : std::string("the data buffer");
+    for (const Layer& L : net_.layers) {
+      const bool reads = L.reads_buffer();
+      if ((reads || L.buffer_shift || L.buffer_insert) && !net_.buffer) {
+        const std::string key = reads ? "in_sequences" : L.buffer_shift ? "buffer_shift"
+                                                                        : "buffer_insert";
+        layer_error(L.index, ErrorKind::Config,
+                    key + ": the layer uses the data buffer, but the file has no `data_buffer` "
+                          "entry; add one (processors, dim, channels, offset, name)");
+      }
+      if (reads && (L.in_sequences.size() != 1 || L.operands > 1))
+        layer_error(L.index, ErrorKind::Config,
+                    "in_sequences: " + name + " read together with other inputs or as an "
+                    "element-wise operand; allowed: `in_sequences: " +
+                        (cfg_.data_buffer ? cfg_.data_buffer->name : std::string("<buffer>")) +
+                        "` alone (izer's simulation cannot combine the buffer with other data)");
+      if (L.buffer_shift) {
+        if (L.op != Operator::Passthrough)
+          layer_error(L.index, ErrorKind::Config,
+                      std::string("buffer_shift: found on a ") + operator_name(L.op) +
+                          " layer; buffer shift can only be used in a passthrough layer "
+                          "(`operation: passthrough`)");
+        if (!reads)
+          layer_error(L.index, ErrorKind::Config,
+                      "buffer_shift: the layer does not read the data buffer; set "
+                      "`in_sequences: " + cfg_.data_buffer->name + "`");
+        if (L.pool[0] > 1 || L.pool[1] > 1 || L.pool_stride[0] > 1 || L.pool_stride[1] > 1)
+          layer_error(L.index, ErrorKind::Config,
+                      "buffer_shift: found with pooling; a buffer shift is a plain passthrough "
+                      "(remove `max_pool`/`avg_pool`/`pool_stride`)");
+      }
+      if (L.buffer_insert && L.output_width != 8)
+        layer_error(L.index, ErrorKind::Config,
+                    "buffer_insert: found with output_width 32; the data buffer holds 8-bit "
+                    "data (use output_width 8)");
     }
+  }
+
+  // izer inserts the layer's output, in HWC order, as `channels` rows of the buffer's second
+  // dimension (numpy reshape to (1, channels, -1)), broadcast over the `buffer_insert` newest
+  // entries; a size that does not fit is izer's "Buffer insertion unsuccessful".
+  void check_buffer_insert(int ll) const {
+    const Layer& L = net_.layers[ll];
+    if (!L.buffer_insert || !net_.buffer) return;
+    const DataBufferConfig& b = *net_.buffer;
+    const int64_t size = int64_t{L.out_channels} * L.output_dim[0] * L.output_dim[1];
+    if (size != int64_t{b.channels} * b.dim[1] && size != b.channels)
+      layer_error(ll, ErrorKind::Config,
+                  "buffer_insert: the layer's output " + std::to_string(L.out_channels) + "x" +
+                      std::to_string(L.output_dim[0]) + "x" + std::to_string(L.output_dim[1]) +
+                      " (" + std::to_string(size) + " values) does not fit an entry of the "
+                      "data buffer `" + b.name + "` (" + std::to_string(b.channels) +
+                      " channels x " + std::to_string(b.dim[1]) +
+                      "); buffer insertion needs the output dimensions to match the buffer's "
+                      "`channels` and `dim`");
   }
 
   void copy_yaml_parameters() {
     refuse_unsimulated_features();
+    net_.buffer = cfg_.data_buffer;
     const bool mutated = shared_default_pad_mutated();
     net_.layers.resize(cfg_.layers.size());
     for (size_t i = 0; i < cfg_.layers.size(); ++i) {
@@ -213,6 +273,8 @@ class Resolver {
       L.readahead = lc.readahead;
       L.calcx4 = lc.calcx4;
       L.bias_group = lc.bias_group;
+      L.buffer_shift = lc.buffer_shift.value_or(0);
+      L.buffer_insert = lc.buffer_insert.value_or(0);
       if (L.one_d()) {
         L.padding[1] = 0;
         L.pool[1] = 1;
@@ -296,7 +358,10 @@ class Resolver {
   int sequence_input_channels(int ll, int prev) const {
     const Layer& L = net_.layers[ll];
     if (!L.in_sequences.empty()) {
-      auto out_of = [&](int e) { return e == -1 ? input_.c : net_.layers[e].out_channels; };
+      auto out_of = [&](int e) {
+        return e == -1 ? input_.c : e == kBufferSequence ? net_.buffer->channels
+                                                         : net_.layers[e].out_channels;
+      };
       if (L.eltwise == Eltwise::None) {
         int sum = 0;
         for (int e : L.in_sequences) sum += out_of(e);
@@ -312,6 +377,7 @@ class Resolver {
     const Layer& L = net_.layers[ll];
     const int n = static_cast<int>(net_.layers.size());
     for (int e : L.in_sequences) {
+      if (e == kBufferSequence && net_.buffer) continue;  // check_buffer_layers()
       if (e < -1 || e >= n)
         layer_error(ll, ErrorKind::Config,
                     "in_sequences: found " + std::to_string(e) + "; allowed: -1 (the input) .. " +
@@ -434,6 +500,12 @@ class Resolver {
     };
     int64_t pixels = 0;
     Dim2 automatic = net_.layers[L.prev].output_dim;
+    if (L.reads_buffer()) {
+      // izer requires in_dim (yamlcfg: in_offset, out_offset, in_dim, in_channels) and reads
+      // the buffer however in_dim says: a shift reads dim - shift entries.
+      L.input_dim = lc.in_dim.value_or(Dim2{net_.buffer->dim[0] * net_.buffer->dim[1], 1});
+      return;
+    }
     if (!L.in_sequences.empty()) {
       automatic = dim_of(L.in_sequences[0]);
       for (int e : L.in_sequences) {
@@ -568,6 +640,7 @@ class Resolver {
     }
     trace_layer_dimensions(ll);
     check_weights_match(ll);
+    check_buffer_insert(ll);
   }
 
   void check_weights_match(int ll) const {

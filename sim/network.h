@@ -17,6 +17,9 @@ struct LayerWeights;  // sim/checkpoint.h
 
 using Dim2 = std::array<int, 2>;
 
+// `in_sequences` entry naming the data buffer (izer's find_layer returns -2 for it).
+constexpr int kBufferSequence = -2;
+
 struct Layer {
   int index = 0;  // YAML layer index
   Operator op = Operator::Conv2d;
@@ -25,7 +28,8 @@ struct Layer {
   bool pool_first = true;
 
   // Chaining
-  std::vector<int> in_sequences;  // empty: the previous layer in the sequence (-1: the input)
+  std::vector<int> in_sequences;  // empty: the previous layer in the sequence (-1: the input,
+                                  // kBufferSequence: the data buffer)
   int prev = -1;                  // previous layer in execution order (-1: none)
   int next = -1;                  // next layer in execution order (-1: stop)
 
@@ -81,7 +85,12 @@ struct Layer {
   bool calcx4 = false;
   std::optional<std::vector<int>> bias_group;  // izer's bias_group (bias_quadrant), as given
 
+  // Rolling data buffer (izer's buffer_shift / buffer_insert; 0: not used)
+  int buffer_shift = 0;
+  int buffer_insert = 0;
+
   bool has_weights() const { return !weights.empty(); }
+  bool reads_buffer() const;
   bool is_conv() const { return op != Operator::Passthrough; }
   bool one_d() const { return op == Operator::Conv1d; }
   // Input channels the weights see (flatten: channels x pooled pixels).
@@ -114,6 +123,7 @@ struct Network {
   InputShape input;               // the sample input the network was resolved for
   std::vector<Layer> layers;      // by YAML index
   std::vector<int> order;         // execution order (izer's layer_order)
+  std::optional<DataBufferConfig> buffer;  // the rolling data buffer (`data_buffer`), if any
   int final_layer = 0;
 
   int64_t total_macs() const;

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <optional>
 #include <mutex>
 #include <system_error>
 #include <thread>
@@ -158,6 +159,28 @@ int usable_threads(int64_t requested) {
                                "; give 0 (all cores) or a positive number");
   const int64_t cores = std::max(1u, std::thread::hardware_concurrency());
   return static_cast<int>(requested == 0 ? cores : std::min(requested, cores));
+}
+
+std::vector<Tensor> Simulator::run_sequence(const std::vector<Tensor>& inputs,
+                                            const Tensor* buffer, Tensor* final_buffer) const {
+  std::vector<Tensor> out;
+  out.reserve(inputs.size());
+  std::optional<Tensor> carried;
+  if (buffer) carried = *buffer;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const Tensor& t = inputs[i];
+    if (t.c != inputs[0].c || t.h != inputs[0].h || t.w != inputs[0].w)
+      fail(ErrorKind::Input, "sequence: every sample must have the shape of the first (" +
+                                 inputs[0].shape_str() + "), found " + t.shape_str() +
+                                 " at step " + std::to_string(i));
+    const Impl::Resolved& r = impl_->resolved(InputShape{t.c, t.h, t.w});
+    RunResult res = run_network(r.net, t, false, nullptr, &r.prepared, 1,
+                                carried ? &*carried : nullptr);
+    carried = std::move(res.buffer);
+    out.push_back(std::move(res.output));
+  }
+  if (final_buffer && carried) *final_buffer = std::move(*carried);
+  return out;
 }
 
 Simulator::CheckResult Simulator::check(const InputShape& input) const {

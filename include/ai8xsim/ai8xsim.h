@@ -52,6 +52,15 @@ class Simulator {
   std::vector<Tensor> run_batch(const std::vector<Tensor>& inputs, int threads = 0,
                                 const std::function<void(size_t)>& progress = {}) const;
 
+  // Runs samples of one shape in order as a sequence of inferences, as a temporal network
+  // (izer's rolling `data_buffer`) runs on the chip: each run starts from the data buffer the
+  // previous one left (the first from `buffer`, or zero as izer's single-sample run). Every
+  // step's final output, in order; `final_buffer`, when given, receives the buffer after the
+  // last step. A network without a data buffer runs each sample on its own.
+  std::vector<Tensor> run_sequence(const std::vector<Tensor>& inputs,
+                                   const Tensor* buffer = nullptr,
+                                   Tensor* final_buffer = nullptr) const;
+
   // Resolve for an input shape without refusing: every device rule the network breaks.
   struct CheckResult {
     Network network;

@@ -76,6 +76,18 @@ struct LayerConfig {
   int output_width = 8;   // 8 or 32
 };
 
+// The top-level `data_buffer` entry (izer's rolling buffer, README "Rolling Buffers"): a region
+// of data memory kept from one inference to the next. izer holds it as an array of
+// dim[0] entries x channels x dim[1] (`dim: N` means [N, 1]).
+struct DataBufferConfig {
+  int yaml_line = 0;
+  uint64_t processors = 0;
+  std::array<int, 2> dim{1, 1};
+  int channels = 0;
+  int offset = 0;  // byte offset in each processor's memory instance, like in_offset
+  std::string name;
+};
+
 struct NetworkConfig {
   std::string file;     // path of the YAML file, for messages
   std::string arch;
@@ -85,6 +97,7 @@ struct NetworkConfig {
   // `unload`, `data_buffer`, `snoop`, `weights`, `bias` top-level keys are parsed and kept raw:
   bool has_unload = false;
   bool has_data_buffer = false;
+  std::optional<DataBufferConfig> data_buffer;  // the (one) `data_buffer` entry
 };
 
 // Parse an izer network YAML. Throws ai8xsim::Error (Config) naming file, line, layer, key,

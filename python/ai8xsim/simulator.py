@@ -333,6 +333,21 @@ class Simulator:
         from .evaluation import evaluate
         return evaluate(self, X, y, reference=reference, threads=threads, progress=progress)
 
+    def run_sequence(self, frames, buffer=None, return_buffer=False):
+        """Run samples in order as a sequence of inferences, as a temporal network (izer's
+        rolling `data_buffer`) runs on the chip: each step starts from the data buffer the
+        step before left; the first from `buffer` (entries x channels x columns), or from
+        zero as izer's single-sample run does. Returns every step's output stacked
+        (N x C x H x W); with return_buffer=True, (outputs, the buffer after the last step).
+        A network without a data buffer runs each frame on its own, as run_batch."""
+        X = _as_batch(frames)
+        if X.ndim >= 3 and X.shape[0]:
+            self.last_input_shape = X.shape[1:]
+        if buffer is not None:
+            buffer = np.asarray(buffer)
+        outputs, last = self._sim.run_sequence(X, buffer)
+        return (outputs, last) if return_buffer else outputs
+
     def cycles(self, input_shape=None, clock_mhz=0.0):
         """The cycle model's count (ai8xsim.Cycles) for an input shape (default: the last
         sample's); clock_mhz 0 is the device's default CNN clock. None when this build has

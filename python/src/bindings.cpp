@@ -247,6 +247,23 @@ py::array_t<int32_t> run_batch(const Simulator& sim, const py::array& xs,
   return stack(std::move(outs));
 }
 
+// A sequence of inferences carrying the rolling data buffer (Simulator::run_sequence):
+// (outputs stacked N x C x H x W, the buffer after the last step or None). `buffer`: the
+// buffer to start from (entries x channels x columns), None for zero.
+py::tuple run_sequence(const Simulator& sim, const py::array& xs, const py::object& buffer) {
+  std::vector<Tensor> inputs = batch_tensors(xs);
+  std::optional<Tensor> start;
+  if (!buffer.is_none()) start = to_tensor(py::array(buffer), "buffer");
+  Tensor last;
+  std::vector<Tensor> outs;
+  {
+    py::gil_scoped_release release;
+    outs = sim.run_sequence(inputs, start ? &*start : nullptr, &last);
+  }
+  py::object buf = last.size() ? py::object(to_numpy(std::move(last))) : py::none();
+  return py::make_tuple(stack(std::move(outs)), buf);
+}
+
 InputShape input_shape(const std::vector<int>& s) {
   if (s.size() != 2 && s.size() != 3)
     fail(ErrorKind::Input, "input shape: " + std::to_string(s.size()) +
@@ -513,6 +530,9 @@ void bind_simulator(py::module_& m) {
            "their input from the data memory image")
       .def("run_batch", &run_batch, py::arg("xs"), py::arg("threads") = py::int_(0),
            py::arg("progress") = py::none(), py::arg("progress_every") = 1)
+      .def("run_sequence", &run_sequence, py::arg("xs"), py::arg("buffer") = py::none(),
+           "(outputs, buffer): the samples run in order, each starting from the data buffer "
+           "the previous one left")
       .def(
           "network",
           [](const Simulator& s, const std::vector<int>& shape) -> const Network& {

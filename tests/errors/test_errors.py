@@ -56,7 +56,7 @@ def case() -> Case:
         m = C.meta(corpus, name)
         if not m.get("checkpoint") or C.run_flags(m):
             continue
-        d = corpus / "cases" / name
+        d = C.case_dir(corpus, name)
         sample = d / (m["sample_input"] or "input.npy")
         shape = np.load(sample).shape
         if len(shape) == 3:

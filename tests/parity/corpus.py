@@ -1,5 +1,9 @@
 """Walks the parity corpus (../shared/parity): no case names in code, only what index.json
-and each case's meta.json say."""
+and each case's meta.json say.
+
+The corpus's pending/ folder holds izer runs of features that joined ai8xsim after the corpus
+was made (pending/index.json, pending/cases/<case>, pending/checkpoints): the corpus is
+read-only, so they are listed here as regular cases; a case's folder is case_dir()."""
 import json
 import re
 import pathlib
@@ -7,8 +11,25 @@ import pathlib
 import numpy as np
 
 
+PENDING = "pending"
+
+
 def load_index(corpus: pathlib.Path) -> dict:
-    return json.loads((corpus / "index.json").read_text())
+    """index.json and pending/index.json, one dict (a name in both: the main entry)."""
+    index = {}
+    pending = corpus / PENDING / "index.json"
+    if pending.is_file():
+        index.update(json.loads(pending.read_text()))
+    index.update(json.loads((corpus / "index.json").read_text()))
+    return index
+
+
+def case_dir(corpus: pathlib.Path, case: str) -> pathlib.Path:
+    """The folder of a case: cases/<case>, or pending/cases/<case> for a pending one."""
+    d = corpus / "cases" / case
+    if not d.is_dir() and (corpus / PENDING / "cases" / case).is_dir():
+        return corpus / PENDING / "cases" / case
+    return d
 
 
 def case_names(corpus: pathlib.Path, status: str = "") -> list:
@@ -21,7 +42,7 @@ def case_names(corpus: pathlib.Path, status: str = "") -> list:
 
 
 def meta(corpus: pathlib.Path, case: str) -> dict:
-    return json.loads((corpus / "cases" / case / "meta.json").read_text())
+    return json.loads((case_dir(corpus, case) / "meta.json").read_text())
 
 
 # izer flags that change results or are accepted by `ai8xsim run` (the rest only shape the
@@ -47,7 +68,7 @@ def run_flags(m: dict) -> list:
 
 
 def cli_args(corpus: pathlib.Path, case: str, m: dict, weights: str) -> list:
-    d = corpus / "cases" / case
+    d = case_dir(corpus, case)
     return ["run", "--config-file", str(d / m["config"]), "--checkpoint-file",
             str((d / weights).resolve()), "--sample-input", str(d / (m["sample_input"] or "input.npy")),
             "--device", m["device"]] + run_flags(m)

@@ -34,7 +34,7 @@ def check(exe, corpus, case, weights):
             return None
         if p.returncode != 0:
             return f"FAILED       {case} ({weights}): {p.stderr.strip()[:300]}"
-        rows = C.compare_layers(dict(np.load(corpus / "cases" / case / "expected.npz")), dump)
+        rows = C.compare_layers(dict(np.load(C.case_dir(corpus, case) / "expected.npz")), dump)
         bad = [r for r in rows if r[1] != r[2]]
         if bad:
             return f"DIFFERS      {case} ({weights}): " + ", ".join(

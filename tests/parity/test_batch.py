@@ -21,7 +21,7 @@ def _cases():
     for case, v in sorted(C.load_index(d).items()):
         if v["status"] != "ok" or not C.meta(d, case).get("checkpoint"):
             continue
-        rank = np.load(d / "cases" / case / "input.npy", mmap_mode="r").ndim
+        rank = np.load(C.case_dir(d, case) / "input.npy", mmap_mode="r").ndim
         chosen.setdefault((v["device"], rank), case)
     return sorted(chosen.values())
 
@@ -31,7 +31,7 @@ def _cases():
 def test_batch_equals_single_runs(case, threads, cli, tmp_path):
     corpus = require_corpus()
     m = C.meta(corpus, case)
-    x = np.load(corpus / "cases" / case / "input.npy")
+    x = np.load(C.case_dir(corpus, case) / "input.npy")
     rng = np.random.default_rng(threads)
     batch = np.stack([x] + [np.clip(x + rng.integers(-9, 10, x.shape), -128, 127)
                             for _ in range(4)]).astype(np.int8)
@@ -48,7 +48,7 @@ def test_batch_equals_single_runs(case, threads, cli, tmp_path):
 
     outs = run(tmp_path / "batch.npy", tmp_path / "outs.npy", ["--threads", str(threads)])
     assert outs.shape[0] == len(batch)
-    expected = np.load(corpus / "cases" / case / "expected.npz")["output"]
+    expected = np.load(C.case_dir(corpus, case) / "expected.npz")["output"]
     assert (outs[0] == expected).all(), f"{case}: batch sample 0 differs from izer"
     for i in range(1, len(batch)):
         np.save(tmp_path / "one.npy", batch[i])

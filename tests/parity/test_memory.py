@@ -44,7 +44,7 @@ def _line(out: str, label: str):
 def test_memory_model_matches_generated_code(case, cli):
     corpus = require_corpus()
     m = C.meta(corpus, case)
-    gen = corpus / "cases" / case / "generated"
+    gen = C.case_dir(corpus, case) / "generated"
     sample_data = C.generated_file(gen, "sampledata.h")
     load_code = C.load_input_source(gen)
     kat = C.generated_file(gen, "sampleoutput.h")
@@ -77,13 +77,13 @@ def test_memory_model_matches_generated_code(case, cli):
 
 def _yaml_layers(case):
     import yaml
-    text = (corpus_dir() / "cases" / case / C.meta(corpus_dir(), case)["config"]).read_text()
+    text = (C.case_dir(corpus_dir(), case) / C.meta(corpus_dir(), case)["config"]).read_text()
     return yaml.safe_load(text).get("layers", [])
 
 
 def _input_channels(case, m):
     import numpy as np
-    return np.load(corpus_dir() / "cases" / case / (m["sample_input"] or "input.npy"),
+    return np.load(C.case_dir(corpus_dir(), case) / (m["sample_input"] or "input.npy"),
                    mmap_mode="r").shape[0]
 
 
@@ -133,7 +133,7 @@ def _core(build):
 def _load_core(corpus, case, m):
     from conftest import build_dir
     core = _core(build_dir())
-    d = corpus / "cases" / case
+    d = C.case_dir(corpus, case)
     flags = m["flags"]
     no_bias = []
     cmd = m["izer_command"]
@@ -174,7 +174,7 @@ def test_memory_map_agrees_with_the_memory_models(prop, case, cli, tmp_path):
     import numpy as np
     corpus = require_corpus()
     m = C.meta(corpus, case)
-    gen = corpus / "cases" / case / "generated"
+    gen = C.case_dir(corpus, case) / "generated"
     report, svg = tmp_path / "r.json", tmp_path / "map.svg"
     args = C.cli_args(corpus, case, m, m["weights"]) + [
         "--report", str(report), "--memory-map", str(svg), "--quiet"]
@@ -183,7 +183,7 @@ def test_memory_map_agrees_with_the_memory_models(prop, case, cli, tmp_path):
     mm = __import__("json").loads(report.read_text())["memory_map"]
     totals = mm["totals"]
 
-    x = np.load(corpus / "cases" / case / (m["sample_input"] or "input.npy"))
+    x = np.load(C.case_dir(corpus, case) / (m["sample_input"] or "input.npy"))
     shape = list(x.shape) if x.ndim == 3 else [x.shape[0], x.shape[1], 1]
     mem = _load_core(corpus, case, m).memory(shape)
     assert totals["kernel_rows_used"] == mem["kernel_rows_written"], prop
@@ -226,10 +226,10 @@ def test_memory_fed_binding_equals_izer(prop, case):
     import numpy as np
     corpus = require_corpus()
     m = C.meta(corpus, case)
-    x = np.load(corpus / "cases" / case / (m["sample_input"] or "input.npy"))
+    x = np.load(C.case_dir(corpus, case) / (m["sample_input"] or "input.npy"))
     sim = _load_core(corpus, case, m)
     _, layers = sim.run(x, True, memory_fed=True)
-    expected = np.load(corpus / "cases" / case / "expected.npz")
+    expected = np.load(C.case_dir(corpus, case) / "expected.npz")
     for ll in m["layer_order"]:
         want = expected[f"layer_{int(ll):03d}"]
         got = layers[int(ll)]
@@ -252,7 +252,7 @@ def test_kat_mismatch_names_the_word_and_the_run_is_memory_fed(cli, tmp_path):
     case = next((c for c in _cases() if plain(c)), None)
     assert case, "no multi-layer case without FIFO, streaming or element-wise layers"
     m = C.meta(corpus, case)
-    kat = C.generated_file(corpus / "cases" / case / "generated", "sampleoutput.h")
+    kat = C.generated_file(C.case_dir(corpus, case) / "generated", "sampleoutput.h")
     text = gzip.open(kat, "rt").read() if kat.suffix == ".gz" else kat.read_text()
     body = re.search(r"#define SAMPLE_OUTPUT \{(.*?)\}", text, re.S)
     nums = re.findall(r"0x[0-9a-fA-F]+", body.group(1))

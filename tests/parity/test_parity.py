@@ -44,7 +44,7 @@ def test_ok_case_is_bit_exact(case, weights, cli, tmp_path):
     dump = tmp_path / "layers"
     out = dump / "output.npy"
     report = tmp_path / "report.json"
-    kat = corpus / "cases" / case / "generated" / "sampleoutput.h.gz"
+    kat = C.case_dir(corpus, case) / "generated" / "sampleoutput.h.gz"
     args = C.cli_args(corpus, case, m, weights) + ["--output", str(out), "--dump-layers",
                                                    str(dump), "--report", str(report), "--quiet",
                                                    "--kat", str(kat)]
@@ -52,7 +52,7 @@ def test_ok_case_is_bit_exact(case, weights, cli, tmp_path):
     # Exit 0 also means the data SRAM after the run matched izer's known-answer test
     # (sampleoutput.h: address, mask, words) word for word.
     assert p.returncode == 0, f"{case}: ai8xsim failed: {p.stderr.strip()}"
-    expected = dict(np.load(corpus / "cases" / case / "expected.npz"))
+    expected = dict(np.load(C.case_dir(corpus, case) / "expected.npz"))
     rows = C.compare_layers(expected, dump)
     bad = [r for r in rows if r[1] != r[2]]
     table = "\n".join(f"  {n}: {m_}/{t} equal {note}" for n, m_, t, note in rows)
@@ -68,7 +68,7 @@ def test_ok_case_is_bit_exact(case, weights, cli, tmp_path):
 def test_failed_case_is_refused(case, cli, tmp_path):
     corpus = __import__("conftest").require_corpus()
     m = C.meta(corpus, case)
-    d = corpus / "cases" / case
+    d = C.case_dir(corpus, case)
     weights = m["weights"] or "weights.npz"
     out = tmp_path / "out.npy"
     args = C.cli_args(corpus, case, m, weights) + ["--output", str(out), "--quiet"]

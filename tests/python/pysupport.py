@@ -57,7 +57,7 @@ def meta(case):
 
 
 def case_dir(case):
-    return corpus_dir() / "cases" / case
+    return C.case_dir(corpus_dir(), case)
 
 
 def first_demo_per_device():

@@ -45,16 +45,30 @@ inline const std::string kCorpus = std::getenv("AI8XSIM_PARITY_DIR")
                                        ? std::getenv("AI8XSIM_PARITY_DIR")
                                        : AI8XSIM_SOURCE_DIR "/../shared/parity";
 
-// The case directories, sorted; empty when the corpus is absent (the test says so and returns).
+// The case names, sorted; empty when the corpus is absent (the test says so and returns).
+// The corpus's pending/ cases (izer runs of features that joined ai8xsim after the corpus was
+// made; the corpus is read-only) count as regular cases: corpus_case_dir() finds them.
 inline std::vector<std::string> corpus_cases() {
   std::vector<std::string> names;
-  if (DIR* d = opendir((kCorpus + "/cases").c_str())) {
-    while (const dirent* e = readdir(d))
-      if (e->d_name[0] != '.') names.push_back(e->d_name);
-    closedir(d);
-  }
+  for (const std::string& dir : {kCorpus + "/cases", kCorpus + "/pending/cases"})
+    if (DIR* d = opendir(dir.c_str())) {
+      while (const dirent* e = readdir(d))
+        if (e->d_name[0] != '.') names.push_back(e->d_name);
+      closedir(d);
+    }
   std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
   return names;
+}
+
+// The folder of a corpus case: cases/<name>, or pending/cases/<name>.
+inline std::string corpus_case_dir(const std::string& name) {
+  const std::string main = kCorpus + "/cases/" + name;
+  if (DIR* d = opendir(main.c_str())) {
+    closedir(d);
+    return main;
+  }
+  return kCorpus + "/pending/cases/" + name;
 }
 
 // Whether an izer command line (meta.json's izer_command) holds flag `f`.

@@ -399,7 +399,7 @@ TEST_CASE("corpus: load_checkpoint equals izer's weights.npz for every checkpoin
   }
   int cases = 0, layers = 0, weight_layers = 0, ok_npz = 0;
   for (const std::string& name : corpus_cases()) {
-    const std::string dir = kCorpus + "/cases/" + name;
+    const std::string dir = corpus_case_dir(name);
     std::ifstream meta_file(dir + "/meta.json");
     if (!meta_file) continue;
     const nlohmann::json meta = nlohmann::json::parse(meta_file);

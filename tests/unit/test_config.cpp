@@ -14,8 +14,12 @@
 #include "ai8xsim/config.h"
 #include "ai8xsim/error.h"
 #include "sim/device.h"
+#include "tests/unit/support.h"
 
 using namespace ai8xsim;
+using ai8xsim::testing::corpus_case_dir;
+using ai8xsim::testing::corpus_cases;
+using ai8xsim::testing::kCorpus;
 namespace fs = std::filesystem;
 
 namespace {
@@ -490,7 +494,30 @@ TEST_CASE("config: buffers and the data buffer") {
       "    out_offset: 0\n    in_dim: 16\n    in_channels: 1\n",
       Device::MAX78002, buf);
   CHECK(n.has_data_buffer);
+  REQUIRE(n.data_buffer);
+  CHECK(n.data_buffer->name == "buf");
+  CHECK(n.data_buffer->processors == 0xf);
+  CHECK(n.data_buffer->dim == std::array<int, 2>{16, 1});
+  CHECK(n.data_buffer->channels == 1);
+  CHECK(n.data_buffer->offset == 0x100);
   CHECK(*n.layers[0].in_sequences == std::vector<int>{-2});
+  const std::string two_d =
+      "arch: x\ndataset: y\ndata_buffer:\n  - processors: 0xf\n    dim: [3, 2]\n"
+      "    channels: 4\n    offset: 0\n    name: b2\nlayers:\n  - processors: 1\n    op: none\n";
+  CHECK(parse("", Device::MAX78000, two_d).data_buffer->dim == std::array<int, 2>{3, 2});
+  check_refused(
+      "arch: x\ndataset: y\ndata_buffer:\n  - processors: 1\n    dim: 4\n    channels: 1\n"
+      "    offset: 0\n    name: a\n    width: 32\nlayers:\n  - processors: 1\n    op: none\n",
+      {"`width`", "32", "8"});
+  check_refused(
+      "arch: x\ndataset: y\ndata_buffer:\n  - processors: 1\n    dim: 4\n    channels: 1\n"
+      "    offset: 0\n    name: a\n  - processors: 1\n    dim: 4\n    channels: 1\n"
+      "    offset: 0\n    name: b\nlayers:\n  - processors: 1\n    op: none\n",
+      {"`data_buffer`", "2 or more entries", "one entry"});
+  check_refused(
+      "arch: x\ndataset: y\ndata_buffer:\n  - processors: 1\n    dim: 100000\n"
+      "    channels: 1\n    offset: 0\n    name: a\nlayers:\n  - processors: 1\n    op: none\n",
+      {"`dim`", "100000", "data memory instance"});
   check_refused(buf + "  - processors: 1\n    op: none\n    in_sequences: buf\n",
                 {"`in_offset`", "data buffer"}, Device::MAX78002);
   check_refused(
@@ -581,15 +608,16 @@ std::string yaml_level_key(const std::string& error) {
 }  // namespace
 
 TEST_CASE("config: every parity corpus network.yaml") {
-  const fs::path cases = fs::path(AI8XSIM_SOURCE_DIR) / ".." / "shared" / "parity" / "cases";
-  if (!fs::is_directory(cases)) {
-    MESSAGE("parity corpus not found at " << cases.string() << "; skipped");
+  const std::vector<std::string> cases = corpus_cases();
+  if (cases.empty()) {
+    MESSAGE("parity corpus not found at " << kCorpus << "; skipped");
     return;
   }
   int ok = 0, refused = 0, network_level = 0;
-  for (const auto& dir : fs::directory_iterator(cases)) {
-    const fs::path yaml = dir.path() / "network.yaml";
-    const fs::path meta_path = dir.path() / "meta.json";
+  for (const std::string& name : cases) {
+    const fs::path dir = corpus_case_dir(name);
+    const fs::path yaml = dir / "network.yaml";
+    const fs::path meta_path = dir / "meta.json";
     if (!fs::exists(yaml) || !fs::exists(meta_path)) continue;
     const auto meta = nlohmann::json::parse(std::ifstream(meta_path));
     const Device device = parse_device(meta.at("device").get<std::string>());
@@ -598,7 +626,7 @@ TEST_CASE("config: every parity corpus network.yaml") {
     if (meta.contains("error") && meta["error"].is_array())
       for (const auto& e : meta["error"]) error += e.dump() + "\n";
     const std::string key = meta.at("status") == "ok" ? "" : yaml_level_key(error);
-    CAPTURE(dir.path().filename().string());
+    CAPTURE(name);
     CAPTURE(error);
     if (key.empty()) {
       CHECK_NOTHROW(load_network_config(yaml.string(), device));

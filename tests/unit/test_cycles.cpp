@@ -544,7 +544,7 @@ TEST_CASE("corpus: every MAX78000 case's layer cycles and total equal izer's lat
   }
   int cases = 0, totals_equal = 0, rows = 0, rows_equal = 0, exact_rows = 0, exact_equal = 0;
   for (const std::string& name : corpus_cases()) {
-    const std::string dir = kCorpus + "/cases/" + name;
+    const std::string dir = corpus_case_dir(name);
     std::ifstream meta_file(dir + "/meta.json");
     if (!meta_file) continue;
     const nlohmann::json meta = nlohmann::json::parse(meta_file);
@@ -608,7 +608,7 @@ TEST_CASE("corpus: kernel counts equal the kernel memory model's; every ok case 
   }
   int layers = 0;
   for (const std::string& name : corpus_cases()) {
-    const std::string dir = kCorpus + "/cases/" + name;
+    const std::string dir = corpus_case_dir(name);
     std::ifstream meta_file(dir + "/meta.json");
     if (!meta_file) continue;
     const nlohmann::json meta = nlohmann::json::parse(meta_file);

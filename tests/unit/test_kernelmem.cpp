@@ -299,7 +299,7 @@ TEST_CASE("corpus: kernel and bias memory equal izer's loaders for every ok case
   std::vector<std::string> bad;
   std::map<std::string, int> features;
   for (const std::string& name : names) {
-    const std::string dir = kCorpus + "/cases/" + name;
+    const std::string dir = corpus_case_dir(name);
     std::ifstream mf(dir + "/meta.json");
     if (!mf) continue;
     const nlohmann::json meta = nlohmann::json::parse(mf);
