@@ -90,6 +90,30 @@ void print_layers(const Network& net, std::ostream& os) {
   os << "layers: " << net.order.size() << " of " << spec.max_layers
      << "; data memory instance: " << spec.instance_bytes() << " bytes; total MACs "
      << net.total_macs() << "\n";
+  if (net.buffer) {
+    const DataBufferConfig& b = *net.buffer;
+    std::vector<std::string> shift, insert, read;
+    for (int ll : net.order) {
+      const Layer& L = net.layers[ll];
+      if (L.buffer_shift) shift.push_back(std::to_string(ll) + " (" + std::to_string(L.buffer_shift) + ")");
+      if (L.buffer_insert) insert.push_back(std::to_string(ll) + " (" + std::to_string(L.buffer_insert) + ")");
+      if (L.reads_buffer() && !L.buffer_shift) read.push_back(std::to_string(ll));
+    }
+    auto list = [](const std::vector<std::string>& v) {
+      std::string s;
+      for (const std::string& e : v) s += (s.empty() ? "" : ", ") + e;
+      return s.empty() ? std::string("none") : s;
+    };
+    std::ostringstream range;
+    range << std::hex << "0x" << b.offset << "-0x" << b.offset + 4 * b.dim[0] * b.dim[1];
+    os << "data buffer `" << b.name << "`: " << b.dim[0] << " entries x " << b.channels
+       << " channels" << (b.dim[1] > 1 ? " x " + std::to_string(b.dim[1]) + " columns" : "")
+       << " on processors " << hex(b.processors) << ", bytes " << range.str()
+       << " of their instances (zero at the start; kept from one inference to the next); "
+          "shifted by layer "
+       << list(shift) << ", inserted by layer " << list(insert) << ", read by layer "
+       << list(read) << "\n";
+  }
 }
 
 void print_layer_costs(const NetworkCost& c, std::ostream& os) {

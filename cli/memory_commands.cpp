@@ -14,6 +14,7 @@
 
 #include "ai8xsim/ai8xsim.h"
 #include "cli/commands.h"
+#include "sim/databuffer.h"
 #include "sim/datamem.h"
 #include "sim/device.h"
 #include "sim/kat.h"
@@ -149,6 +150,8 @@ int explain_address(const ExplainArgs& a) {
     << ")" << std::dec << "\n";
   const uint32_t word = addr & ~3u;
   if (word != addr) s << "  (not word aligned: the word at " << hex32(word) << ")\n";
+  const std::string in_buffer = describe_buffer_word(net, word);
+  if (!in_buffer.empty()) s << in_buffer << "\n";
 
   std::vector<std::string> writes, reads;
   auto collect = [&](std::vector<std::string>& out, const WordAccess& w) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "ai8xsim/error.h"
+#include "sim/device.h"
 
 namespace ai8xsim {
 
@@ -87,6 +88,56 @@ Tensor shift_input_from_memory(const Layer& L, const Tensor& buffer, const Tenso
       out.at(static_cast<int>(p % entries), c, static_cast<int>(p / entries)) =
           read.data[c * count + q];
     }
+  return out;
+}
+
+void buffer_words(const Network& net, const WordVisitor& visit) {
+  if (!net.buffer) return;
+  const DataBufferConfig& b = *net.buffer;
+  const DeviceSpec& spec = device_spec(net.device);
+  const int pixels = b.dim[0] * b.dim[1];
+  // channel of each processor (-1: none)
+  std::vector<int> channel_of(static_cast<size_t>(spec.max_proc), -1);
+  int k = 0;
+  for (int p = 0; p < spec.max_proc && k < b.channels; ++p)
+    if ((b.processors >> p) & 1) channel_of[static_cast<size_t>(p)] = k++;
+  for (int first = 0; first < spec.max_proc; first += spec.p_shared) {
+    WordAccess w;
+    w.kind = WordAccess::Kind::Load;
+    w.layer = kInputLoader;
+    for (int lane = 0; lane < spec.p_shared && lane < 4; ++lane) {
+      w.channel[static_cast<size_t>(lane)] = channel_of[static_cast<size_t>(first + lane)];
+      if (w.channel[static_cast<size_t>(lane)] >= 0) w.lanes |= 0xffu << (8 * lane);
+    }
+    if (!w.lanes) continue;
+    w.write_mask = w.lanes;
+    for (int p = 0; p < pixels; ++p) {
+      w.pixel = p;
+      w.row = p % b.dim[0];
+      w.col = p / b.dim[0];
+      w.address =
+          DataMemory::processor_address(spec, first, static_cast<uint32_t>(b.offset + 4 * p));
+      visit(w);
+    }
+  }
+}
+
+std::string describe_buffer_word(const Network& net, uint32_t address) {
+  std::string out;
+  buffer_words(net, [&](const WordAccess& w) {
+    if (!out.empty() || w.address != (address & ~3u)) return;
+    out = "data buffer `" + net.buffer->name + "`: entry " + std::to_string(w.row);
+    if (net.buffer->dim[1] > 1) out += ", column " + std::to_string(w.col);
+    out += ", channels [";
+    bool first = true;
+    for (int lane = 0; lane < 4; ++lane)
+      if (w.channel[static_cast<size_t>(lane)] >= 0) {
+        out += std::string(first ? "" : ", ") + "lane " + std::to_string(lane) + ": ch " +
+               std::to_string(w.channel[static_cast<size_t>(lane)]);
+        first = false;
+      }
+    out += "] (zero at the start of izer's run; kept from one inference to the next)";
+  });
   return out;
 }
 

@@ -14,7 +14,11 @@
 // `processors` and pixel p = column * dim[0] + entry at byte `offset` + 4 p of its instance:
 // what a Conv1d layer reads there is the transposed array above.
 #pragma once
+#include <cstdint>
+#include <string>
+
 #include "kernels/tensor.h"
+#include "sim/datamem.h"
 #include "sim/network.h"
 
 namespace ai8xsim {
@@ -43,5 +47,16 @@ Tensor buffer_pixels(const Tensor& buffer);
 Tensor shift_read_view(const Layer& L, const Tensor& buffer);
 Tensor shift_written_view(const Layer& L, const Tensor& shifted);
 Tensor shift_input_from_memory(const Layer& L, const Tensor& buffer, const Tensor& read);
+
+// ---- where the buffer lives in data memory --------------------------------------------------
+
+// The buffer's words (one pass: channel k on the k-th processor of `processors`, pixels at
+// `offset` + 4 p), as WordAccess with kind Load and layer kInputLoader (it is data the run
+// starts from); `channel` per lane, `pixel` p.
+void buffer_words(const Network& net, const WordVisitor& visit);
+
+// For an address in the buffer: "data buffer `name`: entry i, column j, channels [...]
+// (kept from one inference to the next)"; empty when the address is not in the buffer.
+std::string describe_buffer_word(const Network& net, uint32_t address);
 
 }  // namespace ai8xsim

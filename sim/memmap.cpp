@@ -7,6 +7,7 @@
 
 #include "ai8xsim/error.h"
 #include "sim/biasmem.h"
+#include "sim/databuffer.h"
 #include "sim/datamem.h"
 #include "sim/device.h"
 #include "sim/kernelmem.h"
@@ -20,6 +21,7 @@ const char* kind_name(DataRegion::Kind k) {
     case DataRegion::Kind::Load: return "load";
     case DataRegion::Kind::Write: return "write";
     case DataRegion::Kind::Read: return "read";
+    case DataRegion::Kind::Buffer: return "buffer";
   }
   return "";
 }
@@ -137,6 +139,12 @@ MemoryMap memory_map(const Network& net) {
     else
       collect(kInputLoader, DataRegion::Kind::Load, false,
               [&](const WordVisitor& v) { input_words(net, v); });
+  }
+  if (net.buffer) {
+    const size_t first = m.data.size();
+    collect(kInputLoader, DataRegion::Kind::Buffer, false,
+            [&](const WordVisitor& v) { buffer_words(net, v); });
+    for (size_t i = first; i < m.data.size(); ++i) m.data[i].name = net.buffer->name;
   }
   for (int ll : net.order) {
     const Layer& L = net.layers[ll];
@@ -268,6 +276,8 @@ nlohmann::json memory_map_json(const MemoryMap& m) {
                                {"end", r.end},
                                {"words", r.words},
                                {"streamed", r.streamed}});
+  for (size_t i = 0; i < m.data.size(); ++i)
+    if (!m.data[i].name.empty()) data["regions"][i]["name"] = m.data[i].name;
   json kernel = {{"used_rows", m.kernel_rows_used()},
                  {"capacity_rows", m.kernel_rows()},
                  {"processors", json::array()},

@@ -21,7 +21,8 @@
 namespace ai8xsim {
 
 struct DataRegion {
-  enum class Kind { Load, Write, Read };
+  // Buffer: the rolling data buffer (`data_buffer`, layer -1), data kept across inferences.
+  enum class Kind { Load, Write, Read, Buffer };
   Kind kind = Kind::Write;
   int layer = -1;            // YAML layer index; -1: the input loader
   int group = 0, instance = 0;
@@ -30,6 +31,7 @@ struct DataRegion {
   int64_t words = 0;         // words touched in the range (gaps: write_gap, read_gap, passes)
   bool streamed = false;     // Write: the output feeds a streaming layer (the hardware keeps a
                              // rollover buffer there; the full extent is shown)
+  std::string name;          // Buffer: the data buffer's name
 };
 
 struct DataInstanceUse {

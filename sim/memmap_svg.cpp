@@ -223,7 +223,11 @@ std::string memory_map_svg(const MemoryMap& m) {
     const double rx = read ? x + (cw - 10) - w_read - 1 : x + 1 + shift;
     const double rw = read ? w_read : w_store - 7.5;
     const std::string c = col_of(r.layer);
-    const char* kind = r.kind == DataRegion::Kind::Load ? "load" : read ? "read" : "write";
+    const bool buffer = r.kind == DataRegion::Kind::Buffer;
+    const char* kind = r.kind == DataRegion::Kind::Load ? "load"
+                       : buffer                         ? "buffer"
+                       : read                           ? "read"
+                                                        : "write";
     std::string attrs = "class=\"region data " + std::string(kind) + "\" data-memory=\"data\" " +
                         "data-kind=\"" + kind + "\" data-layer=\"" + std::to_string(r.layer) +
                         "\" data-instance=\"" + std::to_string(idx) + "\" fill=\"" + c +
@@ -231,7 +235,9 @@ std::string memory_map_svg(const MemoryMap& m) {
                         "\" stroke=\"" + c + "\" stroke-width=\"0.8\"" +
                         (r.streamed ? " stroke-dasharray=\"3,2\"" : "");
     svg.rect(rx, ry, rw, rh, attrs,
-             who(r.layer) + " " + kind + "s " + hex(r.start) + "-" + hex(r.end) + " (" +
+             (buffer ? "data buffer `" + r.name + "` (kept across inferences) holds"
+                     : who(r.layer) + " " + kind + "s") +
+                 " " + hex(r.start) + "-" + hex(r.end) + " (" +
                  std::to_string(r.words) + " words) in group " + std::to_string(r.group) +
                  " instance " + std::to_string(r.instance) +
                  (r.streamed ? "; streamed: a rollover buffer on the chip" : ""));

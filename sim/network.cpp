@@ -176,6 +176,13 @@ class Resolver {
   void check_buffer_layers() const {
     const std::string name =
         cfg_.data_buffer ? "`" + cfg_.data_buffer->name + "`" : std::string("the data buffer");
+    if (net_.buffer && net_.buffer->channels > __builtin_popcountll(net_.buffer->processors))
+      fail(ErrorKind::Config,
+           cfg_.file + ":" + std::to_string(net_.buffer->yaml_line) + ": `data_buffer` entry 0: "
+           "key `channels`: found " + std::to_string(net_.buffer->channels) + " for " +
+           std::to_string(__builtin_popcountll(net_.buffer->processors)) +
+           " processors; allowed: at most one channel per processor of `processors` (ai8xsim "
+           "lays the buffer out in one pass)");
     for (const Layer& L : net_.layers) {
       const bool reads = L.reads_buffer();
       if ((reads || L.buffer_shift || L.buffer_insert) && !net_.buffer) {

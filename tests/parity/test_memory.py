@@ -98,6 +98,8 @@ _PROPERTIES = {
     "bias_group": lambda m, ls, c: any("bias_group" in L or "bias_quadrant" in L for L in ls),
     "CHW input": lambda m, ls, c: str(ls[0].get("data_format", "HWC")).upper() == "CHW",
     "model zoo on MAX78002": lambda m, ls, c: bool(m.get("checkpoint")) and m["device"] == "MAX78002",
+    "rolling data buffer": lambda m, ls, c: any("buffer_shift" in L or "buffer_insert" in L
+                                                for L in ls),
 }
 
 
