@@ -274,3 +274,38 @@ def test_summary_shows_cycles_and_memory_when_built():
         mem = net.memory()
         assert mem.kernel_rows_written >= sum(mem.kernel_rows.values()) > 0
         assert not mem.violations
+
+
+# ---- rolling data buffers: sequences of inferences ------------------------------------------
+
+def _uses_data_buffer(case):
+    m = S.meta(case)
+    return "data_buffer:" in (S.case_dir(case) / m["config"]).read_text()
+
+
+BUFFERED = S.first_case_where(_uses_data_buffer) or S.NO_CORPUS
+
+
+def test_run_sequence_equals_single_steps_with_the_buffer_carried_by_hand():
+    """net.run_sequence(frames): every step's output, each step starting from the buffer the
+    step before left. Against single steps (run_sequence of one frame with buffer=) where the
+    buffer is carried by hand; the first step equals izer's single-sample run."""
+    net, x, expected, m = _case(BUFFERED, "weights")
+    rng = np.random.default_rng(16)
+    frames = np.stack([x] + [np.clip(x + rng.integers(-20, 21, x.shape), -128, 127)
+                             for _ in range(3)])
+    outs, last = net.run_sequence(frames, return_buffer=True)
+    assert outs.shape[0] == len(frames)
+    assert np.array_equal(outs[0], expected[m["final_layer"]].reshape(outs[0].shape))
+    buf = None
+    for t, f in enumerate(frames):
+        step, buf = net.run_sequence(f[None], buffer=buf, return_buffer=True)
+        assert np.array_equal(step[0], outs[t]), f"step {t}"
+    assert np.array_equal(buf, last)
+    # The buffer moves: later steps differ from running each frame on its own.
+    alone = net.run_batch(frames)
+    assert np.array_equal(alone[0], outs[0])
+    assert not np.array_equal(last, np.zeros_like(last))
+    # A buffer of the wrong shape is an ai8xsim.Error naming the buffer's shape.
+    with pytest.raises(ai8xsim.Error, match="data buffer"):
+        net.run_sequence(frames[:1], buffer=np.zeros((2, 2), dtype=np.int8))
