@@ -2,10 +2,6 @@
 // on small hand-worked buffers, the rules, and a sequence against single steps.
 #include <doctest/doctest.h>
 
-#include <cstdio>
-#include <fstream>
-#include <unistd.h>
-
 #include "ai8xsim/error.h"
 #include "sim/checkpoint.h"
 #include "sim/databuffer.h"
@@ -28,15 +24,8 @@ Tensor numbered(int entries, int channels, int cols) {
   return b;
 }
 
-NetworkConfig parse_yaml(const std::string& text, Device dev = Device::MAX78000) {
-  char path[] = "/tmp/ai8xsim_buffer_XXXXXX.yaml";
-  const int fd = mkstemps(path, 5);
-  REQUIRE(fd >= 0);
-  close(fd);
-  std::ofstream(path) << text;
-  NetworkConfig cfg = load_network_config(path, dev);
-  std::remove(path);
-  return cfg;
+NetworkConfig parse_yaml(const std::string& text) {
+  return parse_network_config(text, "buffer.yaml", Device::MAX78000);
 }
 
 // A 4-entry, 2-channel buffer; layer 0 copies the sample (2 x 1 x 1), layer 1 shifts the
