@@ -432,7 +432,9 @@ void bind_layer(py::module_& m) {
       .def_property_readonly("eltwise", [](const Layer& L) { return eltwise_name(L.eltwise); })
       .def_readonly("operands", &Layer::operands)
       .def_readonly("pool_first", &Layer::pool_first)
-      .def_readonly("in_sequences", &Layer::in_sequences)
+      .def_readonly("in_sequences", &Layer::in_sequences)  // -2: the data buffer
+      .def_readonly("buffer_shift", &Layer::buffer_shift)  // 0: none
+      .def_readonly("buffer_insert", &Layer::buffer_insert)
       .def_readonly("prev", &Layer::prev)
       .def_readonly("next", &Layer::next)
       .def_readonly("in_channels", &Layer::in_channels)

@@ -309,3 +309,13 @@ def test_run_sequence_equals_single_steps_with_the_buffer_carried_by_hand():
     # A buffer of the wrong shape is an ai8xsim.Error naming the buffer's shape.
     with pytest.raises(ai8xsim.Error, match="data buffer"):
         net.run_sequence(frames[:1], buffer=np.zeros((2, 2), dtype=np.int8))
+
+
+def test_layers_name_their_buffer_use():
+    net, x, _, _ = _case(BUFFERED, "weights")
+    layers = net.network(x.shape)
+    shifts = [L.index for L in layers.layers if L.buffer_shift]
+    inserts = [L.index for L in layers.layers if L.buffer_insert]
+    readers = [L.index for L in layers.layers if -2 in L.in_sequences]
+    assert shifts and inserts and readers
+    assert set(shifts) <= set(readers)
