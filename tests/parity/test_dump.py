@@ -22,7 +22,7 @@ from conftest import corpus_dir, require_corpus  # noqa: E402
 
 
 def _records(case):
-    gen = corpus_dir() / "cases" / case / "generated"
+    gen = C.case_dir(corpus_dir(), case) / "generated"
     p = C.generated_file(gen, "sampleoutput.h")
     text = gzip.open(p, "rt").read() if p.suffix == ".gz" else p.read_text()
     v = [int(x, 16) for x in re.findall(r"0x[0-9a-f]{8}", text)]
@@ -49,7 +49,7 @@ def _picked_cases():
     picked = []
     for pred in wanted:
         for name in names:
-            d = corpus / "cases" / name
+            d = C.case_dir(corpus, name)
             m = C.meta(corpus, name)
             if (d / "input.npy").stat().st_size > 16384 or name in picked:
                 continue

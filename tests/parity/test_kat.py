@@ -41,7 +41,7 @@ def izer_option(cmd: list, name: str):
 def test_kat_equals_izer_files(case, cli, tmp_path):
     corpus = require_corpus()
     m = C.meta(corpus, case)
-    gen = corpus / "cases" / case / "generated"
+    gen = C.case_dir(corpus, case) / "generated"
     args = ["kat"] + C.cli_args(corpus, case, m, m["weights"])[1:] + ["-o", str(tmp_path), "-q"]
     checklines = izer_option(m["izer_command"], "--max-checklines")
     if checklines is not None:
@@ -82,7 +82,7 @@ def test_run_kat_takes_clang_format_layout(case, cli, tmp_path):
     them (the defect of issue 22: the brace on the line after `#define SAMPLE_OUTPUT \\`)."""
     corpus = require_corpus()
     m = C.meta(corpus, case)
-    gen = corpus / "cases" / case / "generated"
+    gen = C.case_dir(corpus, case) / "generated"
     files = {}
     for name in ("sampleoutput.h", "sampledata.h"):
         ref = C.generated_file(gen, name)

@@ -42,7 +42,7 @@ def _picked_cases():
     picked = []
     for label, pred in wanted.items():
         for name in names:
-            d = corpus / "cases" / name
+            d = C.case_dir(corpus, name)
             m = C.meta(corpus, name)
             if (d / "input.npy").stat().st_size > 16384:
                 continue
