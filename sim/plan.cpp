@@ -744,6 +744,13 @@ PlanResult plan_network(const std::string& config_file, const std::string& check
     return std::find(opt.keep.begin(), opt.keep.end(), k) != opt.keep.end();
   };
   const std::string text = read_text(config_file);
+  // A rolling data buffer ties the offsets of the layers that shift, insert and read it to the
+  // buffer's place; the planner does not place such a network.
+  if (text.rfind("data_buffer:", 0) == 0 || text.find("\ndata_buffer:") != std::string::npos)
+    fail(ErrorKind::Config, config_file +
+                                ": key `data_buffer`: found a rolling data buffer; allowed: plan "
+                                "networks without one (the offsets of the layers that shift, "
+                                "insert and read the buffer are tied to it: place them by hand)");
   const LayerYamlText yaml(text, config_file);
   const int items = yaml.items();
 
