@@ -1,4 +1,5 @@
 """ai8xsim.load() and the Simulator it returns: run, run_batch, network, summary."""
+import contextlib
 import os
 import sys
 from dataclasses import dataclass, field
@@ -189,6 +190,19 @@ def as_sample(x):
     return np.asarray(x)
 
 
+@contextlib.contextmanager
+def _explained(hint):
+    """A library error about the sample, explained by _check_sample's hint when there is one."""
+    try:
+        yield
+    except Error as e:
+        if hint is None:
+            raise
+        explained = Error(f"{hint} (the library says: {e})")
+        explained.kind = e.kind
+        raise explained from e
+
+
 class Simulator:
     """A loaded network. Outputs follow izer: C x H x W int32 (1-D: C x L x 1)."""
 
@@ -250,7 +264,9 @@ class Simulator:
 
     def _check_sample(self, x, batch):
         """Mistakes in the sample's shape or scale, said before the library's checks (which
-        only see values): what was expected and what to do."""
+        only see values): what was expected and what to do. Raises for the unambiguous ones;
+        returns the explanation of a shape the first layer does not seem to take (None if
+        it does), for _explained() to add when the library refuses the sample."""
         name = "X" if batch else "x"
         if x.dtype == np.uint8 and x.size and int(x.max()) > 127:
             raise Error(f"{name} is uint8 with values up to {int(x.max())}: the chip takes "
@@ -291,8 +307,12 @@ class Simulator:
             fix = ("resize or crop it to the YAML's `in_dim`, the size the network was made "
                    "for")
         if fix:
-            raise Error(f"{what}: {name} has shape {_x(shape)}, but the network takes "
-                        f"{'N x ' if batch else ''}{want} (the YAML's first layer); {fix}")
+            # The first layer's processors and `in_dim` suggest the shape, but a multi-pass
+            # first layer takes more channels than it has processors: the library decides,
+            # and when it refuses the sample its error carries this explanation.
+            return (f"{what}: {name} has shape {_x(shape)}, but the network takes "
+                    f"{'N x ' if batch else ''}{want} (the YAML's first layer); {fix}")
+        return None
 
     def run(self, x, layers=False, memory_fed=False):
         """Run one sample (int8 .. int64 values in [-128, 127], C x H x W or C x L).
@@ -302,8 +322,8 @@ class Simulator:
         and every layer that reads data memory takes its input from there (as `run --kat`);
         the results are the same, the run is slower."""
         x = as_sample(x)
-        self._check_sample(x, batch=False)
-        output, outs = self._sim.run(x, bool(layers), memory_fed=bool(memory_fed))
+        with _explained(self._check_sample(x, batch=False)):
+            output, outs = self._sim.run(x, bool(layers), memory_fed=bool(memory_fed))
         self.last_input_shape = x.shape
         if not layers:
             return output
@@ -314,15 +334,16 @@ class Simulator:
         `threads` threads (0: all cores). Returns the N outputs stacked (N x C x H x W).
         A progress bar shows for more than a few hundred samples, or with progress=True."""
         X = _as_batch(X)
-        self._check_sample(X, batch=True)
+        hint = self._check_sample(X, batch=True)
         n = int(X.shape[0]) if X.ndim else 0
         if X.ndim >= 3 and n:
             self.last_input_shape = X.shape[1:]
-        if not _progress.wants_bar(progress, n):
-            return self._sim.run_batch(X, threads=threads)
-        with _progress.bar(n) as update:
-            return self._sim.run_batch(X, threads=threads, progress=update,
-                                       progress_every=_progress.every(n))
+        with _explained(hint):
+            if not _progress.wants_bar(progress, n):
+                return self._sim.run_batch(X, threads=threads)
+            with _progress.bar(n) as update:
+                return self._sim.run_batch(X, threads=threads, progress=update,
+                                           progress_every=_progress.every(n))
 
     def evaluate(self, X, y, reference=None, threads=0, progress=None):
         """Accuracy on labelled samples, every sample run bit-exactly (`ai8xsim eval`'s
