@@ -3,10 +3,12 @@
 #include <CLI/CLI.hpp>
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "ai8xsim/ai8xsim.h"
+#include "sim/io/files.h"
 
 namespace ai8xsim::cli {
 
@@ -28,6 +30,21 @@ struct NetworkArgs {
 void add_network_options(CLI::App* cmd, NetworkArgs& a);
 // The library's load options for those command-line options (cli/run.cpp).
 LoadOptions load_options(const NetworkArgs& a);
+
+// `run` and `eval`'s --output/--outputs for a batch (cli/run.cpp): an int32 .npy of
+// N x C x H x W written in place as the outputs come (put() from any thread, each its own
+// index), then handed to the commit of the command's files. An empty path writes nothing.
+class BatchOutputFile {
+ public:
+  BatchOutputFile(const std::string& path, int64_t n, const InputShape& shape);
+  void put(size_t index, const Tensor& output);
+  void finish(std::vector<PendingFile>& files);
+
+ private:
+  size_t per_;
+  std::optional<OutputMapping> file_;
+  int32_t* data_ = nullptr;
+};
 
 // ---- data memory commands (cli/memory_commands.cpp) ----
 // `run --kat sampleoutput.h[.gz]`: the run is memory-fed (every layer that reads data memory

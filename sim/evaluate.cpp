@@ -146,41 +146,48 @@ EvalResult score_outputs(const std::vector<Tensor>& outputs, const std::vector<i
   return score(predictions_from_outputs(outputs), labels, classes, reference);
 }
 
-EvalResult evaluate(const Simulator& sim, const std::vector<Tensor>& samples,
+EvalResult evaluate(const Simulator& sim, const SampleArray& samples,
                     const std::vector<int>& labels, const std::vector<int>* reference,
-                    int threads, const EvalProgress& progress, std::vector<Tensor>* outputs) {
-  if (samples.empty()) fail(ErrorKind::Input, "samples: no sample to evaluate");
-  if (labels.size() != samples.size())
+                    int threads, const EvalProgress& progress, const OutputSink& outputs) {
+  if (samples.n <= 0) fail(ErrorKind::Input, "samples: no sample to evaluate");
+  const size_t total = static_cast<size_t>(samples.n);
+  if (labels.size() != total)
     fail(ErrorKind::Input, "labels: found " + std::to_string(labels.size()) +
-                               " labels for " + std::to_string(samples.size()) +
+                               " labels for " + std::to_string(total) +
                                " samples; give one label per sample");
-  if (reference && reference->size() != samples.size())
+  if (reference && reference->size() != total)
     fail(ErrorKind::Input, "reference: found " + std::to_string(reference->size()) +
-                               " predictions for " + std::to_string(samples.size()) +
+                               " predictions for " + std::to_string(total) +
                                " samples; give one per sample");
-  // The class count is the final output's size: run the first sample alone to know it, and
-  // check the labels before the (long) batch run so that a bad label costs nothing.
-  const int64_t classes = static_cast<int64_t>(sim.run(samples[0], false).output.size());
+  // The class count is the final output's size: known from the network, so that a bad label
+  // is found before the (long) batch run.
+  const InputShape out = sim.output_shape(samples.shape);
+  const int64_t classes = int64_t{out.c} * out.h * out.w;
   for (size_t i = 0; i < labels.size(); ++i)
     if (labels[i] < 0 || labels[i] >= classes)
       fail(ErrorKind::Input, "labels: element " + std::to_string(i) + " is " +
                                  std::to_string(labels[i]) + "; the network's final output has " +
                                  std::to_string(classes) + " elements, so labels lie in [0, " +
                                  std::to_string(classes - 1) + "]");
-  const size_t total = samples.size();
   std::function<void(size_t)> cb;
   if (progress) cb = [&](size_t done) { progress(done, total); };
+  std::vector<int> predictions(total);
   const auto t0 = std::chrono::steady_clock::now();
-  std::vector<Tensor> out = sim.run_batch(samples, threads, cb);
+  sim.run_batch(
+      samples,
+      [&](size_t i, const Tensor& o) {
+        predictions[i] = argmax(o.data);
+        if (outputs) outputs(i, o);
+      },
+      threads, cb);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  EvalResult r = score_outputs(out, labels, reference);
+  EvalResult r = score(predictions, labels, static_cast<int>(classes), reference);
   r.seconds = seconds;
   r.samples_per_second = seconds > 0 ? static_cast<double>(total) / seconds : 0;
   r.threads = threads > 0 ? threads
                           : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   r.threads = static_cast<int>(std::min<size_t>(static_cast<size_t>(r.threads), total));
-  if (outputs) *outputs = std::move(out);
   return r;
 }
 

@@ -1,6 +1,7 @@
 #include "sim/io/files.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -10,6 +11,8 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <tuple>
+#include <utility>
 
 #include "ai8xsim/error.h"
 
@@ -130,8 +133,8 @@ std::string gunzip_file(const std::string& path) { return gunzip(read_file(path)
 
 namespace {
 
-// The contents in a complete temporary file next to `path`; returns the temporary's name.
-std::string write_temporary(const std::string& path, const std::string& contents) {
+// An empty temporary file next to `path`, open for writing: its name and descriptor.
+std::pair<std::string, int> create_temporary(const std::string& path) {
   if (path.empty()) fail(ErrorKind::IO, "cannot write a file with an empty name");
   const std::string dir = directory_of(path);
   struct stat st {};
@@ -147,7 +150,12 @@ std::string write_temporary(const std::string& path, const std::string& contents
   if (fd < 0)
     io_fail(path, "cannot write it: cannot create a file in the directory " + dir + ": " +
                       errno_text());
-  tmp = tmpl.data();
+  return {tmpl.data(), fd};
+}
+
+// The contents in a complete temporary file next to `path`; returns the temporary's name.
+std::string write_temporary(const std::string& path, const std::string& contents) {
+  const auto [tmp, fd] = create_temporary(path);
   write_all(fd, contents, tmp, path);
   ::fchmod(fd, 0644);
   if (::fsync(fd) != 0 || ::close(fd) != 0) {
@@ -179,9 +187,12 @@ void write_files_atomically(const std::vector<PendingFile>& files, const std::st
   make_directories(directory);
   std::vector<std::string> temporaries;
   try {
-    for (const PendingFile& f : files) temporaries.push_back(write_temporary(f.path, f.contents));
+    for (const PendingFile& f : files)
+      temporaries.push_back(f.written.empty() ? write_temporary(f.path, f.contents) : f.written);
   } catch (...) {
     for (const std::string& t : temporaries) ::unlink(t.c_str());
+    for (const PendingFile& f : files)
+      if (!f.written.empty()) ::unlink(f.written.c_str());
     throw;
   }
   for (size_t i = 0; i < files.size(); ++i) {
@@ -192,6 +203,47 @@ void write_files_atomically(const std::vector<PendingFile>& files, const std::st
       throw;
     }
   }
+}
+
+OutputMapping::OutputMapping(const std::string& path, size_t size) : path_(path), size_(size) {
+  std::tie(tmp_, fd_) = create_temporary(path);
+  int rc = size ? ::posix_fallocate(fd_, 0, static_cast<off_t>(size)) : 0;
+  if (rc == EINVAL || rc == EOPNOTSUPP)  // a file system without fallocate
+    rc = ::ftruncate(fd_, static_cast<off_t>(size)) == 0 ? 0 : errno;
+  if (rc == 0 && size) {
+    void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd_, 0);
+    if (p == MAP_FAILED) rc = errno;
+    else data_ = static_cast<char*>(p);
+  }
+  if (rc != 0) {
+    ::close(fd_);
+    ::unlink(tmp_.c_str());
+    io_fail(path, "cannot write it: cannot reserve " + std::to_string(size) +
+                      " bytes in the temporary file " + tmp_ + ": " + std::strerror(rc));
+  }
+}
+
+OutputMapping::~OutputMapping() {
+  if (data_) ::munmap(data_, size_);
+  if (fd_ >= 0) {
+    ::close(fd_);
+    ::unlink(tmp_.c_str());
+  }
+}
+
+PendingFile OutputMapping::finish() {
+  int rc = data_ && ::msync(data_, size_, MS_SYNC) != 0 ? errno : 0;
+  if (data_) ::munmap(data_, size_);
+  data_ = nullptr;
+  ::fchmod(fd_, 0644);
+  if (rc == 0 && ::fsync(fd_) != 0) rc = errno;
+  if (::close(fd_) != 0 && rc == 0) rc = errno;
+  fd_ = -1;
+  if (rc != 0) {
+    ::unlink(tmp_.c_str());
+    io_fail(path_, "cannot finish the temporary file " + tmp_ + ": " + std::strerror(rc));
+  }
+  return PendingFile{path_, {}, tmp_};
 }
 
 }  // namespace ai8xsim

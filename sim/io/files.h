@@ -22,6 +22,30 @@ void write_file_atomically(const std::string& path, const std::string& contents)
 struct PendingFile {
   std::string path;
   std::string contents;
+  // When set, the contents are already in this temporary file next to `path` (from
+  // OutputMapping::finish); committing renames it.
+  std::string written = {};
+};
+
+// A large output written in place as it is produced, then committed with the others: a
+// temporary file next to `path` with `size` bytes reserved up front (a full disk fails here, not
+// later), mapped for writing; any thread may write to distinct parts of data(). finish() flushes
+// it and hands the temporary over (as PendingFile::written); without finish() the destructor
+// removes it.
+class OutputMapping {
+ public:
+  OutputMapping(const std::string& path, size_t size);
+  ~OutputMapping();
+  OutputMapping(const OutputMapping&) = delete;
+  OutputMapping& operator=(const OutputMapping&) = delete;
+  char* data() { return data_; }
+  PendingFile finish();
+
+ private:
+  std::string path_, tmp_;
+  int fd_ = -1;
+  char* data_ = nullptr;
+  size_t size_ = 0;
 };
 
 // Create `directory` (and its parents) when it is not empty, then write every file atomically.
