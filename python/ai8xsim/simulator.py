@@ -150,15 +150,18 @@ class Simulator:
                              "sample first (izer derives the first layer's size from it)")
         return tuple(int(s) for s in input_shape)
 
-    def run(self, x, layers=False, memory_fed=False):
-        """Run one sample (int8 .. int64 values in [-128, 127], C x H x W or C x L).
+    def run(self, x, layers=False, memory_fed=False, threads=0):
+        """Run one sample (int8 .. int64 values in [-128, 127], C x H x W or C x L; read in
+        place, any strides). Its large layers split their rows over `threads` threads (0: all
+        cores).
 
         Returns the final output, or with layers=True a RunResult with every layer.
         memory_fed=True: the input is loaded into the data memory model as the chip loads it
         and every layer that reads data memory takes its input from there (as `run --kat`);
         the results are the same, the run is slower."""
         x = as_sample(x)
-        output, outs = self._sim.run(x, bool(layers), memory_fed=bool(memory_fed))
+        output, outs = self._sim.run(x, bool(layers), memory_fed=bool(memory_fed),
+                                     threads=int(threads))
         self.last_input_shape = x.shape
         if not layers:
             return output
@@ -167,7 +170,9 @@ class Simulator:
     def run_batch(self, X, threads=0, progress=None):
         """Run N samples (N x C x H x W or N x C x L; a list of samples is stacked) on
         `threads` threads (0: all cores). Returns the N outputs stacked (N x C x H x W).
-        A progress bar shows for more than a few hundred samples, or with progress=True."""
+        An array is read in place (any integer dtype, any strides: no copy), the GIL released;
+        the outputs fill one array. A progress bar shows for more than a few hundred samples,
+        or with progress=True; Ctrl-C (or "Interrupt kernel") stops the batch and closes it."""
         X = _as_batch(X)
         n = int(X.shape[0]) if X.ndim else 0
         if X.ndim >= 3 and n:
