@@ -251,6 +251,7 @@ Tensor sample_to_tensor(const NdArray& a, const std::string& what) {
 namespace {
 
 constexpr int64_t kMaxAxis = int64_t{1} << 24;
+constexpr int64_t kMaxElements = int64_t{1} << 31;
 
 template <typename T>
 int32_t value_of(const char* p) {
@@ -355,8 +356,9 @@ SampleArray SampleArray::c_order(const char* data, DType dtype, const std::vecto
     fail(ErrorKind::Input, what + ": shape " + described.shape_str() +
                                (batch ? "; samples are N x C x H x W (2-D) or N x C x L (1-D)"
                                       : "; a sample is C x H x W (2-D) or C x L (1-D)"));
-  for (int64_t d : shape)
-    if (d <= 0 || d > kMaxAxis)
+  // (the network checks the sample's shape before any sample is read: see network())
+  for (size_t i = 0; i < shape.size(); ++i)
+    if (shape[i] <= 0 || (shape[i] > kMaxAxis && !(batch && i == 0)))
       fail(ErrorKind::Input, what + ": shape " + described.shape_str() +
                                  " has an empty or huge axis");
   SampleArray a;
@@ -368,10 +370,10 @@ SampleArray SampleArray::c_order(const char* data, DType dtype, const std::vecto
   a.n = batch ? shape[0] : 1;
   a.shape = InputShape{static_cast<int>(shape[b]), static_cast<int>(shape[b + 1]),
                        axes == 3 ? static_cast<int>(shape[b + 2]) : 1};
-  const int64_t per = int64_t{a.shape.c} * a.shape.h * a.shape.w;
-  if (per > kMaxAxis)
-    fail(ErrorKind::Input, what + ": shape " + described.shape_str() + ": a sample of " +
-                               std::to_string(per) + " elements is too large");
+  const int64_t per = int64_t{a.shape.c} * a.shape.h * a.shape.w;  // < 2^72: may overflow
+  if (int64_t{a.shape.c} * a.shape.h > kMaxElements || per > kMaxElements)
+    fail(ErrorKind::Input, what + ": shape " + described.shape_str() +
+                               ": a sample of more than 2^31 elements is too large");
   const int64_t item = static_cast<int64_t>(dtype_size(dtype));
   a.strides = {per * item, int64_t{a.shape.h} * a.shape.w * item, int64_t{a.shape.w} * item,
                item};

@@ -117,10 +117,10 @@ py::tuple run(const Simulator& sim, const py::array& x, bool keep_layers, bool m
   RunResult r;
   {
     py::gil_scoped_release release;
+    const Network& net = sim.network(sample.shape);  // the shape checked before the data
     Tensor input;
     sample.load(0, input);
     if (memory_fed) {
-      const Network& net = sim.network(sample.shape);
       MemoryRunOptions o;
       o.compare_reads = false;
       o.read_inputs = true;
