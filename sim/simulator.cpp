@@ -62,8 +62,9 @@ struct Simulator::Impl {
   // n samples on `threads` threads (0: all cores), samples in parallel, one per thread; with
   // fewer samples than threads (one sample, say) each sample's large layers are split over the
   // threads left. Each output goes to `sink` from the thread that computed it.
+  // `sink` may take the output tensor (move from it).
   void run_samples(const Resolved& r, size_t n, const SampleSource& source,
-                   const OutputSink& sink, int threads,
+                   const std::function<void(size_t, Tensor&)>& sink, int threads,
                    const std::function<void(size_t)>& progress) const;
 };
 
@@ -75,7 +76,7 @@ size_t thread_count(int threads) {
 }  // namespace
 
 void Simulator::Impl::run_samples(const Resolved& r, size_t n, const SampleSource& source,
-                                  const OutputSink& sink, int threads,
+                                  const std::function<void(size_t, Tensor&)>& sink, int threads,
                                   const std::function<void(size_t)>& progress) const {
   if (n == 0) return;
   const size_t wanted = thread_count(threads);
@@ -94,7 +95,8 @@ void Simulator::Impl::run_samples(const Resolved& r, size_t n, const SampleSourc
     for (size_t i; (i = next.fetch_add(1)) < n;) {
       try {
         const Tensor& input = source(i, scratch);
-        sink(i, run_network(r.net, input, false, nullptr, &r.prepared, per_sample).output);
+        RunResult result = run_network(r.net, input, false, nullptr, &r.prepared, per_sample);
+        sink(i, result.output);
         if (progress) {
           // Counted under the lock so that the calls see 1, 2, ... n in order: a count
           // taken before the lock could reach the callback after a larger one.
@@ -171,7 +173,7 @@ std::vector<Tensor> Simulator::run_batch(const std::vector<Tensor>& inputs, int 
   const Impl::Resolved& r = impl_->resolved(InputShape{inputs[0].c, inputs[0].h, inputs[0].w});
   impl_->run_samples(
       r, inputs.size(), [&](size_t i, Tensor&) -> const Tensor& { return inputs[i]; },
-      [&](size_t i, const Tensor& o) { out[i] = o; }, threads, progress);
+      [&](size_t i, Tensor& o) { out[i] = std::move(o); }, threads, progress);
   return out;
 }
 
@@ -185,7 +187,7 @@ void Simulator::run_batch(const SampleArray& inputs, const OutputSink& sink, int
         inputs.load(static_cast<int64_t>(i), scratch);
         return scratch;
       },
-      sink, threads, progress);
+      [&](size_t i, Tensor& o) { sink(i, o); }, threads, progress);
 }
 
 Simulator::CheckResult Simulator::check(const InputShape& input) const {
