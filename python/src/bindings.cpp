@@ -63,7 +63,7 @@ bool library_dtype(const py::dtype& dt, DType& out) {
 SampleArray sample_array(const py::array& a, bool batch, const std::string& what,
                          py::object& keep) {
   py::array arr = a;
-  if (arr.dtype().attr("byteorder").cast<std::string>() == ">") {
+  if (arr.dtype().byteorder() == '>') {
     keep = arr.attr("astype")(arr.dtype().attr("newbyteorder")("="));
     arr = keep.cast<py::array>();
   }
