@@ -131,24 +131,54 @@ def torch_model(geo, threads, quantized=False):
             y.clamp_(-128, 127)
         return y
 
-    def pool(x, L):
-        one_d = L["op"] == "conv1d"
-        p, s = L["pool"], L["pool_stride"]
-        if p[0] <= 1 and p[1] <= 1:
-            if s[0] > 1 or s[1] > 1:
-                return x[:, :, ::s[0], ::(1 if one_d else s[1])]
-            return x
-        if one_d:
-            x1 = x.squeeze(3)
-            x1 = (F.avg_pool1d if L["avg"] else F.max_pool1d)(x1, p[0], s[0])
-            return x1.unsqueeze(3)
-        return (F.avg_pool2d if L["avg"] else F.max_pool2d)(x, tuple(p), tuple(s))
-
     def eltwise(ops, L):
         y = ops[0]
         for o in ops[1:]:
             y = y - o if L["eltwise"] == "sub" else y + o
         return torch.clamp(y, -128, 127) if L["output_width"] != 32 else y
+
+    def layer_op(y, L, params, n):
+        w, b = params
+        op = L["op"]
+        if op == "passthrough":
+            return y
+        pad, st, dil, g = L["pad"], L["stride"], L["dilation"], L["groups"]
+        if L["flatten"] or op == "linear":
+            y = F.linear(y.reshape(n, -1), w, b).reshape(n, -1, 1, 1)
+        elif op == "conv1d":
+            y = F.conv1d(y.squeeze(3), w, b, st[0], pad[0], dil[0], g).unsqueeze(3)
+        elif op == "convtranspose2d":
+            y = F.conv_transpose2d(y, w, b, tuple(st), tuple(pad),
+                                   tuple(L["output_padding"]), g, tuple(dil))
+        else:
+            y = F.conv2d(y, w, b, tuple(st), tuple(pad), tuple(dil), g)
+        return fake_quant(y, L)
+
+    return graph_forward([(L, (w, b)) for L, w, b in layers], eltwise, layer_op)
+
+
+def pool_layer(x, L):
+    """The layer's pooling (or stride-only subsampling) on N x C x H x W (1-D: W = 1)."""
+    import torch.nn.functional as F
+
+    one_d = L["op"] == "conv1d"
+    p, s = L["pool"], L["pool_stride"]
+    if p[0] <= 1 and p[1] <= 1:
+        if s[0] > 1 or s[1] > 1:
+            return x[:, :, ::s[0], ::(1 if one_d else s[1])]
+        return x
+    if one_d:
+        x1 = x.reshape(x.shape[0], x.shape[1], -1)
+        x1 = (F.avg_pool1d if L["avg"] else F.max_pool1d)(x1, p[0], s[0])
+        return x1.unsqueeze(3)
+    return (F.avg_pool2d if L["avg"] else F.max_pool2d)(x, tuple(p), tuple(s))
+
+
+def graph_forward(layers, eltwise, layer_op):
+    """forward(x) through the layers as the engine chains them: [(L, params)] in execution
+    order; eltwise(operands, L) combines element-wise operands; layer_op(y, L, params, n) is
+    the layer's own operation on its pooled input."""
+    import torch
 
     def forward(x):
         n = x.shape[0]
@@ -156,7 +186,7 @@ def torch_model(geo, threads, quantized=False):
         # a layer reads its own slot, or slot i + 1 for each `in_sequences` entry i.
         slots = {0: x}
         y = x
-        for L, w, b in layers:
+        for L, params in layers:
             seq = L["in_sequences"]
             parts = [slots[L["layer"]]] if not seq else [slots[i + 1] for i in seq]
             if len(parts) == 1:
@@ -173,25 +203,10 @@ def torch_model(geo, threads, quantized=False):
                 ops = [o[:, :, c0:o.shape[2] - c1] for o in ops]
             dims = L["input_dim"]
             ops = [o.reshape(n, -1, dims[0], dims[1] if L["op"] != "conv1d" else 1) for o in ops]
-            ops = [pool(o, L) for o in ops]
+            ops = [pool_layer(o, L) for o in ops]
             if L["operands"] > 1 and L["pool_first"]:
                 ops = [eltwise(ops, L)]
-            y = ops[0]
-            op = L["op"]
-            if op == "passthrough":
-                pass
-            else:
-                pad, st, dil, g = L["pad"], L["stride"], L["dilation"], L["groups"]
-                if L["flatten"] or op == "linear":
-                    y = F.linear(y.reshape(n, -1), w, b).reshape(n, -1, 1, 1)
-                elif op == "conv1d":
-                    y = F.conv1d(y.squeeze(3), w, b, st[0], pad[0], dil[0], g).unsqueeze(3)
-                elif op == "convtranspose2d":
-                    y = F.conv_transpose2d(y, w, b, tuple(st), tuple(pad),
-                                           tuple(L["output_padding"]), g, tuple(dil))
-                else:
-                    y = F.conv2d(y, w, b, tuple(st), tuple(pad), tuple(dil), g)
-                y = fake_quant(y, L)
+            y = layer_op(ops[0], L, params, n)
             if L["next"] == -1:
                 break
             slots[L["next"]] = y
@@ -233,68 +248,29 @@ def torch_int8_model(geo):
             m.scale, m.zero_point = scale, zero
         mods.append((L, m))
 
-    def pool(x, L):
-        one_d = L["op"] == "conv1d"
-        p, s = L["pool"], L["pool_stride"]
-        if p[0] <= 1 and p[1] <= 1:
-            if s[0] > 1 or s[1] > 1:
-                return x[:, :, ::s[0], ::(1 if one_d else s[1])]
-            return x
-        if one_d:
-            x1 = x.reshape(x.shape[0], x.shape[1], -1)
-            x1 = (F.avg_pool1d if L["avg"] else F.max_pool1d)(x1, p[0], s[0])
-            return x1.unsqueeze(3)
-        return (F.avg_pool2d if L["avg"] else F.max_pool2d)(x, tuple(p), tuple(s))
-
     def eltwise(ops, L):
         y = ops[0]
         for o in ops[1:]:
             y = torch.ops.quantized.add(y, o, scale, zero)  # (sub costs the same)
         return y
 
-    def forward(x):
-        n = x.shape[0]
-        slots = {0: x}
-        y = x
-        for L, m in mods:
-            seq = L["in_sequences"]
-            parts = [slots[L["layer"]]] if not seq else [slots[i + 1] for i in seq]
-            if len(parts) == 1:
-                t = parts[0]
-            elif all(p.shape[2:] == parts[0].shape[2:] for p in parts):
-                t = torch.cat(parts, 1)
-            else:
-                t = torch.cat([p.reshape(n, p.shape[1], -1) for p in parts], 2)
-            ops = list(torch.chunk(t, L["operands"], 1)) if L["operands"] > 1 else [t]
-            if L["operands"] > 1 and not L["pool_first"]:
-                ops = [eltwise(ops, L)]
-            c0, c1 = L["in_crop"]
-            if c0 or c1:
-                ops = [o[:, :, c0:o.shape[2] - c1] for o in ops]
-            dims = L["input_dim"]
-            ops = [o.reshape(n, -1, dims[0], dims[1] if L["op"] != "conv1d" else 1) for o in ops]
-            ops = [pool(o, L) for o in ops]
-            if L["operands"] > 1 and L["pool_first"]:
-                ops = [eltwise(ops, L)]
-            y = ops[0]
-            op = L["op"]
-            if m is not None:
-                if L["flatten"] or op == "linear":
-                    y = m(y.reshape(n, -1)).reshape(n, -1, 1, 1)
-                elif op == "conv1d":
-                    y = m(y.reshape(n, y.shape[1], -1)).unsqueeze(3)
-                else:
-                    y = m(y)
-                    if op == "convtranspose2d" and any(L["output_padding"]):
-                        y = F.pad(y, (0, L["output_padding"][1], 0, L["output_padding"][0]))
-                if L["activation"] in ("ReLU", "Abs"):
-                    y = torch.relu(y)
-            if L["next"] == -1:
-                break
-            slots[L["next"]] = y
+    def layer_op(y, L, m, n):
+        if m is None:
+            return y
+        op = L["op"]
+        if L["flatten"] or op == "linear":
+            y = m(y.reshape(n, -1)).reshape(n, -1, 1, 1)
+        elif op == "conv1d":
+            y = m(y.reshape(n, y.shape[1], -1)).unsqueeze(3)
+        else:
+            y = m(y)
+            if op == "convtranspose2d" and any(L["output_padding"]):
+                y = F.pad(y, (0, L["output_padding"][1], 0, L["output_padding"][0]))
+        if L["activation"] in ("ReLU", "Abs"):
+            y = torch.relu(y)
         return y
 
-    return forward
+    return graph_forward(mods, eltwise, layer_op)
 
 
 def torch_bench(geo, threads, batch, repeat, budget_s, quantized=False):

@@ -58,18 +58,23 @@ _LAUNCH = (
     "ru.ru_maxrss * 1024]))\n")
 
 
-def rss_process(args, env=None):
-    """(wall seconds, peak RSS bytes, stdout) of one process."""
+def peak_rss_run(args, env=None):
+    """(returncode, peak RSS in bytes, stdout, stderr) of one process."""
     with tempfile.NamedTemporaryFile(suffix=".json") as f:
-        t0 = time.perf_counter()
         p = subprocess.run([sys.executable, "-c", _LAUNCH, f.name] + [str(a) for a in args],
-                           capture_output=True, env=env)
-        t = time.perf_counter() - t0
+                           capture_output=True, text=True, env=env, timeout=3600)
         rc, rss = json.loads(pathlib.Path(f.name).read_text())
+    return rc, rss, p.stdout, p.stderr
+
+
+def rss_process(args, env=None):
+    """(wall seconds, peak RSS bytes, stdout) of one process; raises when it fails."""
+    t0 = time.perf_counter()
+    rc, rss, out, err = peak_rss_run(args, env)
+    t = time.perf_counter() - t0
     if rc != 0:
-        raise RuntimeError(f"{' '.join(map(str, args[:3]))} failed ({rc}): "
-                           f"{p.stderr.decode()[-2000:]}")
-    return t, rss, p.stdout.decode()
+        raise RuntimeError(f"{' '.join(map(str, args[:3]))} failed ({rc}): {err[-2000:]}")
+    return t, rss, out
 
 
 def best_of(repeat, args):

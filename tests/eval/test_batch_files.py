@@ -8,41 +8,25 @@ sample on the worker threads, outputs written in place.
 * a sample shape the network cannot take is refused from the .npy header, before the data is
   read (a 400 MB sparse file, refused in a few MB).
 """
-import json
 import pathlib
-import subprocess
 import sys
-import tempfile
 
 import numpy as np
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "eval"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 from test_eval import mnist_case, net_args, perturbed_batch  # noqa: E402
+from user_speed import peak_rss_run  # noqa: E402  (the benchmark's measurement)
 
 MB = 1 << 20
 
 
-# A small launcher: the measured process is forked from it, not from this (large) Python
-# process, whose peak RSS a forked child would inherit in its own ru_maxrss.
-_LAUNCH = (
-    "import json, os, sys\n"
-    "pid = os.fork()\n"
-    "if pid == 0:\n"
-    "    os.execv(sys.argv[2], sys.argv[2:])\n"
-    "_, status, ru = os.wait4(pid, 0)\n"
-    "open(sys.argv[1], 'w').write(json.dumps([os.waitstatus_to_exitcode(status), "
-    "ru.ru_maxrss * 1024]))\n")
-
-
 def run_wait4(cli, *args):
     """(returncode, stdout, stderr, peak RSS in bytes) of one CLI process."""
-    with tempfile.NamedTemporaryFile(suffix=".json") as f:
-        p = subprocess.run([sys.executable, "-c", _LAUNCH, f.name, str(cli), *map(str, args)],
-                           capture_output=True, text=True, timeout=600)
-        rc, rss = json.loads(pathlib.Path(f.name).read_text())
-    return rc, p.stdout, p.stderr, rss
+    rc, rss, out, err = peak_rss_run([cli, *args])
+    return rc, out, err, rss
 
 
 @pytest.mark.parametrize("dtype", ["int8", "uint8", "int64"])
