@@ -86,11 +86,18 @@ def cli_wall(exe_cli, corpus, case, m, repeat=3, env=None):
 
 # ---- PyTorch float32 model of the same geometry ----------------------------------------------------
 
-def torch_model(geo, threads):
+def torch_model(geo, threads, quantized=False):
+    """The network as a PyTorch forward: float32 with the fake-quant steps after every layer, or
+    (quantized=True) int8 on PyTorch's quantized CPU engine (oneDNN): quint8 activations,
+    qint8 weights, the quantized convolution / linear modules, quantized pooling and add; the
+    requantization to 8 bits is part of each quantized op. oneDNN takes no output_padding in a
+    transposed convolution: it runs without and the output is padded (same MACs)."""
     import torch
     import torch.nn.functional as F
 
     torch.set_num_threads(threads)
+    if quantized:
+        return torch_int8_model(geo)
     gen = torch.Generator().manual_seed(0)
 
     def rnd(*shape):  # small integer-valued weights (no denormals, as a quantized net)
@@ -124,24 +131,54 @@ def torch_model(geo, threads):
             y.clamp_(-128, 127)
         return y
 
-    def pool(x, L):
-        one_d = L["op"] == "conv1d"
-        p, s = L["pool"], L["pool_stride"]
-        if p[0] <= 1 and p[1] <= 1:
-            if s[0] > 1 or s[1] > 1:
-                return x[:, :, ::s[0], ::(1 if one_d else s[1])]
-            return x
-        if one_d:
-            x1 = x.squeeze(3)
-            x1 = (F.avg_pool1d if L["avg"] else F.max_pool1d)(x1, p[0], s[0])
-            return x1.unsqueeze(3)
-        return (F.avg_pool2d if L["avg"] else F.max_pool2d)(x, tuple(p), tuple(s))
-
     def eltwise(ops, L):
         y = ops[0]
         for o in ops[1:]:
             y = y - o if L["eltwise"] == "sub" else y + o
         return torch.clamp(y, -128, 127) if L["output_width"] != 32 else y
+
+    def layer_op(y, L, params, n):
+        w, b = params
+        op = L["op"]
+        if op == "passthrough":
+            return y
+        pad, st, dil, g = L["pad"], L["stride"], L["dilation"], L["groups"]
+        if L["flatten"] or op == "linear":
+            y = F.linear(y.reshape(n, -1), w, b).reshape(n, -1, 1, 1)
+        elif op == "conv1d":
+            y = F.conv1d(y.squeeze(3), w, b, st[0], pad[0], dil[0], g).unsqueeze(3)
+        elif op == "convtranspose2d":
+            y = F.conv_transpose2d(y, w, b, tuple(st), tuple(pad),
+                                   tuple(L["output_padding"]), g, tuple(dil))
+        else:
+            y = F.conv2d(y, w, b, tuple(st), tuple(pad), tuple(dil), g)
+        return fake_quant(y, L)
+
+    return graph_forward([(L, (w, b)) for L, w, b in layers], eltwise, layer_op)
+
+
+def pool_layer(x, L):
+    """The layer's pooling (or stride-only subsampling) on N x C x H x W (1-D: W = 1)."""
+    import torch.nn.functional as F
+
+    one_d = L["op"] == "conv1d"
+    p, s = L["pool"], L["pool_stride"]
+    if p[0] <= 1 and p[1] <= 1:
+        if s[0] > 1 or s[1] > 1:
+            return x[:, :, ::s[0], ::(1 if one_d else s[1])]
+        return x
+    if one_d:
+        x1 = x.reshape(x.shape[0], x.shape[1], -1)
+        x1 = (F.avg_pool1d if L["avg"] else F.max_pool1d)(x1, p[0], s[0])
+        return x1.unsqueeze(3)
+    return (F.avg_pool2d if L["avg"] else F.max_pool2d)(x, tuple(p), tuple(s))
+
+
+def graph_forward(layers, eltwise, layer_op):
+    """forward(x) through the layers as the engine chains them: [(L, params)] in execution
+    order; eltwise(operands, L) combines element-wise operands; layer_op(y, L, params, n) is
+    the layer's own operation on its pooled input."""
+    import torch
 
     def forward(x):
         n = x.shape[0]
@@ -149,7 +186,7 @@ def torch_model(geo, threads):
         # a layer reads its own slot, or slot i + 1 for each `in_sequences` entry i.
         slots = {0: x}
         y = x
-        for L, w, b in layers:
+        for L, params in layers:
             seq = L["in_sequences"]
             parts = [slots[L["layer"]]] if not seq else [slots[i + 1] for i in seq]
             if len(parts) == 1:
@@ -166,25 +203,10 @@ def torch_model(geo, threads):
                 ops = [o[:, :, c0:o.shape[2] - c1] for o in ops]
             dims = L["input_dim"]
             ops = [o.reshape(n, -1, dims[0], dims[1] if L["op"] != "conv1d" else 1) for o in ops]
-            ops = [pool(o, L) for o in ops]
+            ops = [pool_layer(o, L) for o in ops]
             if L["operands"] > 1 and L["pool_first"]:
                 ops = [eltwise(ops, L)]
-            y = ops[0]
-            op = L["op"]
-            if op == "passthrough":
-                pass
-            else:
-                pad, st, dil, g = L["pad"], L["stride"], L["dilation"], L["groups"]
-                if L["flatten"] or op == "linear":
-                    y = F.linear(y.reshape(n, -1), w, b).reshape(n, -1, 1, 1)
-                elif op == "conv1d":
-                    y = F.conv1d(y.squeeze(3), w, b, st[0], pad[0], dil[0], g).unsqueeze(3)
-                elif op == "convtranspose2d":
-                    y = F.conv_transpose2d(y, w, b, tuple(st), tuple(pad),
-                                           tuple(L["output_padding"]), g, tuple(dil))
-                else:
-                    y = F.conv2d(y, w, b, tuple(st), tuple(pad), tuple(dil), g)
-                y = fake_quant(y, L)
+            y = layer_op(ops[0], L, params, n)
             if L["next"] == -1:
                 break
             slots[L["next"]] = y
@@ -193,13 +215,73 @@ def torch_model(geo, threads):
     return forward
 
 
-def torch_bench(geo, threads, batch, repeat, budget_s):
+def torch_int8_model(geo):
+    import torch
+    import torch.ao.nn.quantized as nnq
+    import torch.nn.functional as F
+
+    torch.backends.quantized.engine = "onednn"
+    gen = torch.Generator().manual_seed(0)
+    scale, zero = 1.0, 128  # every activation: quint8 with one scale (cat needs one)
+
+    def qweight(shape):
+        w = torch.randint(-8, 8, shape, generator=gen).float()
+        return torch.quantize_per_tensor(w, 1.0, 0, torch.qint8)
+
+    mods = []
+    for L in geo["layers"]:
+        op, m = L["op"], None
+        if op != "passthrough":
+            cin, cout, g, k = L["weight_in_channels"], L["out_channels"], L["groups"], L["kernel"]
+            pad, st, dil = L["pad"], L["stride"], L["dilation"]
+            if L["flatten"] or op == "linear":
+                m = nnq.Linear(cin, cout)
+            elif op == "conv1d":
+                m = nnq.Conv1d(cin, cout, k[0], st[0], pad[0], dil[0], g)
+            elif op == "convtranspose2d":
+                m = nnq.ConvTranspose2d(cin, cout, tuple(k), tuple(st), tuple(pad), (0, 0), g,
+                                        True, tuple(dil))
+            else:
+                m = nnq.Conv2d(cin, cout, tuple(k), tuple(st), tuple(pad), tuple(dil), g)
+            m.set_weight_bias(qweight(tuple(m.weight().shape)),
+                              torch.randint(-8, 8, (cout,), generator=gen).float())
+            m.scale, m.zero_point = scale, zero
+        mods.append((L, m))
+
+    def eltwise(ops, L):
+        y = ops[0]
+        for o in ops[1:]:
+            y = torch.ops.quantized.add(y, o, scale, zero)  # (sub costs the same)
+        return y
+
+    def layer_op(y, L, m, n):
+        if m is None:
+            return y
+        op = L["op"]
+        if L["flatten"] or op == "linear":
+            y = m(y.reshape(n, -1)).reshape(n, -1, 1, 1)
+        elif op == "conv1d":
+            y = m(y.reshape(n, y.shape[1], -1)).unsqueeze(3)
+        else:
+            y = m(y)
+            if op == "convtranspose2d" and any(L["output_padding"]):
+                y = F.pad(y, (0, L["output_padding"][1], 0, L["output_padding"][0]))
+        if L["activation"] in ("ReLU", "Abs"):
+            y = torch.relu(y)
+        return y
+
+    return graph_forward(mods, eltwise, layer_op)
+
+
+def torch_bench(geo, threads, batch, repeat, budget_s, quantized=False):
     """Timed forwards of a batch: at least 2 (after a warm-up), up to `repeat`, stopping once
     `budget_s` seconds have been spent timing."""
     import torch
-    forward = torch_model(geo, threads)
+    forward = torch_model(geo, threads, quantized)
     c, h, w = geo["input"]
     x = torch.randint(-128, 128, (batch, c, h, w), generator=torch.Generator().manual_seed(1)).float()
+    if quantized:
+        x = torch.quantize_per_tensor(x + 128, 1.0, 128, torch.quint8)
     secs = []
     with torch.inference_mode():
         y = forward(x)  # warm-up
@@ -211,11 +293,12 @@ def torch_bench(geo, threads, batch, repeat, budget_s):
             "output_shape": list(y.shape[1:])}
 
 
-def run_torch_worker(geo_path, threads, batch, repeat, budget_s, env):
+def run_torch_worker(geo_path, threads, batch, repeat, budget_s, env, quantized=False):
     """torch_bench in a fresh process (its own allocator state, its own malloc settings)."""
     p = subprocess.run([sys.executable, __file__, "--torch-worker", str(geo_path),
                         "--threads", str(threads), "--torch-batch", str(batch),
-                        "--repeat", str(repeat), "--torch-budget", str(budget_s)],
+                        "--repeat", str(repeat), "--torch-budget", str(budget_s)]
+                       + (["--torch-int8"] if quantized else []),
                        capture_output=True, text=True, env=env)
     if p.returncode != 0:
         raise RuntimeError(f"torch worker failed: {p.stderr.strip()[-2000:]}")
@@ -309,11 +392,12 @@ def main():
     ap.add_argument("--no-torch", action="store_true")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "networks.md"))
     ap.add_argument("--torch-worker", help=argparse.SUPPRESS)
+    ap.add_argument("--torch-int8", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.torch_worker:
         geo = json.loads(pathlib.Path(a.torch_worker).read_text())
         print(json.dumps(torch_bench(geo, a.threads, a.torch_batch, a.torch_repeat,
-                                     a.torch_budget)))
+                                     a.torch_budget, a.torch_int8)))
         return
 
     corpus = pathlib.Path(a.corpus)

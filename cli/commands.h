@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -11,6 +12,8 @@
 
 #include "ai8xsim/ai8xsim.h"
 #include "sim/cost.h"
+#include "sim/io/files.h"
+#include "sim/io/outputs.h"
 
 namespace ai8xsim::cli {
 
@@ -50,6 +53,22 @@ void add_network_options(CLI::App* cmd, NetworkArgs& a);
 LoadOptions load_options(const NetworkArgs& a);
 // Simulator::load with those options; prints the load's notes (e.g. "quantized") on stderr.
 Simulator load_network(const NetworkArgs& a, const LoadOptions& opt);
+
+// `run` and `eval`'s --output/--outputs for a batch (cli/run.cpp): an int32 .npy of
+// N x C x H x W written in place as the outputs come (put() from any thread, each its own
+// index), then handed to the commit of the command's files. An empty path writes nothing.
+class BatchOutputFile {
+ public:
+  BatchOutputFile(const std::string& path, int64_t n, const InputShape& shape);
+  void put(size_t index, const Tensor& output);
+  // Hands the complete file to the command's outputs (committed with the others).
+  void finish(OutputTransaction& files, const std::string& option);
+
+ private:
+  size_t per_;
+  std::optional<OutputMapping> file_;
+  int32_t* data_ = nullptr;
+};
 
 // ---- data memory commands (cli/memory_commands.cpp) ----
 // `run --kat sampleoutput.h[.gz]`: the run is memory-fed (every layer that reads data memory

@@ -100,7 +100,8 @@ std::string report_text(const nlohmann::json& j) {
   return s + "}\n";
 }
 
-void print_result(const EvalResult& r, std::ostream& os) {
+// `total`: seconds from reading the samples to the last file written.
+void print_result(const EvalResult& r, double total, std::ostream& os) {
   if (r.segmentation) {
     os << "pixel accuracy: " << pct(r.accuracy) << " (" << r.correct << " of " << r.pixels
        << " pixels), mean IoU " << pct(r.mean_iou) << "\n";
@@ -144,8 +145,12 @@ void print_result(const EvalResult& r, std::ostream& os) {
     if (!r.disagreements.empty()) os << " (" << index_list(r.disagreements) << ")";
     os << "\n";
   }
-  os << "time: " << std::fixed << std::setprecision(2) << r.seconds << " s, "
-     << std::setprecision(1) << r.samples_per_second << " samples/s on " << r.threads
+  const double n = static_cast<double>(r.samples);
+  os << "time: " << std::fixed << std::setprecision(3) << total << " s, " << std::setprecision(1)
+     << (total > 0 ? n / total : 0.0)
+     << " samples/s end to end (reading the samples to the last file written); compute only: "
+     << std::setprecision(3) << r.seconds << " s, " << std::setprecision(1)
+     << r.samples_per_second << " samples/s; on " << r.threads
      << (r.threads == 1 ? " thread" : " threads") << "\n";
 }
 
@@ -153,40 +158,50 @@ int eval_command(const EvalArgs& a) {
   check_threads(a.threads);
   const LoadOptions opt = load_options(a.net);
   const Simulator sim = load_network(a.net, opt);
-  const std::vector<Tensor> samples =
-      samples_from_array(read_npy(a.samples), "--samples " + a.samples);
+  const auto t0 = std::chrono::steady_clock::now();
+  // The samples read in place (memory-mapped), each converted by the thread that runs it.
+  const NpyFile samples_file = NpyFile::open(a.samples);
+  const SampleArray samples = SampleArray::c_order(samples_file.data, samples_file.dtype,
+                                                   samples_file.shape, true, "--samples " + a.samples);
   const EvalLabels labels = eval_labels_from_array(read_npy(a.labels), "--labels " + a.labels);
   std::vector<int> reference;
   if (!a.reference.empty())
     reference = reference_from_array(read_npy(a.reference), "--reference " + a.reference);
-  if (labels.n != static_cast<int64_t>(samples.size()))
+  const size_t n = static_cast<size_t>(samples.n);
+  if (labels.n != samples.n)
     fail(ErrorKind::Input, "--labels " + a.labels + ": found " + std::to_string(labels.n) +
-                               (labels.maps() ? " label maps for " : " labels for ") + std::to_string(samples.size()) +
-                               " samples in " + a.samples + "; give one label per sample");
-  if (!a.reference.empty() && reference.size() != samples.size())
+                               (labels.maps() ? " label maps for " : " labels for ") +
+                               std::to_string(n) + " samples in " + a.samples +
+                               "; give one label per sample");
+  if (!a.reference.empty() && reference.size() != n)
     fail(ErrorKind::Input, "--reference " + a.reference + ": found " +
                                std::to_string(reference.size()) + " predictions for " +
-                               std::to_string(samples.size()) + " samples in " + a.samples +
+                               std::to_string(n) + " samples in " + a.samples +
                                "; give one per sample");
 
   std::unique_ptr<ProgressBar> bar;
   EvalProgress progress;
   if (!a.quiet && isatty(STDERR_FILENO)) {
-    bar = std::make_unique<ProgressBar>(samples.size());
+    bar = std::make_unique<ProgressBar>(n);
     progress = [&](size_t done, size_t) { bar->update(done); };
   }
-  std::vector<Tensor> outputs;
+  std::unique_ptr<BatchOutputFile> outputs;
+  if (!a.outputs.empty())
+    outputs = std::make_unique<BatchOutputFile>(a.outputs, samples.n,
+                                                sim.output_shape(samples.shape));
   EvalResult r;
   try {
     r = evaluate(sim, samples, labels, a.reference.empty() ? nullptr : &reference, a.threads,
-                 progress, a.outputs.empty() ? nullptr : &outputs);
+                 progress,
+                 outputs ? OutputSink([&](size_t i, const Tensor& o) { outputs->put(i, o); })
+                         : OutputSink());
   } catch (...) {
     if (bar) bar->finish();
     throw;
   }
   if (bar) bar->finish();
 
-  std::vector<PendingFile> files;
+  OutputTransaction files;
   if (!a.report.empty()) {
     nlohmann::json j = {{"device", device_name(opt.device)},
                         {"config_file", a.net.config_file},
@@ -195,27 +210,20 @@ int eval_command(const EvalArgs& a) {
                         {"labels_file", a.labels},
                         {"reference_file", a.reference.empty() ? nlohmann::json(nullptr)
                                                                : nlohmann::json(a.reference)},
-                        {"input", {samples[0].c, samples[0].h, samples[0].w}}};
+                        {"input", {samples.shape.c, samples.shape.h, samples.shape.w}}};
     j.update(eval_result_json(r));
-    files.push_back({a.report, report_text(j), "--report"});
+    files.add("--report", a.report, report_text(j));
   }
-  if (!a.outputs.empty()) {
-    std::vector<int32_t> flat;
-    const Tensor& o0 = outputs[0];
-    flat.reserve(outputs.size() * o0.size());
-    for (const Tensor& o : outputs) flat.insert(flat.end(), o.data.begin(), o.data.end());
-    files.push_back({a.outputs, encode_npy_int32({static_cast<int64_t>(outputs.size()), o0.c,
-                                                  o0.h, o0.w},
-                                                 flat),
-                     "--outputs"});
-  }
-  write_files_atomically(files);
+  if (outputs) outputs->finish(files, "--outputs");
+  files.commit();
+  const double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
   if (!a.quiet) {
     std::cout << "ai8xsim eval " << device_name(opt.device) << ": " << a.net.config_file << ", "
-              << r.samples << " samples (" << samples[0].shape_str() << "), " << r.classes
-              << " classes" << (r.segmentation ? " per pixel" : "") << "\n";
-    print_result(r, std::cout);
+              << r.samples << " samples (" << samples.shape.c << "x" << samples.shape.h << "x"
+              << samples.shape.w << "), " << r.classes << " classes"
+              << (r.segmentation ? " per pixel" : "") << "\n";
+    print_result(r, total, std::cout);
     if (!a.report.empty()) std::cout << "report: " << a.report << "\n";
   }
   return 0;

@@ -1,4 +1,6 @@
+#include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <iomanip>
 #include <iostream>
 #include <optional>
@@ -172,10 +174,9 @@ struct RunArgs {
 // A sample array holds a batch when it has one axis more than a sample: N x C x H x W, or
 // N x C x L for a network whose first layer is Conv1d (a 1-D sample may also come as
 // C x L x 1, as izer accepts it: a last axis of 1 means one sample).
-bool is_batch(const NdArray& a, const Simulator& sim) {
+bool is_batch(const std::vector<int64_t>& shape, const Simulator& sim) {
   const auto& first = sim.config().layers.front();
-  return a.shape.size() == 4 ||
-         (a.shape.size() == 3 && first.op == Operator::Conv1d && a.shape[2] != 1);
+  return shape.size() == 4 || (shape.size() == 3 && first.op == Operator::Conv1d && shape[2] != 1);
 }
 
 // --report (with the memory map) and --memory-map FILE.svg.
@@ -200,47 +201,102 @@ bool is_layer_file(const std::string& name) {
 
 // The network resolved for a sample's shape; when the network cannot take that shape, the
 // message names the sample file too (the resolver only knows the YAML).
-const Network& network_for_sample(const Simulator& sim, const Tensor& sample,
+const Network& network_for_sample(const Simulator& sim, const InputShape& shape,
                                   const std::string& file) {
   try {
-    return sim.network(InputShape{sample.c, sample.h, sample.w});
+    return sim.network(shape);
   } catch (const Error& e) {
     if (e.kind() != ErrorKind::Input) throw;
     fail(ErrorKind::Input, file + ": " + e.what());
   }
 }
 
-// Batch input: N results stacked into one output array, no per-layer dumps.
-int run_batch_command(const RunArgs& a, const Simulator& sim, const NdArray& array) {
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+std::string rate(double samples, double seconds) {
+  std::ostringstream s;
+  s << std::fixed << std::setprecision(3) << seconds << " s, " << std::setprecision(1)
+    << (seconds > 0 ? samples / seconds : 0.0) << " samples/s";
+  return s.str();
+}
+
+}  // namespace
+
+// The final outputs of a batch written into `path` as they are computed (OutputMapping): an
+// int32 .npy of N x C x H x W, nothing held in memory.
+BatchOutputFile::BatchOutputFile(const std::string& path, int64_t n, const InputShape& shape)
+    : per_(static_cast<size_t>(shape.c) * shape.h * shape.w) {
+  if (path.empty()) return;
+  const std::string header = npy_header_int32({n, shape.c, shape.h, shape.w});
+  file_.emplace(path, header.size() + static_cast<size_t>(n) * per_ * sizeof(int32_t));
+  std::memcpy(file_->data(), header.data(), header.size());
+  // The header is a multiple of 64 bytes long: the data is aligned.
+  data_ = reinterpret_cast<int32_t*>(file_->data() + header.size());
+}
+
+void BatchOutputFile::put(size_t index, const Tensor& output) {
+  if (data_) std::copy(output.data.begin(), output.data.end(), data_ + index * per_);
+}
+
+void BatchOutputFile::finish(OutputTransaction& files, const std::string& option) {
+  if (!file_) return;
+  const PendingFile f = file_->finish();
+  files.add_written(option, f.path, f.written);
+}
+
+namespace {
+
+// Batch input: N results into one output array, no per-layer dumps. The samples are read from
+// the mapped file and the outputs written to the mapped output as the threads go.
+int run_batch_command(const RunArgs& a, const Simulator& sim, const NpyFile& file,
+                      Clock::time_point t0) {
+  NdArray described;
+  described.shape = file.shape;
   if (!a.kat.file.empty())
     fail(ErrorKind::Input, a.sample_input + ": --kat takes one sample; this file holds " +
-                               std::to_string(array.shape[0]) + " (shape " + array.shape_str() +
-                               ")");
+                               std::to_string(file.shape[0]) + " (shape " +
+                               described.shape_str() + ")");
   if (!a.dump_layers.empty())
     fail(ErrorKind::Input, a.sample_input + ": --dump-layers takes one sample; this file holds " +
-                               std::to_string(array.shape[0]) + " (shape " + array.shape_str() +
-                               ")");
-  const std::vector<Tensor> samples = samples_from_array(array, a.sample_input);
-  const Network& net = network_for_sample(sim, samples.front(), a.sample_input);
-  const std::vector<Tensor> outs =
-      a.sequence ? sim.run_sequence(samples) : sim.run_batch(samples, a.threads);
-  std::vector<int32_t> flat;
-  for (const Tensor& o : outs) flat.insert(flat.end(), o.data.begin(), o.data.end());
-  const Tensor& o0 = outs.front();
+                               std::to_string(file.shape[0]) + " (shape " +
+                               described.shape_str() + ")");
+  const SampleArray samples =
+      SampleArray::c_order(file.data, file.dtype, file.shape, true, a.sample_input);
+  // The shape is checked against the network before any data is read.
+  const Network& net = network_for_sample(sim, samples.shape, a.sample_input);
+  const InputShape out_shape = sim.output_shape(samples.shape);
+  BatchOutputFile out(a.output, samples.n, out_shape);
+  const auto c0 = Clock::now();
+  if (a.sequence) {  // in order, each step from the data buffer the one before left
+    std::vector<Tensor> frames(static_cast<size_t>(samples.n));
+    for (int64_t i = 0; i < samples.n; ++i) samples.load(i, frames[static_cast<size_t>(i)]);
+    const std::vector<Tensor> outs = sim.run_sequence(frames);
+    for (size_t i = 0; i < outs.size(); ++i) out.put(i, outs[i]);
+  } else {
+    sim.run_batch(samples, [&](size_t i, const Tensor& o) { out.put(i, o); }, a.threads);
+  }
+  const double compute = seconds_since(c0);
   OutputTransaction files;
-  if (!a.output.empty())
-    files.add("--output", a.output,
-              encode_npy_int32({static_cast<int64_t>(outs.size()), o0.c, o0.h, o0.w}, flat));
+  out.finish(files, "--output");
   const NetworkCost cyc = estimate_network_cost(net, cost_options(a.cost));
   add_memory_files(a, net, cyc, files);
   files.commit();
+  const double total = seconds_since(t0);
   if (!a.quiet) {
     std::cout << "ai8xsim " << device_name(sim.options().device) << ": " << a.net.config_file
               << "\n";
     print_table(net, cyc, std::cout);
-    std::cout << "output: " << outs.size() << " x " << o0.shape_str();
+    std::cout << "output: " << samples.n << " x " << out_shape.c << "x" << out_shape.h << "x"
+              << out_shape.w;
     if (!a.output.empty()) std::cout << " -> " << a.output;
     std::cout << "\n";
+    const double n = static_cast<double>(samples.n);
+    std::cout << "time: " << rate(n, total)
+              << " end to end (reading the samples to the last output written); compute only: "
+              << rate(n, compute) << "\n";
   }
   return 0;
 }
@@ -250,14 +306,20 @@ int run_command(const RunArgs& a) {
   check_threads(a.threads);
   const LoadOptions opt = load_options(a.net);
   const Simulator sim = load_network(a.net, opt);
-  const NdArray array = read_npy(a.sample_input);
-  if (is_batch(array, sim)) return run_batch_command(a, sim, array);
-  const Tensor input = sample_to_tensor(array, a.sample_input);
-  const Network& net = network_for_sample(sim, input, a.sample_input);
-  // With --kat the run works on the data memory image (sim/datamem.h); else the fast path.
+  const auto t0 = Clock::now();
+  const NpyFile file = NpyFile::open(a.sample_input);
+  if (is_batch(file.shape, sim)) return run_batch_command(a, sim, file, t0);
+  const SampleArray sample =
+      SampleArray::c_order(file.data, file.dtype, file.shape, false, a.sample_input);
+  const Network& net = network_for_sample(sim, sample.shape, a.sample_input);
+  Tensor input;
+  sample.load(0, input);
+  // With --kat the run works on the data memory image (sim/datamem.h); else the fast path,
+  // its large layers split over --threads.
   std::optional<MemoryFedRun> fed;
   if (!a.kat.file.empty()) fed = run_with_kat(net, input, !a.dump_layers.empty(), a.kat);
-  const RunResult r = fed ? std::move(fed->result) : sim.run(input, !a.dump_layers.empty());
+  const RunResult r =
+      fed ? std::move(fed->result) : sim.run(input, !a.dump_layers.empty(), a.threads);
 
   OutputTransaction files;
   if (!a.output.empty())
@@ -309,7 +371,9 @@ Command add_run_command(CLI::App& app) {
                   "write the memory map as SVG: data memory per instance (what each layer "
                   "loads, writes, reads), kernel rows per processor, bias bytes per group");
   add_cost_options(run, a->cost);
-  run->add_option("--threads", a->threads, "threads for a batch (default: all cores)");
+  run->add_option("--threads", a->threads,
+                  "threads (default: all cores): a batch runs samples in parallel, one sample "
+                  "splits the rows of its large layers");
   run->add_flag("--sequence", a->sequence,
                 "run a batch in order as one sequence of inferences, each starting from the "
                 "rolling data buffer (`data_buffer`) the one before left (the first from zero)");

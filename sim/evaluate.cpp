@@ -1,6 +1,7 @@
 #include "sim/evaluate.h"
 
 #include <chrono>
+#include <mutex>
 #include <cmath>
 #include <limits>
 #include <thread>
@@ -146,9 +147,9 @@ EvalResult score_outputs(const std::vector<Tensor>& outputs, const std::vector<i
   return score(predictions_from_outputs(outputs), labels, classes, reference);
 }
 
-EvalResult evaluate(const Simulator& sim, const std::vector<Tensor>& samples,
+EvalResult evaluate(const Simulator& sim, const SampleArray& samples,
                     const std::vector<int>& labels, const std::vector<int>* reference,
-                    int threads, const EvalProgress& progress, std::vector<Tensor>* outputs) {
+                    int threads, const EvalProgress& progress, const OutputSink& outputs) {
   EvalLabels l;
   l.values = labels;
   l.n = static_cast<int64_t>(labels.size());
@@ -316,39 +317,34 @@ EvalResult EvalScorer::result() const {
   return r;
 }
 
-EvalResult evaluate(const Simulator& sim, const std::vector<Tensor>& samples,
-                    const EvalLabels& labels, const std::vector<int>* reference, int threads,
-                    const EvalProgress& progress, std::vector<Tensor>* outputs) {
-  if (samples.empty()) fail(ErrorKind::Input, "samples: no sample to evaluate");
-  if (labels.n != static_cast<int64_t>(samples.size()))
+EvalResult evaluate(const Simulator& sim, const SampleArray& samples, const EvalLabels& labels,
+                    const std::vector<int>* reference, int threads,
+                    const EvalProgress& progress, const OutputSink& outputs) {
+  if (samples.n <= 0) fail(ErrorKind::Input, "samples: no sample to evaluate");
+  const size_t total = static_cast<size_t>(samples.n);
+  if (labels.n != samples.n)
     fail(ErrorKind::Input, "labels: found " + std::to_string(labels.n) +
                                (labels.maps() ? " label maps" : " labels") + " for " +
-                               std::to_string(samples.size()) +
-                               " samples; give one label per sample");
+                               std::to_string(total) + " samples; give one label per sample");
   EvalScorer scorer(labels, reference);
-  // The output's shape: run the first sample alone, and check the labels against it before
-  // the (long) batch run so that a bad label costs nothing.
-  {
-    const Tensor first = sim.run(samples[0], false).output;
-    scorer.check_output(first.c, first.h, first.w);
-  }
-  const size_t total = samples.size();
-  // Chunks keep the outputs held at once bounded whatever the output size.
-  const size_t chunk = 256;
+  // The output's shape is known from the network: bad labels are found before the (long)
+  // batch run. Outputs are scored as they come (memory: the counts, not the outputs).
+  const InputShape out = sim.output_shape(samples.shape);
+  scorer.check_output(out.c, out.h, out.w);
+  std::function<void(size_t)> cb;
+  if (progress) cb = [&](size_t done) { progress(done, total); };
+  std::mutex scoring;
   const auto t0 = std::chrono::steady_clock::now();
-  if (outputs) outputs->clear();
-  std::vector<Tensor> part;
-  for (size_t start = 0; start < total; start += chunk) {
-    const size_t end = std::min(total, start + chunk);
-    part.assign(samples.begin() + static_cast<std::ptrdiff_t>(start),
-                samples.begin() + static_cast<std::ptrdiff_t>(end));
-    std::function<void(size_t)> cb;
-    if (progress) cb = [&](size_t done) { progress(start + done, total); };
-    std::vector<Tensor> out = sim.run_batch(part, threads, cb);
-    for (size_t i = 0; i < out.size(); ++i) scorer.add(start + i, out[i]);
-    if (outputs)
-      for (Tensor& o : out) outputs->push_back(std::move(o));
-  }
+  sim.run_batch(
+      samples,
+      [&](size_t i, const Tensor& o) {
+        {
+          std::lock_guard<std::mutex> lock(scoring);
+          scorer.add(i, o);
+        }
+        if (outputs) outputs(i, o);
+      },
+      threads, cb);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   EvalResult r = scorer.result();

@@ -124,19 +124,20 @@ class EvalScorer {
 // Called from one thread at a time with the samples done so far and the total.
 using EvalProgress = std::function<void(size_t done, size_t total)>;
 
-// Runs every sample bit-exactly (Simulator::run_batch on `threads` threads, 0 = all cores)
-// and scores the final outputs. `labels.size()` must equal `samples.size()`; `reference`
-// (nullable) likewise. `outputs`, when not null, receives the final outputs.
-EvalResult evaluate(const Simulator& sim, const std::vector<Tensor>& samples,
+// Runs every sample bit-exactly (Simulator::run_batch on `threads` threads, 0 = all cores),
+// read in place, and scores the final outputs as they come (memory: one int per sample).
+// `labels.size()` must equal `samples.n`; `reference` (nullable) likewise. `outputs`, when
+// given, receives every final output too (from the worker threads, as Simulator::run_batch).
+// `seconds` and `samples_per_second` time the batch run alone.
+EvalResult evaluate(const Simulator& sim, const SampleArray& samples,
                     const std::vector<int>& labels, const std::vector<int>* reference = nullptr,
                     int threads = 0, const EvalProgress& progress = {},
-                    std::vector<Tensor>* outputs = nullptr);
+                    const OutputSink& outputs = {});
 
-// The same for class labels or class maps; outputs are scored chunk by chunk as they come.
-EvalResult evaluate(const Simulator& sim, const std::vector<Tensor>& samples,
-                    const EvalLabels& labels, const std::vector<int>* reference = nullptr,
-                    int threads = 0, const EvalProgress& progress = {},
-                    std::vector<Tensor>* outputs = nullptr);
+// The same for class labels or class maps (segmentation: per-pixel accuracy, per-class IoU).
+EvalResult evaluate(const Simulator& sim, const SampleArray& samples, const EvalLabels& labels,
+                    const std::vector<int>* reference = nullptr, int threads = 0,
+                    const EvalProgress& progress = {}, const OutputSink& outputs = {});
 
 // ---- array conversions (the .npy files of `ai8xsim eval`) -----------------------------------
 // `what` names the source in messages ("file X.npy" / "--samples X.npy").

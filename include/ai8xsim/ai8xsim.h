@@ -1,6 +1,7 @@
 // ai8xsim: the public C++ API. One facade: load a synthesized network (izer YAML + quantized
 // checkpoint or weights.npz), run it on samples, report per layer.
 #pragma once
+#include <array>
 #include <functional>
 #include <map>
 #include <memory>
@@ -32,6 +33,33 @@ struct LoadOptions {
   QuantizeSettings quantize;
 };
 
+// Samples read where they are stored (a memory-mapped .npy file, a NumPy array), converted one
+// at a time by the thread that runs it: `n` samples of `shape` (1-D: C x L x 1), integers of
+// `dtype` (little-endian), element (s, c, y, x) at data + s*strides[0] + c*strides[1] +
+// y*strides[2] + x*strides[3] bytes (strides may be any, as NumPy's).
+struct SampleArray {
+  const char* data = nullptr;
+  DType dtype = DType::I8;
+  int64_t n = 0;
+  InputShape shape;
+  std::array<int64_t, 4> strides{};
+  std::string what;    // names the source in messages ("--samples x.npy", "batch")
+  bool batch = true;   // messages say "sample S, element I" (a batch) or "element I"
+
+  // The C-order array `shape` (a batch N x C x H x W or N x C x L when `batch`, else one sample
+  // C x H x W or C x L) at `data`. Checks the dtype (integers) and the shape; the values are
+  // checked as each sample is read.
+  static SampleArray c_order(const char* data, DType dtype, const std::vector<int64_t>& shape,
+                             bool batch, const std::string& what);
+  // Sample s as the engine's input (`out` keeps its allocation): every value checked to lie in
+  // [-128, 127], the message naming the sample and element otherwise.
+  void load(int64_t s, Tensor& out) const;
+};
+
+// Receives sample i's final output, from the thread that ran it (several threads at once, each
+// with its own samples).
+using OutputSink = std::function<void(size_t index, const Tensor& output)>;
+
 class Simulator {
  public:
   // Reads the YAML and the weights; throws ai8xsim::Error with a precise message.
@@ -42,8 +70,13 @@ class Simulator {
   // the sample); cached per shape.
   const Network& network(const InputShape& input) const;
 
-  // Runs one sample (C x H x W, 1-D: C x L x 1).
-  RunResult run(const Tensor& input, bool keep_layers = true) const;
+  // Runs one sample (C x H x W, 1-D: C x L x 1). threads > 1 splits the rows of its large
+  // layers over that many threads (0: all cores).
+  RunResult run(const Tensor& input, bool keep_layers = true, int threads = 1) const;
+
+  // The shape of the final output (C x H x W) for an input shape (from a run on zeros, once per
+  // shape).
+  InputShape output_shape(const InputShape& input) const;
 
   // Runs many samples of one shape on `threads` threads (0: all cores; usable_threads()). A
   // thread the system refuses to start is an Error. `progress`, when
@@ -51,6 +84,12 @@ class Simulator {
   // 1, 2, ... n, in that order.
   std::vector<Tensor> run_batch(const std::vector<Tensor>& inputs, int threads = 0,
                                 const std::function<void(size_t)>& progress = {}) const;
+  // The same on samples read in place, each output handed to `sink` as soon as it is computed:
+  // memory stays a few samples per thread whatever the batch size. An error (a value out of
+  // range, a throwing sink or progress) ends the batch; the one of the lowest sample index is
+  // thrown.
+  void run_batch(const SampleArray& inputs, const OutputSink& sink, int threads = 0,
+                 const std::function<void(size_t)>& progress = {}) const;
 
   // Runs samples of one shape in order as a sequence of inferences, as a temporal network
   // (izer's rolling `data_buffer`) runs on the chip: each run starts from the data buffer the

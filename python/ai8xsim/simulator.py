@@ -314,8 +314,10 @@ class Simulator:
                     f"{'N x ' if batch else ''}{want} (the YAML's first layer); {fix}")
         return None
 
-    def run(self, x, layers=False, memory_fed=False):
-        """Run one sample (int8 .. int64 values in [-128, 127], C x H x W or C x L).
+    def run(self, x, layers=False, memory_fed=False, threads=0):
+        """Run one sample (int8 .. int64 values in [-128, 127], C x H x W or C x L; read in
+        place, any strides). Its large layers split their rows over `threads` threads (0: all
+        cores).
 
         Returns the final output, or with layers=True a RunResult with every layer.
         memory_fed=True: the input is loaded into the data memory model as the chip loads it
@@ -323,7 +325,8 @@ class Simulator:
         the results are the same, the run is slower."""
         x = as_sample(x)
         with _explained(self._check_sample(x, batch=False)):
-            output, outs = self._sim.run(x, bool(layers), memory_fed=bool(memory_fed))
+            output, outs = self._sim.run(x, bool(layers), memory_fed=bool(memory_fed),
+                                         threads=threads)
         self.last_input_shape = x.shape
         if not layers:
             return output
@@ -332,7 +335,9 @@ class Simulator:
     def run_batch(self, X, threads=0, progress=None):
         """Run N samples (N x C x H x W or N x C x L; a list of samples is stacked) on
         `threads` threads (0: all cores). Returns the N outputs stacked (N x C x H x W).
-        A progress bar shows for more than a few hundred samples, or with progress=True."""
+        An array is read in place (any integer dtype, any strides: no copy), the GIL released;
+        the outputs fill one array. A progress bar shows for more than a few hundred samples,
+        or with progress=True; Ctrl-C (or "Interrupt kernel") stops the batch and closes it."""
         X = _as_batch(X)
         hint = self._check_sample(X, batch=True)
         n = int(X.shape[0]) if X.ndim else 0

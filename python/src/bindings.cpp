@@ -1,6 +1,7 @@
 // ai8xsim._ai8xsim: thin pybind11 bindings around the C++ facade (include/ai8xsim/ai8xsim.h).
-// numpy in (any integer dtype, checked as the library checks samples), numpy out without
-// copies (each result tensor's buffer is handed to numpy), the GIL released while simulating,
+// numpy in without copies (any integer dtype and strides, read in place and checked as the
+// library checks samples), numpy out without copies (each result tensor's buffer is handed to
+// numpy; a batch fills one array), the GIL released while simulating,
 // ai8xsim::Error raised as ai8xsim.Error (a RuntimeError) with the same message and `.kind`.
 // The Python package (python/ai8xsim/*.py) builds the user-facing API on top of this.
 #include <pybind11/functional.h>
@@ -8,8 +9,10 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <chrono>
 #include <cstdint>
 #include <limits>
+#include <thread>
 #include <memory>
 #include <optional>
 #include <string>
@@ -55,63 +58,32 @@ bool library_dtype(const py::dtype& dt, DType& out) {
   return true;
 }
 
-// The slow path: the array as the library's NdArray, checked by sample_to_tensor, so that a
-// bad sample gets exactly the message the CLI gives for the same data in a .npy file.
-Tensor checked_by_library(const py::array& a, const std::string& what) {
-  NdArray nd;
-  if (!library_dtype(a.dtype(), nd.dtype))
-    fail(ErrorKind::Input, what + ": dtype " + py::str(a.dtype()).cast<std::string>() +
-                               "; a sample must hold integers in [-128, 127] (int8 .. int64)");
-  for (py::ssize_t d = 0; d < a.ndim(); ++d) nd.shape.push_back(a.shape(d));
-  if (dtype_is_integer(nd.dtype)) {
-    // Only integer data reaches the value checks; float data fails on its dtype first.
-    py::array_t<double, py::array::c_style | py::array::forcecast> v(a);
-    nd.values.assign(v.data(), v.data() + v.size());
+// The array read in place as the library's SampleArray (no copy): its dtype, shape and
+// strides, checked by the library (integers; a sample C x H x W or C x L, a batch with N in
+// front), so that a bad array gets the message the CLI gives for the same data in a .npy file.
+// Values are checked as each sample is read. `keep` holds a byte-swapped copy when the array is
+// not in the machine's byte order.
+SampleArray sample_array(const py::array& a, bool batch, const std::string& what,
+                         py::object& keep) {
+  py::array arr = a;
+  if (arr.dtype().byteorder() == '>') {
+    keep = arr.attr("astype")(arr.dtype().attr("newbyteorder")("="));
+    arr = keep.cast<py::array>();
   }
-  return sample_to_tensor(nd, what);
-}
-
-template <typename T>
-bool copy_in_range(const py::array& c, Tensor& t) {
-  const T* p = static_cast<const T*>(c.data());
-  for (size_t i = 0; i < t.data.size(); ++i) {
-    const T v = p[i];
-    if constexpr (std::numeric_limits<T>::is_signed) {
-      if (v < T(-128) || v > T(127)) return false;
-    } else {
-      if (v > T(127)) return false;
-    }
-    t.data[i] = static_cast<int32_t>(v);
-  }
-  return true;
-}
-
-bool fast_copy(const py::array& c, Tensor& t) {
-  const char k = c.dtype().kind();
-  const auto n = c.dtype().itemsize();
-  if (k == 'i' && n == 1) return copy_in_range<int8_t>(c, t);
-  if (k == 'i' && n == 2) return copy_in_range<int16_t>(c, t);
-  if (k == 'i' && n == 4) return copy_in_range<int32_t>(c, t);
-  if (k == 'i' && n == 8) return copy_in_range<int64_t>(c, t);
-  if (k == 'u' && n == 1) return copy_in_range<uint8_t>(c, t);
-  if (k == 'u' && n == 2) return copy_in_range<uint16_t>(c, t);
-  if (k == 'u' && n == 4) return copy_in_range<uint32_t>(c, t);
-  if (k == 'u' && n == 8) return copy_in_range<uint64_t>(c, t);
-  return false;
-}
-
-// One sample (C x H x W or C x L) as the engine's tensor: copied once, never through double
-// unless it is bad (then the library's check produces the message).
-Tensor to_tensor(const py::array& a, const std::string& what) {
-  const bool shape_ok = a.ndim() == 2 || a.ndim() == 3;
-  const char k = a.dtype().kind();
-  if (shape_ok && (k == 'i' || k == 'u') && a.size() > 0) {
-    py::array c = py::array::ensure(a, py::array::c_style);
-    Tensor t(static_cast<int>(a.shape(0)), static_cast<int>(a.shape(1)),
-             a.ndim() == 3 ? static_cast<int>(a.shape(2)) : 1);
-    if (fast_copy(c, t)) return t;
-  }
-  return checked_by_library(a, what);
+  DType dt;
+  if (!library_dtype(arr.dtype(), dt))
+    fail(ErrorKind::Input, what + ": dtype " + py::str(arr.dtype()).cast<std::string>() + "; " +
+                               (batch ? "samples must be" : "a sample must hold") +
+                               " integers in [-128, 127] (int8 .. int64)");
+  std::vector<int64_t> shape(arr.shape(), arr.shape() + arr.ndim());
+  SampleArray s = SampleArray::c_order(static_cast<const char*>(arr.data()), dt, shape, batch,
+                                       what);
+  // NumPy's own strides (a view, a transposed or sliced array: no copy).
+  const size_t first = batch ? 0 : 1;  // a single sample has no batch axis
+  s.strides[0] = 0;
+  for (py::ssize_t d = 0; d < arr.ndim(); ++d) s.strides[first + d] = arr.strides(d);
+  if (arr.ndim() == (batch ? 3 : 2)) s.strides[3] = static_cast<int64_t>(arr.itemsize());
+  return s;
 }
 
 // ---- Tensor -> numpy (no copy: numpy owns the moved tensor) -------------------------------
@@ -121,21 +93,6 @@ py::array_t<int32_t> to_numpy(Tensor&& t) {
   py::capsule free_it(owned, [](void* p) { delete static_cast<Tensor*>(p); });
   const std::vector<py::ssize_t> shape{owned->c, owned->h, owned->w};
   return py::array_t<int32_t>(shape, owned->data.data(), free_it);
-}
-
-// A batch of tensors stacked as N x C x H x W (one copy: the facade returns separate tensors).
-py::array_t<int32_t> stack(std::vector<Tensor>&& ts) {
-  if (ts.empty()) return py::array_t<int32_t>(std::vector<py::ssize_t>{0, 0, 0, 0});
-  const Tensor& f = ts[0];
-  py::array_t<int32_t> out(std::vector<py::ssize_t>{static_cast<py::ssize_t>(ts.size()), f.c,
-                                                    f.h, f.w});
-  int32_t* dst = out.mutable_data();
-  for (Tensor& t : ts) {
-    std::copy(t.data.begin(), t.data.end(), dst);
-    dst += t.data.size();
-    Tensor().data.swap(t.data);
-  }
-  return out;
 }
 
 // ---- the facade ---------------------------------------------------------------------------
@@ -158,13 +115,20 @@ Simulator load(const std::string& config, const std::string& checkpoint,
 
 // memory_fed: every layer that reads data memory takes its input from the memory image
 // (sim/datamem.h MemoryRun), as `ai8xsim run --kat` runs; otherwise the fast path.
-py::tuple run(const Simulator& sim, const py::array& x, bool keep_layers, bool memory_fed) {
-  Tensor input = to_tensor(x, "input");
+int thread_count(const py::object& threads);
+
+py::tuple run(const Simulator& sim, const py::array& x, bool keep_layers, bool memory_fed,
+              const py::object& threads_arg) {
+  const int threads = thread_count(threads_arg);
+  py::object keep;
+  const SampleArray sample = sample_array(x, false, "input", keep);
   RunResult r;
   {
     py::gil_scoped_release release;
+    const Network& net = sim.network(sample.shape);  // the shape checked before the data
+    Tensor input;
+    sample.load(0, input);
     if (memory_fed) {
-      const Network& net = sim.network(InputShape{input.c, input.h, input.w});
       MemoryRunOptions o;
       o.compare_reads = false;
       o.read_inputs = true;
@@ -172,7 +136,7 @@ py::tuple run(const Simulator& sim, const py::array& x, bool keep_layers, bool m
       MemoryRun hook(net, o);
       r = run_network(net, input, keep_layers, &hook);
     } else {
-      r = sim.run(input, keep_layers);
+      r = sim.run(input, keep_layers, threads);
     }
   }
   py::dict layers;
@@ -181,29 +145,6 @@ py::tuple run(const Simulator& sim, const py::array& x, bool keep_layers, bool m
   return py::make_tuple(to_numpy(std::move(r.output)), layers);
 }
 
-std::vector<Tensor> batch_tensors(const py::array& xs) {
-  if (xs.ndim() != 3 && xs.ndim() != 4)
-    fail(ErrorKind::Input, "batch: shape " + py::str(py::tuple(py::cast(
-                                                 std::vector<py::ssize_t>(
-                                                     xs.shape(), xs.shape() + xs.ndim()))))
-                                                 .cast<std::string>() +
-                               "; a batch is N x C x H x W (2-D samples) or N x C x L (1-D)");
-  if (xs.shape(0) == 0)  // as the command line: an empty batch is a mistake, not a result
-    fail(ErrorKind::Input, "batch: no samples (shape " +
-                               py::str(py::tuple(py::cast(std::vector<py::ssize_t>(
-                                           xs.shape(), xs.shape() + xs.ndim()))))
-                                   .cast<std::string>() +
-                               "); give at least one sample");
-  std::vector<Tensor> out;
-  out.reserve(static_cast<size_t>(xs.shape(0)));
-  for (py::ssize_t i = 0; i < xs.shape(0); ++i)
-    out.push_back(to_tensor(py::array(xs[py::int_(i)]), "batch sample " + std::to_string(i)));
-  return out;
-}
-
-// `progress(done)` is called with the GIL held at most every `every` samples and at the end.
-// A Python exception in it (e.g. KeyboardInterrupt) cannot stop the facade's workers: it is
-// kept and raised once the batch returns.
 // `threads` as Python gives it: any integer (usable_threads() bounds it by the cores; a
 // count beyond 64 bits is as many as the machine has), else ai8xsim.Error.
 int thread_count(const py::object& threads) {
@@ -218,50 +159,102 @@ int thread_count(const py::object& threads) {
   return usable_threads(overflow > 0 ? std::numeric_limits<int64_t>::max() : v);
 }
 
+// Raised from the progress callback to end a batch (the Python exception is kept aside).
+struct BatchCancelled {};
+
+// The batch read in place and run with the GIL released, the outputs written by the worker
+// threads into one array allocated first. `progress(done)` is called with the GIL held at most
+// every `every` samples and at the end. Ctrl-C: the main thread, which runs samples too, checks
+// for signals (PyErr_CheckSignals) after its samples, at most every 50 ms; a Python exception
+// there or in `progress` (KeyboardInterrupt, say) stops the workers after the samples they
+// hold and is raised.
 py::array_t<int32_t> run_batch(const Simulator& sim, const py::array& xs,
                                const py::object& threads_arg, const py::object& progress,
                                size_t every) {
   const int threads = thread_count(threads_arg);
-  std::vector<Tensor> inputs = batch_tensors(xs);
-  const size_t n = inputs.size();
-  std::function<void(size_t)> cb;
-  std::unique_ptr<py::error_already_set> pending;
-  size_t last = 0;
-  if (!progress.is_none())
-    cb = [&](size_t done) {
-      if (pending || (done - last < std::max<size_t>(every, 1) && done != n)) return;
-      last = done;
-      py::gil_scoped_acquire gil;
-      try {
-        progress(done);
-      } catch (py::error_already_set& e) {
-        pending = std::make_unique<py::error_already_set>(std::move(e));
-      }
-    };
-  std::vector<Tensor> outs;
+  if (xs.ndim() > 0 && xs.shape(0) == 0)  // as the command line: an empty batch is a mistake
+    fail(ErrorKind::Input, "batch: no samples (shape " +
+                               py::str(py::tuple(py::cast(std::vector<py::ssize_t>(
+                                           xs.shape(), xs.shape() + xs.ndim()))))
+                                   .cast<std::string>() +
+                               "); give at least one sample");
+  py::object keep;
+  const SampleArray inputs = sample_array(xs, true, "batch", keep);
+  const size_t n = static_cast<size_t>(inputs.n);
+  InputShape os;
   {
     py::gil_scoped_release release;
-    outs = sim.run_batch(inputs, threads, cb);
+    os = sim.output_shape(inputs.shape);
+  }
+  py::array_t<int32_t> out(std::vector<py::ssize_t>{static_cast<py::ssize_t>(n), os.c, os.h,
+                                                    os.w});
+  int32_t* dst = out.mutable_data();
+  const size_t per = static_cast<size_t>(os.c) * os.h * os.w;
+  std::unique_ptr<py::error_already_set> pending;
+  size_t last = 0;
+  const auto main_thread = std::this_thread::get_id();
+  using Clock = std::chrono::steady_clock;
+  auto last_check = Clock::now();
+  auto cb = [&](size_t done) {  // one thread at a time (Simulator::run_batch)
+    const bool report = !progress.is_none() &&
+                        (done - last >= std::max<size_t>(every, 1) || done == n);
+    const bool check = std::this_thread::get_id() == main_thread &&
+                       Clock::now() - last_check > std::chrono::milliseconds(50);
+    if (!report && !check) return;
+    py::gil_scoped_acquire gil;
+    try {
+      if (check) {
+        last_check = Clock::now();
+        if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+      }
+      if (report) {
+        last = done;
+        progress(done);
+      }
+    } catch (py::error_already_set& e) {
+      pending = std::make_unique<py::error_already_set>(std::move(e));
+      throw BatchCancelled{};
+    }
+  };
+  try {
+    py::gil_scoped_release release;
+    sim.run_batch(
+        inputs,
+        [&](size_t i, const Tensor& o) { std::copy(o.data.begin(), o.data.end(), dst + i * per); },
+        threads, cb);
+  } catch (const BatchCancelled&) {
   }
   if (pending) throw std::move(*pending);
-  return stack(std::move(outs));
+  return out;
 }
 
 // A sequence of inferences carrying the rolling data buffer (Simulator::run_sequence):
 // (outputs stacked N x C x H x W, the buffer after the last step or None). `buffer`: the
 // buffer to start from (entries x channels x columns), None for zero.
 py::tuple run_sequence(const Simulator& sim, const py::array& xs, const py::object& buffer) {
-  std::vector<Tensor> inputs = batch_tensors(xs);
+  py::object keep, keep_buffer;
+  const SampleArray frames = sample_array(xs, true, "sequence", keep);
   std::optional<Tensor> start;
-  if (!buffer.is_none()) start = to_tensor(py::array(buffer), "buffer");
+  if (!buffer.is_none()) {
+    start.emplace();
+    sample_array(py::array(buffer), false, "buffer", keep_buffer).load(0, *start);
+  }
   Tensor last;
   std::vector<Tensor> outs;
   {
     py::gil_scoped_release release;
+    std::vector<Tensor> inputs(static_cast<size_t>(frames.n));
+    for (int64_t i = 0; i < frames.n; ++i) frames.load(i, inputs[static_cast<size_t>(i)]);
     outs = sim.run_sequence(inputs, start ? &*start : nullptr, &last);
   }
+  const InputShape os = outs.empty() ? InputShape{0, 0, 0}
+                                     : InputShape{outs[0].c, outs[0].h, outs[0].w};
+  py::array_t<int32_t> stacked(std::vector<py::ssize_t>{static_cast<py::ssize_t>(outs.size()),
+                                                        os.c, os.h, os.w});
+  int32_t* dst = stacked.mutable_data();
+  for (const Tensor& t : outs) dst = std::copy(t.data.begin(), t.data.end(), dst);
   py::object buf = last.size() ? py::object(to_numpy(std::move(last))) : py::none();
-  return py::make_tuple(stack(std::move(outs)), buf);
+  return py::make_tuple(stacked, buf);
 }
 
 InputShape input_shape(const std::vector<int>& s) {
@@ -527,9 +520,10 @@ void bind_simulator(py::module_& m) {
                   py::arg("fast_fifo") = false, py::arg("overlap_data") = false,
                   py::arg("weight_bits") = std::map<int, int>{})
       .def("run", &run, py::arg("x"), py::arg("keep_layers") = true,
-           py::arg("memory_fed") = false,
+           py::arg("memory_fed") = false, py::arg("threads") = py::int_(0),
            "(output, {yaml_index: layer output}) for one sample; memory_fed: layers read "
-           "their input from the data memory image")
+           "their input from the data memory image; threads: its large layers' rows split "
+           "over that many threads (0: all cores)")
       .def("run_batch", &run_batch, py::arg("xs"), py::arg("threads") = py::int_(0),
            py::arg("progress") = py::none(), py::arg("progress_every") = 1)
       .def("run_sequence", &run_sequence, py::arg("xs"), py::arg("buffer") = py::none(),

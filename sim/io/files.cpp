@@ -1,6 +1,7 @@
 #include "sim/io/files.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -10,6 +11,8 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <tuple>
+#include <utility>
 
 #include "ai8xsim/error.h"
 #include "sim/io/outputs.h"
@@ -104,8 +107,56 @@ void write_file_atomically(const std::string& path, const std::string& contents)
 void write_files_atomically(const std::vector<PendingFile>& files, const std::string& directory) {
   OutputTransaction t;
   if (!directory.empty()) t.add_directory("", directory);
-  for (const PendingFile& f : files) t.add(f.option, f.path, f.contents);
+  for (const PendingFile& f : files) {
+    if (f.written.empty())
+      t.add(f.option, f.path, f.contents);
+    else
+      t.add_written(f.option, f.path, f.written);
+  }
   t.commit();
+}
+
+OutputMapping::OutputMapping(const std::string& path, size_t size) : path_(path), size_(size) {
+  const OutputTemporary t = create_output_temporary("", path);
+  tmp_ = t.name;
+  fd_ = t.fd;
+  int rc = size ? ::posix_fallocate(fd_, 0, static_cast<off_t>(size)) : 0;
+  if (rc == EINVAL || rc == EOPNOTSUPP)  // a file system without fallocate
+    rc = ::ftruncate(fd_, static_cast<off_t>(size)) == 0 ? 0 : errno;
+  if (rc == 0 && size) {
+    void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd_, 0);
+    if (p == MAP_FAILED) rc = errno;
+    else data_ = static_cast<char*>(p);
+  }
+  if (rc != 0) {
+    ::close(fd_);
+    discard_output_temporary(tmp_);
+    io_fail(path, "cannot write it: cannot reserve " + std::to_string(size) +
+                      " bytes in the temporary file " + tmp_ + ": " + std::strerror(rc));
+  }
+}
+
+OutputMapping::~OutputMapping() {
+  if (data_) ::munmap(data_, size_);
+  if (fd_ >= 0) {
+    ::close(fd_);
+    discard_output_temporary(tmp_);
+  }
+}
+
+PendingFile OutputMapping::finish() {
+  int rc = data_ && ::msync(data_, size_, MS_SYNC) != 0 ? errno : 0;
+  if (data_) ::munmap(data_, size_);
+  data_ = nullptr;
+  ::fchmod(fd_, 0644);
+  if (rc == 0 && ::fsync(fd_) != 0) rc = errno;
+  if (::close(fd_) != 0 && rc == 0) rc = errno;
+  fd_ = -1;
+  if (rc != 0) {
+    discard_output_temporary(tmp_);
+    io_fail(path_, "cannot finish the temporary file " + tmp_ + ": " + std::strerror(rc));
+  }
+  return PendingFile{path_, {}, "", tmp_};
 }
 
 }  // namespace ai8xsim

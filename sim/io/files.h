@@ -27,6 +27,30 @@ struct PendingFile {
   std::string path;
   std::string contents;
   std::string option;  // where the path came from, for messages ("--output"); may be empty
+  // When set, the contents are already in this temporary file next to `path` (from
+  // OutputMapping::finish); committing renames it.
+  std::string written = {};
+};
+
+// A large output written in place as it is produced, then committed with the others: a
+// temporary file next to `path` with `size` bytes reserved up front (a full disk fails here, not
+// later), mapped for writing; any thread may write to distinct parts of data(). finish() flushes
+// it and hands the temporary over (as PendingFile::written); without finish() the destructor
+// removes it.
+class OutputMapping {
+ public:
+  OutputMapping(const std::string& path, size_t size);
+  ~OutputMapping();
+  OutputMapping(const OutputMapping&) = delete;
+  OutputMapping& operator=(const OutputMapping&) = delete;
+  char* data() { return data_; }
+  PendingFile finish();
+
+ private:
+  std::string path_, tmp_;
+  int fd_ = -1;
+  char* data_ = nullptr;
+  size_t size_ = 0;
 };
 
 // All files or none, through an OutputTransaction (sim/io/outputs.h); `directory`, when not

@@ -1,6 +1,12 @@
 #include "sim/io/npy.h"
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cctype>
+#include <cerrno>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -251,6 +257,12 @@ DType descr_to_dtype(const std::string& descr, HeaderParser& p) {
   return it->second;
 }
 
+std::string shape_text(const std::vector<int64_t>& shape) {
+  NdArray a;
+  a.shape = shape;
+  return a.shape_str();
+}
+
 // Elements of `shape`; an Error when the byte count would not fit in memory addresses.
 size_t checked_count(const std::vector<int64_t>& shape, size_t item, const std::string& what,
                      ErrorKind kind, const std::string& shape_text) {
@@ -265,7 +277,7 @@ size_t checked_count(const std::vector<int64_t>& shape, size_t item, const std::
   return static_cast<size_t>(n);
 }
 
-Header parse_header(const std::string& b, const std::string& what, ErrorKind kind) {
+Header parse_header(std::string_view b, const std::string& what, ErrorKind kind) {
   if (b.size() < kMagicLen + 4 || b.compare(0, kMagicLen, kMagic, kMagicLen) != 0) {
     if (b.size() >= kMagicLen && b.compare(0, kMagicLen, kMagic, kMagicLen) == 0)
       fail(kind, what + ": .npy header: found a truncated header, expected the version and "
@@ -291,7 +303,7 @@ Header parse_header(const std::string& b, const std::string& what, ErrorKind kin
   if (len > b.size() - start)
     fail(kind, what + ": .npy header: found " + std::to_string(b.size() - start) +
                    " header bytes, expected " + std::to_string(len) + " (truncated file)");
-  const std::string text = b.substr(start, len);
+  const std::string text(b.substr(start, len));
   HeaderParser p(text, what, kind);
   const auto dict = p.parse_dict();
   for (const char* key : {"descr", "fortran_order", "shape"})
@@ -318,24 +330,67 @@ Header parse_header(const std::string& b, const std::string& what, ErrorKind kin
 
 }  // namespace
 
-NdArray parse_npy(const std::string& bytes, const std::string& what, ErrorKind kind) {
+NpyData locate_npy(std::string_view bytes, const std::string& what, ErrorKind kind) {
   const Header h = parse_header(bytes, what, kind);
-  NdArray a;
-  a.dtype = h.dtype;
-  a.shape = h.shape;
+  NpyData d;
+  d.dtype = h.dtype;
+  d.shape = h.shape;
   const size_t item = dtype_size(h.dtype);
-  const size_t count = checked_count(h.shape, item, what, kind, a.shape_str());
+  d.count = checked_count(h.shape, item, what, kind, shape_text(h.shape));
   const size_t available = bytes.size() - h.data_offset;
-  if (available / item < count)
+  if (available / item < d.count)
     fail(kind, what + ": .npy data: found " + std::to_string(available) + " bytes, expected " +
-                   std::to_string(count * item) + " for shape " + a.shape_str() + " of " +
-                   dtype_name(h.dtype) + " (truncated file)");
-  decode_values(h.dtype, bytes.data() + h.data_offset, count, a.values);
+                   std::to_string(d.count * item) + " for shape " + shape_text(h.shape) +
+                   " of " + dtype_name(h.dtype) + " (truncated file)");
+  d.data = bytes.data() + h.data_offset;
+  return d;
+}
+
+NdArray parse_npy(const std::string& bytes, const std::string& what, ErrorKind kind) {
+  const NpyData d = locate_npy(bytes, what, kind);
+  NdArray a;
+  a.dtype = d.dtype;
+  a.shape = d.shape;
+  decode_values(d.dtype, d.data, d.count, a.values);
   return a;
 }
 
 NdArray read_npy(const std::string& path, ErrorKind kind) {
   return parse_npy(read_file(path), "file " + path, kind);
+}
+
+// ---- a .npy file read in place ----------------------------------------------------------------
+
+struct NpyFile::Storage {
+  void* map = MAP_FAILED;
+  size_t map_size = 0;
+  std::string bytes;  // when the file cannot be mapped (a pipe, an empty file)
+  ~Storage() {
+    if (map != MAP_FAILED) ::munmap(map, map_size);
+  }
+};
+
+NpyFile NpyFile::open(const std::string& path, ErrorKind kind) {
+  auto storage = std::make_shared<Storage>();
+  std::string_view bytes;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  struct stat st {};
+  if (fd >= 0 && ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+    storage->map_size = static_cast<size_t>(st.st_size);
+    storage->map = ::mmap(nullptr, storage->map_size, PROT_READ, MAP_PRIVATE, fd, 0);
+  }
+  if (fd >= 0) ::close(fd);
+  if (storage->map != MAP_FAILED) {
+    bytes = std::string_view(static_cast<const char*>(storage->map), storage->map_size);
+  } else {
+    storage->bytes = read_file(path);  // names the file and the reason when it cannot be read
+    bytes = storage->bytes;
+  }
+  NpyFile f;
+  f.what = "file " + path;
+  static_cast<NpyData&>(f) = locate_npy(bytes, f.what, kind);
+  f.storage_ = std::move(storage);
+  return f;
 }
 
 namespace {
@@ -409,19 +464,17 @@ std::string shape_literal(const std::vector<int64_t>& shape) {
   return s + ")";
 }
 
-template <typename T>
-std::string encode_npy(const char* descr, const std::vector<int64_t>& shape,
-                       const std::vector<T>& data) {
+int64_t element_count(const std::vector<int64_t>& shape) {
   int64_t count = 1;
   for (int64_t d : shape) {
     if (d < 0) fail(ErrorKind::Internal, "encode_npy: negative dimension in " +
                                              shape_literal(shape));
     count *= d;
   }
-  if (count != static_cast<int64_t>(data.size()))
-    fail(ErrorKind::Internal, "encode_npy: shape " + shape_literal(shape) + " holds " +
-                                  std::to_string(count) + " values, the data " +
-                                  std::to_string(data.size()));
+  return count;
+}
+
+std::string npy_header(const char* descr, const std::vector<int64_t>& shape) {
   std::string dict = "{'descr': '" + std::string(descr) +
                      "', 'fortran_order': False, 'shape': " + shape_literal(shape) + ", }";
   // Pad with spaces so that the data starts on a 64-byte boundary; end with a newline.
@@ -435,11 +488,28 @@ std::string encode_npy(const char* descr, const std::vector<int64_t>& shape,
   out += static_cast<char>(dict.size() & 0xff);
   out += static_cast<char>(dict.size() >> 8);
   out += dict;
+  return out;
+}
+
+template <typename T>
+std::string encode_npy(const char* descr, const std::vector<int64_t>& shape,
+                       const std::vector<T>& data) {
+  const int64_t count = element_count(shape);
+  if (count != static_cast<int64_t>(data.size()))
+    fail(ErrorKind::Internal, "encode_npy: shape " + shape_literal(shape) + " holds " +
+                                  std::to_string(count) + " values, the data " +
+                                  std::to_string(data.size()));
+  std::string out = npy_header(descr, shape);
   out.append(reinterpret_cast<const char*>(data.data()), data.size() * sizeof(T));
   return out;
 }
 
 }  // namespace
+
+std::string npy_header_int32(const std::vector<int64_t>& shape) {
+  element_count(shape);  // checks the dimensions
+  return npy_header("<i4", shape);
+}
 
 std::string encode_npy_int32(const std::vector<int64_t>& shape, const std::vector<int32_t>& data) {
   return encode_npy("<i4", shape, data);

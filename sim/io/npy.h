@@ -6,7 +6,9 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ai8xsim/error.h"
@@ -20,6 +22,30 @@ namespace ai8xsim {
 NdArray parse_npy(const std::string& bytes, const std::string& what,
                   ErrorKind kind = ErrorKind::Input);
 NdArray read_npy(const std::string& path, ErrorKind kind = ErrorKind::Input);
+
+// A .npy array located in its bytes, nothing decoded: dtype, shape, and `count` elements of
+// dtype_size(dtype) bytes each, little-endian, C order, at `data` (checked to be present).
+struct NpyData {
+  DType dtype = DType::I64;
+  std::vector<int64_t> shape;
+  const char* data = nullptr;
+  size_t count = 0;
+};
+NpyData locate_npy(std::string_view bytes, const std::string& what,
+                   ErrorKind kind = ErrorKind::Input);
+
+// A .npy file read in place: memory-mapped (read-only) when it is a regular file, else read
+// into memory. Only the header is parsed when it opens, so the shape can be checked before any
+// data is touched; the pages are read when the data is. Copies share the mapping.
+class NpyFile : public NpyData {
+ public:
+  static NpyFile open(const std::string& path, ErrorKind kind = ErrorKind::Input);
+  std::string what;  // "file PATH", for messages
+
+ private:
+  struct Storage;
+  std::shared_ptr<Storage> storage_;
+};
 
 // .npz: a zip (stored or deflated) of .npy files; keys are the entry names without ".npy".
 NdArrayMap read_npz(const std::string& path, ErrorKind kind = ErrorKind::Checkpoint);
@@ -39,6 +65,10 @@ NdArrayMap parse_npz(std::string bytes, const std::string& name, ErrorKind kind,
 // `count` little-endian elements at `data` appended to `out` as doubles.
 size_t dtype_size(DType t);
 void decode_values(DType t, const char* data, size_t count, std::vector<double>& out);
+
+// The header of an int32 .npy of this shape (version 1.0, C order, little-endian); the data
+// follows it directly.
+std::string npy_header_int32(const std::vector<int64_t>& shape);
 
 // .npy bytes (version 1.0 header, C order, little-endian).
 std::string encode_npy_int32(const std::vector<int64_t>& shape, const std::vector<int32_t>& data);

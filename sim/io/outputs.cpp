@@ -182,7 +182,34 @@ OutputTransaction::~OutputTransaction() {
 
 void OutputTransaction::add(const std::string& option, const std::string& path,
                             std::string contents) {
-  files_.push_back({option, path, std::move(contents), "", "", ""});
+  files_.push_back({option, path, std::move(contents), false, "", "", ""});
+}
+
+void OutputTransaction::add_written(const std::string& option, const std::string& path,
+                                    const std::string& tmp) {
+  files_.push_back({option, path, "", true, "", tmp, ""});
+}
+
+OutputTemporary create_output_temporary(const std::string& option, const std::string& path) {
+  const std::string dir = directory_of(path);
+  // The name is registered for signals before the file exists (as mkstemp, but a signal
+  // between creating and registering would leave the file behind).
+  for (int attempt = 0;; ++attempt) {
+    const std::string name = dir + "/." + base_name(path) + ".tmp." + random_suffix();
+    register_path(g_files, name);
+    const int fd = ::open(name.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0) return {name, fd};
+    const int err = errno;
+    unregister_path(g_files, name);
+    if (err != EEXIST || attempt > 100)
+      out_fail(option, path, "cannot write it: cannot create a file in the directory " + dir +
+                                 ": " + std::strerror(err));
+  }
+}
+
+void discard_output_temporary(const std::string& name) {
+  ::unlink(name.c_str());
+  unregister_path(g_files, name);
 }
 
 void OutputTransaction::add_directory(const std::string& option, const std::string& dir,
@@ -262,22 +289,10 @@ void OutputTransaction::stage() {
       out_fail(d.option, d.path, "exists but is not a directory");
   }
   for (File& f : files_) {
-    const std::string dir = directory_of(f.target);
-    // The name is registered for signals before the file exists (as mkstemp, but a signal
-    // between creating and registering would leave the file behind).
-    int fd = -1;
-    for (int attempt = 0; fd < 0; ++attempt) {
-      f.tmp = dir + "/." + base_name(f.target) + ".tmp." + random_suffix();
-      register_path(g_files, f.tmp);
-      fd = ::open(f.tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-      if (fd >= 0) break;
-      const int err = errno;
-      unregister_path(g_files, f.tmp);
-      f.tmp.clear();
-      if (err != EEXIST || attempt > 100)
-        out_fail(f.option, f.path, "cannot write it: cannot create a file in the directory " +
-                                       dir + ": " + std::strerror(err));
-    }
+    if (f.written) continue;
+    const OutputTemporary t = create_output_temporary(f.option, f.target);
+    f.tmp = t.name;
+    const int fd = t.fd;
     try {
       write_all(fd, f.contents, f.option, f.path, f.tmp);
     } catch (...) {

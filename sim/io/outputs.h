@@ -33,6 +33,10 @@ class OutputTransaction {
   // run's files only; nothing else in it is touched.
   void add_directory(const std::string& option, const std::string& dir,
                      std::function<bool(const std::string& name)> own = {});
+  // A file already written in full to the temporary `tmp` next to `path` (made by
+  // create_output_temporary, e.g. for an output written in place as it is produced): committed
+  // (renamed) with the others, removed on failure.
+  void add_written(const std::string& option, const std::string& path, const std::string& tmp);
   // Writes everything or nothing; an ai8xsim::Error (IO) naming the option, the file and the
   // reason otherwise.
   void commit();
@@ -40,6 +44,7 @@ class OutputTransaction {
  private:
   struct File {
     std::string option, path, contents;
+    bool written = false;  // the temporary was filled before commit (add_written)
     std::string target;  // the file replaced: `path`, or where its symbolic link points
     std::string tmp, backup;
   };
@@ -56,6 +61,15 @@ class OutputTransaction {
   std::vector<std::string> created_dirs_;  // by stage(), parents first
   bool done_ = false;
 };
+
+// An empty temporary file next to `path`, open for writing (its name and descriptor), removed
+// on a signal like the transaction's own; discard_output_temporary removes it.
+struct OutputTemporary {
+  std::string name;
+  int fd = -1;
+};
+OutputTemporary create_output_temporary(const std::string& option, const std::string& path);
+void discard_output_temporary(const std::string& name);
 
 // The command line's signal handling for outputs: SIGINT, SIGTERM and SIGHUP remove the
 // temporaries and directories of every transaction not yet committed, then end the process by

@@ -67,6 +67,18 @@ def run_flags(m: dict) -> list:
     return out
 
 
+def load_options(m: dict) -> dict:
+    """ai8xsim.load keyword options for the izer flags recorded in meta.json."""
+    flags = run_flags(m)
+    opts = {}
+    for i, f in enumerate(flags):
+        if f == "--no-bias":
+            opts["no_bias"] = [int(v) for v in flags[i + 1].split(",") if v]
+        elif f.startswith("--") and f != "--no-bias":
+            opts[f[2:].replace("-", "_")] = True
+    return opts
+
+
 def cli_args(corpus: pathlib.Path, case: str, m: dict, weights: str) -> list:
     d = case_dir(corpus, case)
     return ["run", "--config-file", str(d / m["config"]), "--checkpoint-file",

@@ -78,16 +78,7 @@ def is_1d(case):
     return np.load(case_dir(case) / meta(case)["sample_input"]).ndim == 2
 
 
-def load_options(m):
-    """ai8xsim.load keyword options for the izer flags recorded in meta.json."""
-    flags = C.run_flags(m)
-    opts = {}
-    for i, f in enumerate(flags):
-        if f == "--no-bias":
-            opts["no_bias"] = [int(v) for v in flags[i + 1].split(",") if v]
-        elif f.startswith("--") and f != "--no-bias":
-            opts[f[2:].replace("-", "_")] = True
-    return opts
+load_options = C.load_options  # ai8xsim.load keyword options for meta.json's izer flags
 
 
 def load_case(ai8xsim, case, weights=None):

@@ -1,5 +1,6 @@
 """The Python API on corpus cases: load, run (every layer equal to izer's), run_batch,
 errors, network and summary."""
+import json
 import subprocess
 import sys
 
@@ -319,3 +320,117 @@ def test_layers_name_their_buffer_use():
     readers = [L.index for L in layers.layers if -2 in L.in_sequences]
     assert shifts and inserts and readers
     assert set(shifts) <= set(readers)
+
+
+@pytest.mark.parametrize("dtype", ["int8", "uint8", "int16", ">i2", "int32", "int64", "uint64"])
+def test_run_batch_reads_any_integer_dtype_and_strides_in_place(dtype):
+    net, x, _, _ = _case(ONE_D)
+    X = _perturbed_batch(x, 6)
+    if np.dtype(dtype).kind == "u":
+        X = np.clip(X, 0, 127)
+    ref = np.stack([net.run(s) for s in X])
+    Xd = X.astype(dtype)
+    assert np.array_equal(net.run_batch(Xd, threads=2), ref)
+    every_other = np.repeat(Xd, 2, axis=0)[::2]     # a sliced view
+    assert not every_other.flags.c_contiguous
+    assert np.array_equal(net.run_batch(every_other, threads=2), ref)
+    fortran = np.asfortranarray(Xd)                 # every axis strided
+    assert np.array_equal(net.run_batch(fortran, threads=2), ref)
+    assert np.array_equal(net.run(fortran[1]), ref[1])
+    same = np.broadcast_to(Xd[2], Xd.shape)         # stride 0 along N
+    assert np.array_equal(net.run_batch(same, threads=2), np.broadcast_to(ref[2], ref.shape))
+
+
+def test_run_batch_names_the_first_bad_sample():
+    net, x, _, _ = _case(ONE_D)
+    X = _perturbed_batch(x, 50)
+    X[31].flat[4] = 128
+    X[30].flat[7] = -300
+    for _ in range(3):
+        with pytest.raises(ai8xsim.Error, match=r"batch: sample 30, element 7 is -300") as e:
+            net.run_batch(X, threads=2)
+        assert e.value.kind == "input"
+
+
+def test_single_run_splits_rows_and_equals_one_thread():
+    net, x, _, _ = _case(DEMOS[0])
+    assert np.array_equal(net.run(x, threads=2), net.run(x, threads=1))
+
+
+_MEMORY_SCRIPT = r"""
+import resource, sys, json
+import numpy as np
+sys.path.insert(0, sys.argv[1])
+import ai8xsim
+net = ai8xsim.load(sys.argv[2], sys.argv[3], device=sys.argv[4], **json.loads(sys.argv[5]))
+x = np.load(sys.argv[6]).astype(np.int8)
+X = np.empty((int(sys.argv[7]),) + x.shape, np.int8)
+X[:] = x                                  # every page touched
+y = net.run(x)
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+Y = net.run_batch(X, threads=2, progress=False)
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+assert (Y == y).all()
+print(json.dumps({"input": X.nbytes, "output": Y.nbytes, "growth": after - before}))
+"""
+
+
+def test_run_batch_memory_is_its_output_not_a_copy_of_the_input():
+    # A 64 MB int8 batch: an int32 copy of it would take 256 MB more.
+    S.require_corpus()
+    m = S.meta(ONE_D)
+    d = S.case_dir(ONE_D)
+    x = np.load(d / m["sample_input"])
+    n = (64 << 20) // x.size
+    p = subprocess.run([sys.executable, "-c", _MEMORY_SCRIPT, str(S.PACKAGE_DIR),
+                        str(d / m["config"]), str(d / m["weights"]), m["device"],
+                        json.dumps(S.load_options(m)), str(d / m["sample_input"]), str(n)],
+                       capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    r = json.loads(p.stdout)
+    assert r["growth"] <= r["output"] + (16 << 20), r
+
+
+_INTERRUPT_SCRIPT = r"""
+import json, os, signal, sys, threading, time
+import numpy as np
+sys.path.insert(0, sys.argv[1])
+import ai8xsim
+from tqdm.auto import tqdm
+net = ai8xsim.load(sys.argv[2], sys.argv[3], device=sys.argv[4], **json.loads(sys.argv[5]))
+x = np.load(sys.argv[6])
+t0 = time.perf_counter()
+net.run_batch(np.broadcast_to(x, (2000,) + x.shape), threads=2, progress=False)
+rate = 2000 / (time.perf_counter() - t0)
+out = net.run(x).nbytes
+n = int(min(rate * 60, (256 << 20) // out))   # about a minute of work, at most 256 MB out
+X = np.broadcast_to(x, (n,) + x.shape)
+kill_at = max(0.3, n / rate / 8)
+threading.Timer(kill_at, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+t0 = time.perf_counter()
+try:
+    net.run_batch(X, threads=2, progress=sys.argv[7] == "bar")
+    result = "finished"
+except KeyboardInterrupt:
+    result = "interrupted"
+print(json.dumps({"result": result, "seconds": time.perf_counter() - t0, "kill_at": kill_at,
+                  "expected_seconds": n / rate, "open_bars": len(tqdm._instances)}))
+"""
+
+
+@pytest.mark.parametrize("progress", ["bar", "none"])
+def test_ctrl_c_stops_run_batch_promptly(progress):
+    S.require_corpus()
+    m = S.meta(ONE_D)
+    d = S.case_dir(ONE_D)
+    p = subprocess.run([sys.executable, "-c", _INTERRUPT_SCRIPT, str(S.PACKAGE_DIR),
+                        str(d / m["config"]), str(d / m["weights"]), m["device"],
+                        json.dumps(S.load_options(m)), str(d / m["sample_input"]), progress],
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    r = json.loads(p.stdout)
+    assert r["result"] == "interrupted", r
+    # Stopped well before the batch's end: within half the time left, at most 3 s.
+    left = r["expected_seconds"] - r["kill_at"]
+    assert r["seconds"] < r["kill_at"] + min(3.0, left / 2), r
+    assert r["open_bars"] == 0, r

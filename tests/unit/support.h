@@ -2,6 +2,7 @@
 // networks written inline).
 #pragma once
 #include <dirent.h>
+#include <stdlib.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -37,6 +38,25 @@ inline Caught catch_error(const std::function<void()>& f) {
     c.message = e.what();
   }
   return c;
+}
+
+// ---- temporary directories -----------------------------------------------------------------
+// A new empty directory under /tmp ("" when it cannot be made).
+inline std::string temp_dir() {
+  char tmpl[] = "/tmp/ai8xsim-test-XXXXXX";
+  const char* d = mkdtemp(tmpl);
+  return d ? d : "";
+}
+
+// Files in `dir` named as the atomic writer's temporaries (".NAME.tmp.XXXXXX").
+inline int count_temporaries(const std::string& dir) {
+  int n = 0;
+  if (DIR* d = opendir(dir.c_str())) {
+    while (const dirent* e = readdir(d))
+      n += e->d_name[0] == '.' && std::string(e->d_name).find(".tmp.") != std::string::npos;
+    closedir(d);
+  }
+  return n;
 }
 
 // ---- the parity corpus (../shared/parity) ----------------------------------------------------

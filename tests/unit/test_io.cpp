@@ -130,13 +130,6 @@ TorchCheckpoint torch_from(const std::string& pickle, const std::string& storage
   return read_torch_checkpoint(ZipArchive::from_bytes(make_zip(entries), "crafted.pth.tar"));
 }
 
-std::string temp_dir() {
-  char tmpl[] = "/tmp/ai8xsim-io-XXXXXX";
-  const char* d = mkdtemp(tmpl);
-  REQUIRE(d != nullptr);
-  return d;
-}
-
 std::string gzip_bytes(const std::string& data) {
   z_stream zs{};
   REQUIRE(deflateInit2(&zs, 9, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) == Z_OK);

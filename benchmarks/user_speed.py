@@ -1,0 +1,337 @@
+#!/usr/bin/python3
+"""The speed a user gets: `ai8xsim run`, `ai8xsim eval` and Python `net.run_batch` on .npy
+batches, side by side with the engine alone (net_bench) and with PyTorch (float32 with the
+fake-quant steps, and int8 on PyTorch's quantized oneDNN engine), on every model-zoo network of
+the parity corpus, with int8 and int64 input files, and the peak memory of each process.
+
+For every `demo-*` case of the device (default MAX78000):
+  * a batch of N samples (N = --samples, 1024; a quarter of it where a sample holds more than
+    100,000 values): the case's input plus noise, clipped to [-128, 127]; saved as int8 and as
+    int64 .npy, N and N/4 samples each;
+  * net_bench: Simulator::run_batch on N in-memory samples (samples/s, median of --repeat) and
+    the one-sample latency on --threads threads;
+  * CLI `run` and `eval` (--threads), each on N and on N/4 samples, whole processes; the rate
+    is (N - N/4) / (t(N) - t(N/4)), so that start-up (loading the network) is not counted;
+    peak RSS (wait4) of the N run against the bound input file + output file + 100 MB;
+  * Python `net.run_batch(X)` on the array np.load gives (timed in the process, same formula)
+    and its process's peak RSS against the same bound; `net.run(x)` latency (median);
+  * PyTorch float32 and int8 forwards of the same layer shapes (benchmarks/networks.py), batch
+    --torch-batch, torch.set_num_threads(--threads).
+Every output file of `run` and `eval --outputs` must equal Python's run_batch output, and the
+first samples of it net.run one at a time.
+
+usage: /usr/bin/python3 benchmarks/user_speed.py [--build build-perf] [--threads 2]
+        [--samples 1024] [--networks kws20,mnist] [--out benchmarks/results/user-speed.md]
+"""
+import argparse
+import json
+import os
+import pathlib
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, str(ROOT / "tests" / "parity"))
+import corpus as C  # noqa: E402
+import networks as NW  # noqa: E402
+
+MB = 1 << 20
+BIG_SAMPLE = 100_000
+MAX_EVAL_CLASSES = 4096
+
+
+# A small launcher: the measured process is forked from it, not from this (large) Python
+# process, whose peak RSS a forked child would inherit in its own ru_maxrss.
+_LAUNCH = (
+    "import json, os, sys\n"
+    "pid = os.fork()\n"
+    "if pid == 0:\n"
+    "    os.execv(sys.argv[2], sys.argv[2:])\n"
+    "_, status, ru = os.wait4(pid, 0)\n"
+    "open(sys.argv[1], 'w').write(json.dumps([os.waitstatus_to_exitcode(status), "
+    "ru.ru_maxrss * 1024]))\n")
+
+
+def peak_rss_run(args, env=None):
+    """(returncode, peak RSS in bytes, stdout, stderr) of one process."""
+    with tempfile.NamedTemporaryFile(suffix=".json") as f:
+        p = subprocess.run([sys.executable, "-c", _LAUNCH, f.name] + [str(a) for a in args],
+                           capture_output=True, text=True, env=env, timeout=3600)
+        rc, rss = json.loads(pathlib.Path(f.name).read_text())
+    return rc, rss, p.stdout, p.stderr
+
+
+def rss_process(args, env=None):
+    """(wall seconds, peak RSS bytes, stdout) of one process; raises when it fails."""
+    t0 = time.perf_counter()
+    rc, rss, out, err = peak_rss_run(args, env)
+    t = time.perf_counter() - t0
+    if rc != 0:
+        raise RuntimeError(f"{' '.join(map(str, args[:3]))} failed ({rc}): {err[-2000:]}")
+    return t, rss, out
+
+
+def best_of(repeat, args):
+    """The shortest wall time of `repeat` runs of a process, and the largest peak RSS."""
+    runs = [rss_process(args) for _ in range(repeat)]
+    return min(r[0] for r in runs), max(r[1] for r in runs)
+
+
+def make_batches(x, n, tmp):
+    rng = np.random.default_rng(7)
+    X = np.clip(x[None].astype(np.int64) + rng.integers(-16, 17, size=(n,) + x.shape), -128, 127)
+    files = {}
+    for dtype in ("int8", "int64"):
+        for m in (n, n // 4):
+            f = tmp / f"x_{dtype}_{m}.npy"
+            np.save(f, X[:m].astype(dtype))
+            files[dtype, m] = f
+    for m in (n, n // 4):
+        np.save(tmp / f"labels_{m}.npy", np.zeros(m, np.int64))
+    return X, files
+
+
+PY_WORKER = r"""
+import json, sys, time
+import numpy as np
+sys.path.insert(0, sys.argv[1])
+import ai8xsim
+cfg, w, dev, opts, xfile, threads, out, lat = sys.argv[2:10]
+net = ai8xsim.load(cfg, w, device=dev, **json.loads(opts))
+X = np.load(xfile)
+threads = int(threads)
+net.run_batch(X[:2], threads=threads, progress=False)   # warm-up (network resolved, packed)
+ts, Y = [], None
+for _ in range(int(sys.argv[10])):   # best of --repeat
+    Y = None                          # one output array alive at a time
+    t0 = time.perf_counter()
+    Y = net.run_batch(X, threads=threads, progress=False)
+    ts.append(time.perf_counter() - t0)
+t = min(ts)
+if out != "-":
+    np.save(out, Y)
+res = {"seconds": t}
+if lat == "1":
+    x = np.ascontiguousarray(X[0])
+    for th, key in ((1, "latency_1thread_s"), (threads, "latency_s")):
+        for _ in range(3):
+            net.run(x, threads=th)
+        ls, start = [], time.perf_counter()
+        while len(ls) < 5 or (len(ls) < 200 and time.perf_counter() - start < 0.5):
+            t0 = time.perf_counter()
+            net.run(x, threads=th)
+            ls.append(time.perf_counter() - t0)
+        res[key] = sorted(ls)[len(ls) // 2]
+    res["first_equal"] = all(np.array_equal(Y[i], net.run(X[i])) for i in range(min(8, len(X))))
+print(json.dumps(res))
+"""
+
+
+def bench_case(a, build, corpus, case, tmp):
+    m = C.meta(corpus, case)
+    d = corpus / "cases" / case
+    name = case[len("demo-"):].rsplit("-", 1)[0]
+    x = np.load(d / (m["sample_input"] or "input.npy"))
+    n = a.samples if x.size <= BIG_SAMPLE else a.samples // 4
+    X, files = make_batches(x, n, tmp)
+    q = n // 4
+    net_args = ["--config-file", str(d / m["config"]), "--checkpoint-file", str(d / m["weights"]),
+                "--device", m["device"]] + C.run_flags(m)
+    T = str(a.threads)
+    row = {"network": name, "case": case, "n": n, "sample_values": int(x.size)}
+
+    # the engine alone
+    geo = tmp / "geo.json"
+    nb = NW.run_net_bench(build / "benchmarks" / "net_bench", corpus, case, m, n, a.threads,
+                          a.repeat, 0, geometry=geo)
+    row["net_bench"] = nb["samples_per_s_best"]  # best of --repeat, as every figure here
+    row["net_bench_latency_ms"] = 1e3 * nb["latency_threads_s"]
+    row["net_bench_latency_1thread_ms"] = 1e3 * nb["latency_1thread_s"]
+
+    cli = str(build / "ai8xsim")
+    outs = {}
+    for dtype in ("int8", "int64"):
+        t, rss, outfile = {}, {}, None
+        for mm in (n, q):
+            outfile = tmp / f"out_run_{dtype}_{mm}.npy"
+            t[mm], rss[mm] = best_of(a.repeat, [cli, "run"] + net_args + [
+                "--sample-input", str(files[dtype, mm]), "--output", str(outfile), "--threads", T,
+                "-q"])
+        outs["run", dtype] = np.load(tmp / f"out_run_{dtype}_{n}.npy")
+        bound = files[dtype, n].stat().st_size + (tmp / f"out_run_{dtype}_{n}.npy").stat().st_size
+        row[f"run_{dtype}"] = (n - q) / max(t[n] - t[q], 1e-9)
+        row[f"run_{dtype}_rss_mb"] = rss[n] / MB
+        row[f"run_{dtype}_bound_mb"] = bound / MB + 100
+        # eval (with --outputs, so that its outputs are checked too). Its confusion matrix is
+        # K x K for K output elements: a segmentation output (K in the 100,000s) takes
+        # gigabytes before the batch starts (issue 20, item 0), so eval is left out there.
+        if outs["run", dtype][0].size > MAX_EVAL_CLASSES:
+            row[f"eval_{dtype}"] = None
+            row["eval_skipped"] = (f"{outs['run', dtype][0].size} output elements: eval's "
+                                   "K x K confusion matrix does not fit (issue 20)")
+            continue_eval = False
+        else:
+            continue_eval = True
+        for mm in ((n, q) if continue_eval else ()):
+            outfile = tmp / f"out_eval_{dtype}_{mm}.npy"
+            t[mm], rss[mm] = best_of(a.repeat, [cli, "eval"] + net_args + [
+                "--samples", str(files[dtype, mm]), "--labels", str(tmp / f"labels_{mm}.npy"),
+                "--outputs", str(outfile), "--threads", T, "-q"])
+        if continue_eval:
+            outs["eval", dtype] = np.load(tmp / f"out_eval_{dtype}_{n}.npy")
+            bound = (files[dtype, n].stat().st_size + (tmp / f"labels_{n}.npy").stat().st_size
+                     + (tmp / f"out_eval_{dtype}_{n}.npy").stat().st_size)
+            row[f"eval_{dtype}"] = (n - q) / max(t[n] - t[q], 1e-9)
+            row[f"eval_{dtype}_rss_mb"] = rss[n] / MB
+            row[f"eval_{dtype}_bound_mb"] = bound / MB + 100
+        # Python run_batch
+        opts = json.dumps(C.load_options(m))
+        res, py_rss = {}, {}
+        for mm in (n, q):
+            out = tmp / f"out_py_{dtype}_{mm}.npy"
+            _, py_rss[mm], so = rss_process([
+                sys.executable, "-c", PY_WORKER, str(build / "python"), str(d / m["config"]),
+                str(d / m["weights"]), m["device"], opts, str(files[dtype, mm]), T, str(out),
+                "1" if mm == q and dtype == "int8" else "0", str(a.repeat)])
+            res[mm] = json.loads(so.strip().splitlines()[-1])
+        outs["py", dtype] = np.load(tmp / f"out_py_{dtype}_{n}.npy")
+        row[f"py_{dtype}"] = (n - q) / max(res[n]["seconds"] - res[q]["seconds"], 1e-9)
+        row[f"py_{dtype}_rss_mb"] = py_rss[n] / MB
+        row[f"py_{dtype}_bound_mb"] = (files[dtype, n].stat().st_size
+                                       + outs["py", dtype].nbytes) / MB + 100
+        if "latency_s" in res[q]:
+            row["py_run_latency_ms"] = 1e3 * res[q]["latency_s"]
+            row["py_run_latency_1thread_ms"] = 1e3 * res[q]["latency_1thread_s"]
+            row["py_run_first_equal"] = res[q]["first_equal"]
+    ref = outs["py", "int8"]
+    row["outputs_equal"] = bool(row.get("py_run_first_equal", False)) and all(
+        np.array_equal(v, ref) for v in outs.values())
+
+    if not a.no_torch:
+        tf = NW.run_torch_worker(geo, a.threads, a.torch_batch, a.torch_repeat, a.torch_budget,
+                                 None)
+        row["torch_fp32"] = statistics.median(tf["samples_per_s"])
+        try:
+            ti = NW.run_torch_worker(geo, a.threads, a.torch_batch, a.torch_repeat,
+                                     a.torch_budget, None, quantized=True)
+            row["torch_int8"] = statistics.median(ti["samples_per_s"])
+        except RuntimeError as e:
+            row["torch_int8"] = None
+            row["torch_int8_error"] = str(e).splitlines()[-1][:200]
+    return row
+
+
+def fmt(v, digits=0):
+    return "-" if v is None else f"{v:,.{digits}f}"
+
+
+def write_report(a, rows, load_before, load_after, out):
+    cmd = "/usr/bin/python3 benchmarks/user_speed.py " + " ".join(sys.argv[1:])
+    lines = [
+        "# The speed users get (benchmarks/user_speed.py)", "",
+        f"Command: `{cmd}`  ",
+        f"Machine: {os.cpu_count()} cores; {time.strftime('%Y-%m-%d %H:%M')}; load average "
+        f"before {load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f}, after "
+        f"{load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f}", "",
+        f"{a.threads} threads. N samples per batch (N/4 for the start-up correction); samples/s "
+        "of run, eval and Python run_batch = (N - N/4) / (t(N) - t(N/4)), each t the best of "
+        f"{a.repeat} runs; in brackets the ratio to net_bench (best of {a.repeat} batches of N: the engine alone on in-memory samples, same run). RSS: peak of the N "
+        "process / bound (input file + output file + 100 MB).", "",
+        "| network | N | net_bench /s | run int8 | run int64 | eval int8 | eval int64 "
+        "| run_batch int8 | run_batch int64 | PyTorch fp32 /s | PyTorch int8 /s | outputs equal |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for r in rows:
+        nb = r["net_bench"]
+        cells = [f"{fmt(r[k])} ({r[k] / nb:.2f})" if r[k] is not None else "not run" for k in
+                 ("run_int8", "run_int64", "eval_int8", "eval_int64", "py_int8", "py_int64")]
+        lines.append(f"| {r['network']} | {r['n']} | {fmt(nb)} | " + " | ".join(cells)
+                     + f" | {fmt(r.get('torch_fp32'))} | {fmt(r.get('torch_int8'))} | "
+                     + ("yes" if r["outputs_equal"] else "NO") + " |")
+    lines += ["", "Peak RSS, MB (bound):", "",
+              "| network | run int8 | run int64 | eval int8 | eval int64 | run_batch int8 "
+              f"| run_batch int64 | net.run / net_bench latency, ms, {a.threads} threads "
+              "| the same, 1 thread |",
+              "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        cells = [f"{r[k + '_rss_mb']:.0f} ({r[k + '_bound_mb']:.0f})" if r[k] is not None
+                 else "-" for k in
+                 ("run_int8", "run_int64", "eval_int8", "eval_int64", "py_int8", "py_int64")]
+        lat, lat1 = r["py_run_latency_ms"], r["py_run_latency_1thread_ms"]
+        nbl, nbl1 = r["net_bench_latency_ms"], r["net_bench_latency_1thread_ms"]
+        lines.append(f"| {r['network']} | " + " | ".join(cells)
+                     + f" | {lat:.3f} / {nbl:.3f} ({lat / nbl:.2f}) "
+                     + f"| {lat1:.3f} / {nbl1:.3f} ({lat1 / nbl1:.2f}) |")
+    lines += ["", "Where each criterion holds (>= 0.80 of net_bench; RSS within the bound; "
+              "net.run within 1.2x of net_bench's latency):", ""]
+    for r in rows:
+        nb = r["net_bench"]
+        ran = [k for k in ("run_int8", "run_int64", "eval_int8", "eval_int64", "py_int8",
+                           "py_int64") if r[k] is not None]
+        slow = [k for k in ran if r[k] < 0.8 * nb]
+        big = [k for k in ran if r[k + "_rss_mb"] > r[k + "_bound_mb"]]
+        lat_ok = r["py_run_latency_ms"] <= 1.2 * r["net_bench_latency_ms"]
+        lat1_ok = r["py_run_latency_1thread_ms"] <= 1.2 * r["net_bench_latency_1thread_ms"]
+        lines.append(f"- {r['network']}: speed " + ("all >= 0.80" if not slow else
+                                                    "below 0.80: " + ", ".join(slow))
+                     + "; RSS " + ("within" if not big else "over: " + ", ".join(big))
+                     + f"; net.run latency {a.threads} threads "
+                     + ("within 1.2x" if lat_ok else "over 1.2x")
+                     + ", 1 thread " + ("within 1.2x" if lat1_ok else "over 1.2x")
+                     + (f"; eval not run: {r['eval_skipped']}" if "eval_skipped" in r else ""))
+    out.write_text("\n".join(lines) + "\n")
+    out.with_suffix(".json").write_text(json.dumps(
+        {"command": cmd, "load_before": load_before, "load_after": load_after, "rows": rows},
+        indent=1) + "\n")
+    print(f"wrote {out}")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--build", default=str(ROOT / "build-perf"))
+    ap.add_argument("--corpus", default=str(ROOT.parent / "shared" / "parity"))
+    ap.add_argument("--device", default="MAX78000")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--samples", type=int, default=1024)
+    ap.add_argument("--repeat", type=int, default=3,
+                    help="runs of each measurement; the best (shortest) is kept")
+    ap.add_argument("--torch-batch", type=int, default=64)
+    ap.add_argument("--torch-budget", type=float, default=2.0)
+    ap.add_argument("--torch-repeat", type=int, default=10)
+    ap.add_argument("--networks", default="")
+    ap.add_argument("--no-torch", action="store_true")
+    ap.add_argument("--tmp", default=None, help="directory for the batch files (default: /tmp)")
+    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "user-speed.md"))
+    a = ap.parse_args()
+    corpus = pathlib.Path(a.corpus)
+    build = pathlib.Path(a.build)
+    index = C.load_index(corpus)
+    filters = [f for f in a.networks.split(",") if f]
+    cases = [c for c, v in sorted(index.items())
+             if c.startswith("demo-") and v["status"] == "ok" and v["device"] == a.device
+             and (not filters or any(f in c for f in filters))]
+    load_before = os.getloadavg()
+    rows = []
+    for case in cases:
+        with tempfile.TemporaryDirectory(dir=a.tmp) as tmp:
+            r = bench_case(a, build, corpus, case, pathlib.Path(tmp))
+        rows.append(r)
+        nb = r["net_bench"]
+        print(f"{r['network']:18s} N={r['n']:5d} net_bench {nb:9.1f}/s  "
+              + "  ".join(f"{k} {r[k] / nb:.2f}" for k in
+                          ("run_int8", "run_int64", "eval_int8", "eval_int64", "py_int8",
+                           "py_int64") if r[k] is not None)
+              + f"  rss run8 {r['run_int8_rss_mb']:.0f}/{r['run_int8_bound_mb']:.0f} MB"
+              + f"  lat {r.get('py_run_latency_ms', 0):.3f}/{r['net_bench_latency_ms']:.3f} ms"
+              + f"  torch {fmt(r.get('torch_fp32'))} / int8 {fmt(r.get('torch_int8'))}"
+              + ("  equal" if r["outputs_equal"] else "  DIFFER"), flush=True)
+    write_report(a, rows, load_before, os.getloadavg(), pathlib.Path(a.out))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,205 @@
+// Batches read in place: SampleArray (any integer dtype, any strides, values checked per
+// sample), Simulator::run_batch with an output sink, NpyFile (a mapped .npy, header first) and
+// OutputMapping (an output written in place, committed with the others).
+#include <doctest/doctest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <fstream>
+
+#include "ai8xsim/ai8xsim.h"
+#include "sim/io/files.h"
+#include "sim/io/npy.h"
+#include "support.h"
+
+using namespace ai8xsim;
+using ai8xsim::testing::catch_error;
+
+namespace {
+
+const std::string kEcg = AI8XSIM_SOURCE_DIR "/examples/ecg/";
+
+Simulator ecg() {
+  LoadOptions o;
+  o.device = Device::MAX78002;
+  return Simulator::load(kEcg + "ecg.yaml", kEcg + "weights.npz", o);
+}
+
+// n samples of the ECG example's shape (1 x 128), each the example plus a per-sample offset,
+// clipped to [-128, 127].
+std::vector<Tensor> ecg_samples(int n) {
+  const NdArray a = read_npy(kEcg + "sample_ecg_1x128.npy");
+  std::vector<Tensor> out;
+  for (int s = 0; s < n; ++s) {
+    Tensor t(1, 128, 1);
+    for (size_t i = 0; i < t.data.size(); ++i)
+      t.data[i] = std::clamp(static_cast<int32_t>(a.values[i]) + (s * 7) % 61 - 30, -128, 127);
+    out.push_back(t);
+  }
+  return out;
+}
+
+std::string temp_dir() {
+  const std::string d = ai8xsim::testing::temp_dir();
+  REQUIRE(!d.empty());
+  return d;
+}
+
+}  // namespace
+
+TEST_CASE("SampleArray: every integer dtype and any strides give the C-order values") {
+  // 2 samples of 2 x 3 x 4, values -12 .. 11 and 0 .. 23 (uint) in C order.
+  const std::vector<int64_t> shape{2, 2, 3, 4};
+  auto check = [&](const SampleArray& a, int first) {
+    Tensor t;
+    for (int s = 0; s < 2; ++s) {
+      a.load(s, t);
+      REQUIRE(t.c == 2);
+      REQUIRE(t.h == 3);
+      REQUIRE(t.w == 4);
+      for (int i = 0; i < 24; ++i) CHECK(t.data[i] == first + s * 24 + i);
+    }
+  };
+  auto typed = [&](auto zero, DType dt, int first) {
+    using T = decltype(zero);
+    std::vector<T> v(48);
+    for (int i = 0; i < 48; ++i) v[i] = static_cast<T>(first + i);
+    check(SampleArray::c_order(reinterpret_cast<const char*>(v.data()), dt, shape, true, "x"),
+          first);
+  };
+  typed(int8_t{}, DType::I8, -24);
+  typed(uint8_t{}, DType::U8, 0);
+  typed(int16_t{}, DType::I16, -24);
+  typed(uint16_t{}, DType::U16, 0);
+  typed(int32_t{}, DType::I32, -24);
+  typed(uint32_t{}, DType::U32, 0);
+  typed(int64_t{}, DType::I64, -24);
+  typed(uint64_t{}, DType::U64, 0);
+  // The same values stored W-major (as a transposed NumPy view): element (s, c, y, x) at
+  // s*24 + x*6 + c*3 + y int16s.
+  std::vector<int16_t> wmajor(48);
+  for (int s = 0; s < 2; ++s)
+    for (int c = 0; c < 2; ++c)
+      for (int y = 0; y < 3; ++y)
+        for (int x = 0; x < 4; ++x) wmajor[s * 24 + x * 6 + c * 3 + y] = -24 + s * 24 + c * 12 + y * 4 + x;
+  SampleArray a = SampleArray::c_order(reinterpret_cast<const char*>(wmajor.data()), DType::I16,
+                                       shape, true, "x");
+  a.strides = {48, 6, 2, 12};
+  check(a, -24);
+  // Every other sample of a batch of 4 (a sliced view), backwards.
+  std::vector<int8_t> four(96);
+  for (int i = 0; i < 96; ++i) four[i] = static_cast<int8_t>(i % 24 - 24 + (i / 48) * 24);
+  SampleArray b = SampleArray::c_order(reinterpret_cast<const char*>(four.data() + 48), DType::I8,
+                                       shape, true, "x");
+  b.strides[0] = -48;
+  Tensor t;
+  b.load(1, t);  // sample 0 of the four
+  for (int i = 0; i < 24; ++i) CHECK(t.data[i] == i - 24);
+}
+
+TEST_CASE("SampleArray: refusals name the file, the dtype or shape, the sample and element") {
+  std::vector<int64_t> v(2 * 128, 0);
+  v[128 + 5] = 200;
+  const SampleArray a = SampleArray::c_order(reinterpret_cast<const char*>(v.data()), DType::I64,
+                                             {2, 1, 128}, true, "b.npy");
+  Tensor t;
+  a.load(0, t);
+  auto c = catch_error([&] { a.load(1, t); });
+  CHECK(c.kind == ErrorKind::Input);
+  CHECK(c.message == "b.npy: sample 1, element 5 is 200; sample values must lie in [-128, 127] "
+                     "(signed 8-bit)");
+  const uint64_t huge = 18446744073709551615ull;
+  const SampleArray u = SampleArray::c_order(reinterpret_cast<const char*>(&huge), DType::U64,
+                                             {1, 1}, false, "one.npy");
+  c = catch_error([&] { u.load(0, t); });
+  CHECK(c.message == "one.npy: element 0 is 18446744073709551615; sample values must lie in "
+                     "[-128, 127] (signed 8-bit)");
+  c = catch_error([&] { SampleArray::c_order(nullptr, DType::F32, {1, 2, 3}, true, "f.npy"); });
+  CHECK(c.contains("f.npy: dtype float32; samples must be integers"));
+  c = catch_error([&] { SampleArray::c_order(nullptr, DType::I8, {4, 4}, true, "s.npy"); });
+  CHECK(c.contains("s.npy: shape (4, 4); samples are N x C x H x W"));
+  c = catch_error([&] { SampleArray::c_order(nullptr, DType::I8, {0, 1, 4}, true, "e.npy"); });
+  CHECK(c.contains("has an empty or huge axis"));
+}
+
+TEST_CASE("run_batch on a SampleArray: outputs equal run, sample by sample; first bad sample") {
+  const Simulator sim = ecg();
+  const std::vector<Tensor> samples = ecg_samples(64);
+  std::vector<int8_t> flat;
+  for (const Tensor& t : samples) flat.insert(flat.end(), t.data.begin(), t.data.end());
+  const SampleArray a = SampleArray::c_order(reinterpret_cast<const char*>(flat.data()),
+                                             DType::I8, {64, 1, 128}, true, "x.npy");
+  const InputShape os = sim.output_shape(a.shape);
+  for (int threads : {1, 2, 3}) {
+    std::vector<Tensor> outs(64);
+    sim.run_batch(a, [&](size_t i, const Tensor& o) { outs[i] = o; }, threads);
+    for (size_t i = 0; i < samples.size(); ++i) {
+      const Tensor one = sim.run(samples[i], false).output;
+      CHECK(outs[i].data == one.data);
+      CHECK((outs[i].c == os.c && outs[i].h == os.h && outs[i].w == os.w));
+    }
+  }
+  // Two bad samples: the lower index is reported, whatever the threads' timing.
+  std::vector<int16_t> wide(flat.begin(), flat.end());
+  wide[41 * 128 + 3] = 300;
+  wide[40 * 128 + 9] = -129;
+  const SampleArray bad = SampleArray::c_order(reinterpret_cast<const char*>(wide.data()),
+                                               DType::I16, {64, 1, 128}, true, "w.npy");
+  for (int r = 0; r < 5; ++r) {
+    const auto c = catch_error([&] { sim.run_batch(bad, [](size_t, const Tensor&) {}, 2); });
+    CHECK(c.message == "w.npy: sample 40, element 9 is -129; sample values must lie in "
+                       "[-128, 127] (signed 8-bit)");
+  }
+}
+
+TEST_CASE("NpyFile: the header is read first, the data in place, as read_npy") {
+  const std::string dir = temp_dir();
+  const std::string p = dir + "/m.npy";
+  write_npy_int32(p, {2, 3}, {1, -2, 3, -4, 5, -6});
+  const NpyFile f = NpyFile::open(p);
+  CHECK(f.dtype == DType::I32);
+  CHECK(f.shape == std::vector<int64_t>{2, 3});
+  REQUIRE(f.count == 6);
+  int32_t v[6];
+  std::memcpy(v, f.data, sizeof v);
+  CHECK(v[5] == -6);
+  // A header that promises more than the file holds is refused before anything is read.
+  std::string bytes = encode_npy_int32({2, 3}, {1, 2, 3, 4, 5, 6});
+  bytes.resize(bytes.size() - 4);
+  std::ofstream(dir + "/t.npy", std::ios::binary) << bytes;
+  const auto c = catch_error([&] { NpyFile::open(dir + "/t.npy"); });
+  CHECK(c.contains("t.npy: .npy data: found 20 bytes, expected 24"));
+  CHECK(catch_error([&] { NpyFile::open(dir + "/none.npy"); }).contains("none.npy"));
+}
+
+TEST_CASE("OutputMapping: written in place, committed by write_files_atomically") {
+  const std::string dir = temp_dir();
+  const std::string p = dir + "/out.bin";
+  {
+    OutputMapping m(p, 8);
+    std::memcpy(m.data(), "abcdefgh", 8);
+    write_files_atomically({m.finish(), PendingFile{dir + "/r.txt", "report"}});
+  }
+  std::ifstream in(p, std::ios::binary);
+  std::string got((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  CHECK(got == "abcdefgh");
+  // Not finished (an error during the batch): nothing is left, the old file stays.
+  { OutputMapping m(p, 4); }
+  std::ifstream again(p, std::ios::binary);
+  std::string old((std::istreambuf_iterator<char>(again)), std::istreambuf_iterator<char>());
+  CHECK(old == "abcdefgh");
+  CHECK(ai8xsim::testing::count_temporaries(dir) == 0);
+  // A commit that fails on another file removes the finished temporary too.
+  {
+    OutputMapping m(p, 4);
+    std::memcpy(m.data(), "wxyz", 4);
+    const auto c = catch_error(
+        [&] { write_files_atomically({m.finish(), PendingFile{dir + "/no/such/dir/x", "x"}}); });
+    CHECK(c.thrown);
+  }
+  CHECK(ai8xsim::testing::count_temporaries(dir) == 0);
+  std::ifstream kept(p, std::ios::binary);
+  std::string k((std::istreambuf_iterator<char>(kept)), std::istreambuf_iterator<char>());
+  CHECK(k == "abcdefgh");
+}
