@@ -284,6 +284,8 @@ class Simulator:
             want = f"{c}xL" if dims == 2 else f"{c}xHxW"
         shape = tuple(int(v) for v in x.shape)
         what = "run_batch" if batch else "run"
+        if dims == 2 and len(shape) == dims + 1 + batch and shape[-1] == 1:
+            shape = shape[:-1]  # a 1-D sample as C x L x 1 (izer's layout of 1-D data)
         if batch and len(shape) == dims and shape[0] == c:
             raise Error(f"run_batch: X has shape {_x(shape)}, one sample; run_batch takes N "
                         f"samples, N x {want}: use run(x) for one sample, or X[None]")

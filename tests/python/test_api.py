@@ -1,6 +1,7 @@
 """The Python API on corpus cases: load, run (every layer equal to izer's), run_batch,
 errors, network and summary."""
 import json
+import re
 import subprocess
 import sys
 
@@ -13,6 +14,14 @@ ai8xsim = S.import_ai8xsim()
 
 DEMOS = S.first_demo_per_device()
 ONE_D = S.first_case_where(S.is_1d) or S.NO_CORPUS
+
+
+def _first_op_is_conv1d(case):
+    text = (S.case_dir(case) / S.meta(case)["config"]).read_text()
+    ops = re.findall(r"^\s*-?\s*op(?:eration)?\s*:\s*(\S+)", text, flags=re.M | re.I)
+    return bool(ops) and ops[0].lower() == "conv1d"
+
+
 
 
 def _case(case, weights=None):
@@ -434,3 +443,21 @@ def test_ctrl_c_stops_run_batch_promptly(progress):
     left = r["expected_seconds"] - r["kill_at"]
     assert r["seconds"] < r["kill_at"] + min(3.0, left / 2), r
     assert r["open_bars"] == 0, r
+
+
+def test_one_d_sample_as_c_l_1_is_a_sample_not_a_batch():
+    # izer's layout of 1-D data is C x L x 1: run takes it as one sample and run_batch a stack
+    # of them, with the same outputs as C x L (the shape check once called it "a batch").
+    S.require_corpus()
+    found = None
+    for case in S.ok_cases():  # a Conv1d network whose first layer's processors give C
+        if S.is_1d(case) and _first_op_is_conv1d(case):
+            found = _case(case)
+            if found[0]._sim.input_channels is not None:
+                break
+    net, x, _, _ = found
+    assert net._sim.input_channels is not None, "no Conv1d case with known input channels"
+    x2 = x.reshape(x.shape[0], -1)
+    want = net.run(x2)
+    assert np.array_equal(net.run(x2[:, :, None]), want)
+    assert np.array_equal(net.run_batch(np.stack([x2[:, :, None]] * 2))[1], want)
