@@ -15,8 +15,8 @@
 //     prediction of a pixel is the argmax over its C channels; accuracy, per-class figures and
 //     the confusion matrix count pixels; per-class IoU = TP / (TP + FP + FN), NaN without
 //     any pixel of the class in labels or predictions; mean IoU over the classes not NaN;
-//   * classification takes at most kMaxClasses classes (the confusion matrix is K x K); the
-//     batch runs in chunks, so memory is bounded by the samples and labels given;
+//   * classification takes at most kMaxClasses classes (the confusion matrix is K x K); each
+//     output is scored as it comes, so memory is bounded by the labels given;
 //   * per-class accuracy is correct / samples of that class, NaN when a class has no sample
 //     (null in JSON); accuracy of an empty set is NaN as well.
 // Errors are ai8xsim::Error (Input) naming the file / argument, the value found and what is
