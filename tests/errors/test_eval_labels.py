@@ -74,7 +74,8 @@ def test_wrong_map_size_is_refused_clearly(cli, big):
     assert p.returncode == 1
     assert f"maps of {h // 2} x {w} pixels, but the network's output is {c}x{h}x{w}" in p.stderr
     np.save(tmp / "y3.npy", np.zeros((4, h, w), np.int64))
-    p = run(cli, args + ["--labels", str(tmp / "y3.npy"), "--reference", str(tmp / "y.npy")])
+    np.save(tmp / "ref.npy", np.zeros(4, np.int64))  # its own file: tests run in any order
+    p = run(cli, args + ["--labels", str(tmp / "y3.npy"), "--reference", str(tmp / "ref.npy")])
     assert p.returncode == 1 and "reference" in p.stderr
 
 
