@@ -64,7 +64,7 @@ int kat_command(const KatArgs& a) {
     std::cout << "ai8xsim kat " << device_name(net.device) << ": " << inputs.size()
               << " sample(s) (" << inputs[0].shape_str() << "), " << runs[0].words.size()
               << " checked words each, " << runs[0].inputs.size() << " input array(s)"
-              << (net.options.fifo || net.options.fast_fifo ? " (FIFO)" : "") << "\n";
+              << (net.options.fifo ? " (FIFO)" : "") << "\n";
     for (const PendingFile& f : files) std::cout << "wrote " << f.path << "\n";
   }
   return 0;

@@ -677,7 +677,9 @@ class Resolver {
 
 Network resolve_network(const NetworkConfig& cfg, const std::vector<LayerWeights>& weights,
                         const InputShape& input, const ResolveOptions& options) {
-  return Resolver(cfg, weights, input, options).run();
+  ResolveOptions o = options;
+  o.fifo = o.fifo || o.fast_fifo;  // the fast FIFO is a FIFO: net.options.fifo says both
+  return Resolver(cfg, weights, input, o).run();
 }
 
 }  // namespace ai8xsim

@@ -107,7 +107,7 @@ struct InputShape {
 struct ResolveOptions {
   Device device = Device::MAX78000;
   bool avg_pool_rounding = false;
-  bool fifo = false;
+  bool fifo = false;       // resolve_network sets it for the fast FIFO too
   bool fast_fifo = false;
   bool overlap_data = false;
   // Refuse the network at the first broken device rule (sim/checks.h). `ai8xsim check`
