@@ -3,6 +3,8 @@
 // The SIMD inner loops are in kernels/fast_simd.cpp; the arithmetic argument is there too.
 #include "kernels/fast.h"
 
+#include <signal.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -747,7 +749,20 @@ inline void cpu_relax() {
 }
 }  // namespace
 
+WorkerSignalMask::WorkerSignalMask() {
+  static_assert(sizeof(sigset_t) <= sizeof(old_), "sigset_t larger than expected");
+  sigset_t set;
+  sigemptyset(&set);
+  for (int s : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&set, s);
+  pthread_sigmask(SIG_BLOCK, &set, reinterpret_cast<sigset_t*>(old_));
+}
+
+WorkerSignalMask::~WorkerSignalMask() {
+  pthread_sigmask(SIG_SETMASK, reinterpret_cast<const sigset_t*>(old_), nullptr);
+}
+
 ThreadPool::ThreadPool(int threads) {
+  const WorkerSignalMask mask;  // the workers never take the command line's signals
   try {
     for (int t = 1; t < threads; ++t) workers_.emplace_back([this] { work(); });
   } catch (...) {  // a thread the system refuses: stop the others, then report it

@@ -63,6 +63,21 @@ bool subsample_act(const ActView& in, Act& out, Pair stride);
 // Concatenation along channels of equally sized Acts.
 void concat_channels_act(const std::vector<ActView>& parts, Act& out);
 
+// While alive, the calling thread blocks SIGINT, SIGTERM and SIGHUP; threads it starts inherit
+// that mask, so those signals always reach the thread that writes the outputs (the command
+// line's handler removes its temporaries and ends the process; run on a worker, it raced with
+// that thread creating the next temporary).
+class WorkerSignalMask {
+ public:
+  WorkerSignalMask();
+  ~WorkerSignalMask();
+  WorkerSignalMask(const WorkerSignalMask&) = delete;
+  WorkerSignalMask& operator=(const WorkerSignalMask&) = delete;
+
+ private:
+  unsigned char old_[128];  // the caller's sigset_t (at most 128 bytes on Linux)
+};
+
 // A fixed set of worker threads for splitting one sample's layers (created once per run, not
 // per layer). run(n, fn) calls fn(0) .. fn(n-1), spread over the workers and the calling thread,
 // and returns when all are done.

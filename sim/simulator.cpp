@@ -124,6 +124,7 @@ void Simulator::Impl::run_samples(const Resolved& r, size_t n, const SampleSourc
   };
   std::vector<std::thread> pool;
   try {
+    const fast::WorkerSignalMask mask;  // the workers never take the command line's signals
     for (size_t t = 1; t < n_threads; ++t) pool.emplace_back(worker);
   } catch (const std::system_error& e) {  // the system refuses another thread (ulimit -u)
     next = n;
