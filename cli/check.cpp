@@ -10,9 +10,9 @@
 
 #include "ai8xsim/ai8xsim.h"
 #include "cli/commands.h"
-#include "sim/device.h"
+#include "sim/model/device.h"
 #include "sim/io/files.h"
-#include "sim/memmap.h"
+#include "sim/memory/memmap.h"
 #include "sim/io/npy.h"
 
 namespace ai8xsim::cli {

@@ -11,7 +11,7 @@
 #include <ostream>
 
 #include "ai8xsim/ai8xsim.h"
-#include "sim/cost.h"
+#include "sim/timing/cost.h"
 #include "sim/io/files.h"
 #include "sim/io/outputs.h"
 

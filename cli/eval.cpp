@@ -1,7 +1,7 @@
 // `ai8xsim eval`: accuracy on a labelled data set. Every sample runs bit-exactly
 // (Simulator::run_batch); the prediction is the argmax of the final output. Prints accuracy,
 // per-class accuracy and the confusion matrix; with --reference the agreement with another
-// model's predictions; --report writes it all as JSON. The arithmetic is sim/evaluate.h.
+// model's predictions; --report writes it all as JSON. The arithmetic is sim/engine/evaluate.h.
 #include <unistd.h>
 
 #include <chrono>
@@ -14,8 +14,8 @@
 
 #include "ai8xsim/ai8xsim.h"
 #include "cli/commands.h"
-#include "sim/device.h"
-#include "sim/evaluate.h"
+#include "sim/model/device.h"
+#include "sim/engine/evaluate.h"
 #include "sim/io/files.h"
 #include "sim/io/npy.h"
 

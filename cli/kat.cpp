@@ -9,13 +9,13 @@
 
 #include "ai8xsim/ai8xsim.h"
 #include "cli/commands.h"
-#include "sim/datamem.h"
-#include "sim/device.h"
-#include "sim/evaluate.h"
+#include "sim/memory/datamem.h"
+#include "sim/model/device.h"
+#include "sim/engine/evaluate.h"
 #include "sim/io/files.h"
 #include "sim/io/npy.h"
-#include "sim/kat.h"
-#include "sim/kat_harness.h"
+#include "sim/memory/kat.h"
+#include "sim/memory/kat_harness.h"
 
 namespace ai8xsim::cli {
 

@@ -14,10 +14,10 @@
 
 #include "ai8xsim/ai8xsim.h"
 #include "cli/commands.h"
-#include "sim/databuffer.h"
-#include "sim/datamem.h"
-#include "sim/device.h"
-#include "sim/kat.h"
+#include "sim/memory/databuffer.h"
+#include "sim/memory/datamem.h"
+#include "sim/model/device.h"
+#include "sim/memory/kat.h"
 #include "sim/io/npy.h"
 
 namespace ai8xsim::cli {
@@ -195,7 +195,7 @@ struct CheckArgs {
   NetSample in;
   std::string sample_data, load_code;
   KatOptions kat;
-  std::string dump, dump_base;  // a board's data memory dump (sim/kat.h)
+  std::string dump, dump_base;  // a board's data memory dump (sim/memory/kat.h)
   bool read_from_memory = false;
 };
 

@@ -8,10 +8,10 @@
 
 #include "ai8xsim/ai8xsim.h"
 #include "cli/commands.h"
-#include "sim/cycles.h"
-#include "sim/device.h"
-#include "sim/evaluate.h"
-#include "sim/memmap.h"
+#include "sim/timing/cycles.h"
+#include "sim/model/device.h"
+#include "sim/engine/evaluate.h"
+#include "sim/memory/memmap.h"
 #include <nlohmann/json.hpp>
 #include "sim/io/files.h"
 #include "sim/io/npy.h"
@@ -314,7 +314,7 @@ int run_command(const RunArgs& a) {
   const Network& net = network_for_sample(sim, sample.shape, a.sample_input);
   Tensor input;
   sample.load(0, input);
-  // With --kat the run works on the data memory image (sim/datamem.h); else the fast path,
+  // With --kat the run works on the data memory image (sim/memory/datamem.h); else the fast path,
   // its large layers split over --threads.
   std::optional<MemoryFedRun> fed;
   if (!a.kat.file.empty()) fed = run_with_kat(net, input, !a.dump_layers.empty(), a.kat);

@@ -5,17 +5,17 @@
 #include <vector>
 
 #include "ai8xsim/ai8xsim.h"
-#include "sim/checkpoint.h"
-#include "sim/checks.h"
-#include "sim/config_yaml.h"
-#include "sim/cycles.h"
-#include "sim/biasmem.h"
+#include "sim/model/checkpoint.h"
+#include "sim/model/checks.h"
+#include "sim/model/config_yaml.h"
+#include "sim/timing/cycles.h"
+#include "sim/memory/biasmem.h"
 #include "sim/io/c_source.h"
 #include "sim/io/npy.h"
-#include "sim/kat.h"
-#include "sim/kernelmem.h"
+#include "sim/memory/kat.h"
+#include "sim/memory/kernelmem.h"
 #include "sim/io/torch_checkpoint.h"
-#include "sim/network.h"
+#include "sim/model/network.h"
 
 namespace ai8xsim::fuzz {
 

@@ -3,7 +3,7 @@
 
 A calibrated variant (per-layer shift chosen on calibration images, bias correction), kept for
 this example's accuracy study. ai8x-synthesis's own quantize.py rules are ai8xsim's
-(sim/quantize.cpp): `ai8xsim.load` / `ai8xsim run` quantize a float checkpoint with them.
+(sim/model/quantize.cpp): `ai8xsim.load` / `ai8xsim run` quantize a float checkpoint with them.
 
 For a weight width BITS (8, 4, 2 or 1, every layer) writes to OUT:
   fashion-wBITS.yaml         izer's network YAML (processors, offsets, quantization per layer)

@@ -12,10 +12,10 @@
 #include "ai8xsim/error.h"
 #include "ai8xsim/ndarray.h"
 #include "kernels/tensor.h"
-#include "sim/checks.h"
-#include "sim/engine.h"
-#include "sim/network.h"
-#include "sim/quantize.h"
+#include "sim/model/checks.h"
+#include "sim/engine/engine.h"
+#include "sim/model/network.h"
+#include "sim/model/quantize.h"
 
 namespace ai8xsim {
 

@@ -1,6 +1,6 @@
 // ai8xsim: the network description as the izer YAML file states it.
 // This is the loader's output: values as written (with izer's defaults), no derived shapes.
-// The resolver (sim/network.*) turns it into a runnable network model.
+// The resolver (sim/model/network.*) turns it into a runnable network model.
 #pragma once
 #include <array>
 #include <cstdint>

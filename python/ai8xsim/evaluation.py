@@ -1,7 +1,7 @@
 """net.evaluate(X, y, reference=None): `ai8xsim eval`'s Python twin.
 
 The samples run through Simulator.run_batch in chunks (bounded memory, progress bar,
-interruptible as run_batch is); the library's scorer (sim/evaluate.h, the one the CLI uses)
+interruptible as run_batch is); the library's scorer (sim/engine/evaluate.h, the one the CLI uses)
 turns the outputs into the same report: top-1 and top-5, per class, confusion matrix,
 misclassified samples, agreement with a reference; for label maps (N x H x W) per-pixel
 accuracy and per-class IoU."""

@@ -20,17 +20,17 @@
 
 #include "ai8xsim/ai8xsim.h"
 #include "ai8xsim/plan.h"
-#include "sim/datamem.h"
-#include "sim/device.h"
-#include "sim/evaluate.h"
-#if __has_include("sim/cycles.h")
-#include "sim/cost.h"
-#include "sim/cycles.h"
+#include "sim/memory/datamem.h"
+#include "sim/model/device.h"
+#include "sim/engine/evaluate.h"
+#if __has_include("sim/timing/cycles.h")
+#include "sim/timing/cost.h"
+#include "sim/timing/cycles.h"
 #define AI8XSIM_HAVE_CYCLES 1
 #endif
-#if __has_include("sim/kernelmem.h") && __has_include("sim/biasmem.h")
-#include "sim/biasmem.h"
-#include "sim/kernelmem.h"
+#if __has_include("sim/memory/kernelmem.h") && __has_include("sim/memory/biasmem.h")
+#include "sim/memory/biasmem.h"
+#include "sim/memory/kernelmem.h"
 #define AI8XSIM_HAVE_MEMORY 1
 #endif
 
@@ -114,7 +114,7 @@ Simulator load(const std::string& config, const std::string& checkpoint,
 }
 
 // memory_fed: every layer that reads data memory takes its input from the memory image
-// (sim/datamem.h MemoryRun), as `ai8xsim run --kat` runs; otherwise the fast path.
+// (sim/memory/datamem.h MemoryRun), as `ai8xsim run --kat` runs; otherwise the fast path.
 int thread_count(const py::object& threads);
 
 py::tuple run(const Simulator& sim, const py::array& x, bool keep_layers, bool memory_fed,
@@ -419,7 +419,7 @@ py::object bias_array(const Layer& L) {
 }
 
 void bind_layer(py::module_& m) {
-  py::class_<Layer>(m, "Layer", "One resolved layer (sim/network.h), by YAML index.")
+  py::class_<Layer>(m, "Layer", "One resolved layer (sim/model/network.h), by YAML index.")
       .def_readonly("index", &Layer::index)
       .def_property_readonly("op", [](const Layer& L) { return operator_name(L.op); })
       .def_property_readonly("eltwise", [](const Layer& L) { return eltwise_name(L.eltwise); })
@@ -598,7 +598,7 @@ NdArray to_ndarray(const py::array& a, const std::string& what) {
 }
 
 void bind_evaluate(py::module_& m) {
-  py::class_<EvalScorer>(m, "EvalScorer", "sim/evaluate.h's scorer: add outputs, get the report")
+  py::class_<EvalScorer>(m, "EvalScorer", "sim/engine/evaluate.h's scorer: add outputs, get the report")
       .def(py::init([](const py::array& labels, const py::object& reference) {
              EvalLabels l = eval_labels_from_array(to_ndarray(labels, "y"), "y");
              if (reference.is_none()) return EvalScorer(std::move(l));

@@ -12,7 +12,7 @@
 namespace ai8xsim {
 
 // Bounds on what a loader takes from a file, derived from the network it loads for (see
-// weight_file_limits in sim/checkpoint.h). Each is checked before the memory is taken: a zip
+// weight_file_limits in sim/model/checkpoint.h). Each is checked before the memory is taken: a zip
 // entry's declared size before inflating it, a pickle's opcodes as they are read, tensor
 // elements before they are decoded. `basis` says where the numbers come from, for messages.
 struct LoadLimits {

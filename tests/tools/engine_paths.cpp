@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "ai8xsim/ai8xsim.h"
-#include "sim/engine.h"
+#include "sim/engine/engine.h"
 #include "sim/io/npy.h"
 
 using namespace ai8xsim;

@@ -15,8 +15,8 @@
 
 #include "ai8xsim/config.h"
 #include "ai8xsim/error.h"
-#include "sim/checkpoint.h"
-#include "sim/config_yaml.h"
+#include "sim/model/checkpoint.h"
+#include "sim/model/config_yaml.h"
 
 namespace ai8xsim::testing {
 

@@ -8,10 +8,10 @@
 #include <string>
 #include <vector>
 
-#include "sim/biasmem.h"
+#include "sim/memory/biasmem.h"
 #include "sim/io/c_source.h"
-#include "sim/kat.h"
-#include "sim/kernelmem.h"
+#include "sim/memory/kat.h"
+#include "sim/memory/kernelmem.h"
 #include "tests/unit/support.h"
 
 using ai8xsim::testing::Caught;

@@ -16,7 +16,7 @@
 
 #include "ai8xsim/config.h"
 #include "ai8xsim/error.h"
-#include "sim/checkpoint.h"
+#include "sim/model/checkpoint.h"
 #include "tests/unit/support.h"
 
 using namespace ai8xsim;

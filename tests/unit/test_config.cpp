@@ -1,5 +1,5 @@
-// Tests of the network YAML loader (sim/config_yaml.cpp), the device constants (sim/device.*)
-// and the enum names (sim/names.cpp).
+// Tests of the network YAML loader (sim/model/config_yaml.cpp), the device constants (sim/model/device.*)
+// and the enum names (sim/model/names.cpp).
 #include <doctest/doctest.h>
 #include <unistd.h>
 
@@ -13,7 +13,7 @@
 
 #include "ai8xsim/config.h"
 #include "ai8xsim/error.h"
-#include "sim/device.h"
+#include "sim/model/device.h"
 #include "tests/unit/support.h"
 
 using namespace ai8xsim;

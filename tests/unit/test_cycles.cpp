@@ -1,4 +1,4 @@
-// The cycle model (sim/cycles.*): izer's own latency test values, the breakdown's consistency,
+// The cycle model (sim/timing/cycles.*): izer's own latency test values, the breakdown's consistency,
 // edge cases, the derivation of the hardware inputs from a resolved network, and every
 // MAX78000 case of the parity corpus against izer's printed latency.
 #include <doctest/doctest.h>
@@ -15,12 +15,12 @@
 #include <vector>
 
 #include "ai8xsim/error.h"
-#include "sim/checkpoint.h"
-#include "sim/checks.h"
-#include "sim/cycles.h"
-#include "sim/kernelmem.h"
+#include "sim/model/checkpoint.h"
+#include "sim/model/checks.h"
+#include "sim/timing/cycles.h"
+#include "sim/memory/kernelmem.h"
 #include "sim/io/npy.h"
-#include "sim/network.h"
+#include "sim/model/network.h"
 #include "tests/unit/support.h"
 
 using namespace ai8xsim;

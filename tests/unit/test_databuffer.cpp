@@ -3,11 +3,11 @@
 #include <doctest/doctest.h>
 
 #include "ai8xsim/error.h"
-#include "sim/checkpoint.h"
-#include "sim/databuffer.h"
-#include "sim/datamem.h"
-#include "sim/engine.h"
-#include "sim/network.h"
+#include "sim/model/checkpoint.h"
+#include "sim/memory/databuffer.h"
+#include "sim/memory/datamem.h"
+#include "sim/engine/engine.h"
+#include "sim/model/network.h"
 #include "tests/unit/support.h"
 
 using namespace ai8xsim;

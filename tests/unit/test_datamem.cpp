@@ -1,5 +1,5 @@
-// The data memory: izer's overlap check (sim/overlap.h) and the data memory capacity limit,
-// each pinned on both sides, and the memory-fed run (sim/datamem.h MemoryRun).
+// The data memory: izer's overlap check (sim/memory/overlap.h) and the data memory capacity limit,
+// each pinned on both sides, and the memory-fed run (sim/memory/datamem.h MemoryRun).
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -9,13 +9,13 @@
 #include <unistd.h>
 
 #include "ai8xsim/error.h"
-#include "sim/checkpoint.h"
-#include "sim/checks.h"
-#include "sim/datamem.h"
-#include "sim/device.h"
-#include "sim/engine.h"
-#include "sim/network.h"
-#include "sim/overlap.h"
+#include "sim/model/checkpoint.h"
+#include "sim/model/checks.h"
+#include "sim/memory/datamem.h"
+#include "sim/model/device.h"
+#include "sim/engine/engine.h"
+#include "sim/model/network.h"
+#include "sim/memory/overlap.h"
 #include "tests/unit/support.h"
 
 using namespace ai8xsim;

@@ -157,7 +157,7 @@ ConvGeometry conv_geometry(Pair k, Pair pad, Pair stride, Pair dil, int groups =
   return g;
 }
 
-// ConvTranspose2d as the engine maps it (sim/engine.cpp: geometry()).
+// ConvTranspose2d as the engine maps it (sim/engine/engine.cpp: geometry()).
 ConvGeometry transposed_geometry(Pair k, Pair pad, Pair stride, Pair dil, Pair out_pad) {
   ConvGeometry g;
   g.kernel = k;

@@ -13,8 +13,8 @@
 
 #include "ai8xsim/ai8xsim.h"
 #include "fuzz/targets.h"
-#include "sim/checkpoint.h"
-#include "sim/config_yaml.h"
+#include "sim/model/checkpoint.h"
+#include "sim/model/config_yaml.h"
 #include "sim/io/files.h"
 #include "sim/io/npy.h"
 #include "tests/unit/support.h"

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "sim/io/c_source.h"
-#include "sim/kat.h"
+#include "sim/memory/kat.h"
 #include "tests/unit/support.h"
 
 using ai8xsim::testing::Caught;

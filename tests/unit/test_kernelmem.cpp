@@ -13,14 +13,14 @@
 #include <sstream>
 
 #include "ai8xsim/error.h"
-#include "sim/biasmem.h"
-#include "sim/checkpoint.h"
-#include "sim/device.h"
+#include "sim/memory/biasmem.h"
+#include "sim/model/checkpoint.h"
+#include "sim/model/device.h"
 #include "sim/io/files.h"
 #include "sim/io/npy.h"
-#include "sim/bits.h"
-#include "sim/kernelmem.h"
-#include "sim/network.h"
+#include "sim/model/bits.h"
+#include "sim/memory/kernelmem.h"
+#include "sim/model/network.h"
 #include "tests/unit/support.h"
 
 using namespace ai8xsim;

@@ -6,10 +6,10 @@
 #include <unistd.h>
 
 #include "ai8xsim/error.h"
-#include "sim/checkpoint.h"
-#include "sim/checks.h"
-#include "sim/engine.h"
-#include "sim/network.h"
+#include "sim/model/checkpoint.h"
+#include "sim/model/checks.h"
+#include "sim/engine/engine.h"
+#include "sim/model/network.h"
 #include "tests/unit/support.h"
 
 using namespace ai8xsim;

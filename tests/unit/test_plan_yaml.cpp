@@ -1,11 +1,11 @@
-// `plan`'s YAML text editing (sim/plan_yaml.h): placement keys replaced in place or added, every
+// `plan`'s YAML text editing (sim/planner/plan_yaml.h): placement keys replaced in place or added, every
 // other line (comments included) kept; flow-style layers refused with a message.
 #include <doctest/doctest.h>
 
 #include <string>
 
 #include "ai8xsim/error.h"
-#include "sim/plan_yaml.h"
+#include "sim/planner/plan_yaml.h"
 #include "tests/unit/support.h"
 
 using namespace ai8xsim;
