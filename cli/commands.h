@@ -41,6 +41,9 @@ Command add_run_command(CLI::App& app);
 Command add_check_command(CLI::App& app);
 Command add_eval_command(CLI::App& app);
 Command add_plan_command(CLI::App& app);  // cli/plan.cpp
+// cli/sweep.cpp: run python3 -m ai8xsim.sweep / ai8xsim.quantize with every argument.
+Command add_sweep_command(CLI::App& app);
+Command add_quantize_command(CLI::App& app);
 
 // Shared options of the commands that load a network.
 struct NetworkArgs {

@@ -21,6 +21,8 @@ int main(int argc, char** argv) {
       ai8xsim::cli::add_explain_address_command(app),
       ai8xsim::cli::add_check_memory_command(app),
       ai8xsim::cli::add_kat_command(app),
+      ai8xsim::cli::add_sweep_command(app),
+      ai8xsim::cli::add_quantize_command(app),
   };
   ai8xsim::cli::add_izer_code_options(app);
   // Outputs are written all or none; a signal removes what is half written (sim/io/outputs.h).

@@ -1,5 +1,5 @@
 """Fashion-MNIST on the MAX78000: the data, the network, the chip's arithmetic and izer's file
-conventions, shared by train.py, quantize.py and the tests.
+conventions, shared by train.py, prepare.py, results.py and the tests.
 
 * Data: Debian's `dataset-fashion-mnist` (IDX files, gzip) in /usr/share/datasets/fashion-mnist.
 * Input scaling (ai8x-training's 8-bit convention): a pixel p in 0..255 becomes
@@ -279,14 +279,39 @@ def read_q_checkpoint(path: pathlib.Path) -> list[dict]:
 
 
 # ---- izer's YAML --------------------------------------------------------------------------------
-def yaml_text(layers: list[LayerSpec], bits: list[int], arch: str = ARCH,
+def write_float_checkpoint(path: pathlib.Path, state_dict: dict, arch: str = ARCH,
+                           epoch: int = 0) -> None:
+    """The float model as ai8x-training saves it (`state_dict` under `<layer>.op.`): what
+    `ai8xsim quantize`, `eval` and `sweep` take, quantizing it with ai8xsim's one quantizer
+    (ai8x-synthesis quantize.py's rules)."""
+    torch.save({"epoch": epoch, "arch": arch, "state_dict": dict(state_dict)}, str(path))
+
+
+def qlayers_from_npz(specs: list[LayerSpec], path: pathlib.Path) -> list[QLayer]:
+    """The layers of a weights.npz (`ai8xsim quantize --output`): izer's loaded values, as
+    chip_forward takes them."""
+    z = np.load(path)
+    out = []
+    for i, s in enumerate(specs):
+        w = z[f"weight_{i:03d}"].astype(np.int64)
+        if s.flatten:
+            w = w.reshape(s.out_channels, -1)
+        else:
+            w = w.reshape(s.out_channels, s.in_channels, s.kernel, s.kernel)
+        bias = z[f"bias_{i:03d}"].astype(np.int64) if f"bias_{i:03d}" in z.files else None
+        out.append(QLayer(s, w, bias, int(z["quantization"][i]), int(z["output_shift"][i])))
+    return out
+
+
+def yaml_text(layers: list[LayerSpec], bits: list[int] | None, arch: str = ARCH,
               dataset: str = "FashionMNIST", comment: str = "") -> str:
-    """izer's network YAML for the layers, `quantization` per layer."""
+    """izer's network YAML for the layers, `quantization` per layer (None: none, the widths
+    come from the checkpoint or `--weight-bits`)."""
     lines = ["---"]
     if comment:
         lines += [f"# {c}" if c else "#" for c in comment.splitlines()]
     lines += [f"arch: {arch}", f"dataset: {dataset}", "", "layers:"]
-    for s, b in zip(layers, bits):
+    for s, b in zip(layers, bits or [None] * len(layers)):
         lines.append(f"  # {s.name}: {s.in_channels} -> {s.out_channels}"
                      + (f", max-pool {s.pool}x{s.pool} first" if s.pool > 1 else "")
                      + (", flattened" if s.flatten else ""))
@@ -316,5 +341,6 @@ def yaml_text(layers: list[LayerSpec], bits: list[int], arch: str = ARCH,
         item(f"activate: {'ReLU' if s.relu else 'None'}")
         if s.wide:
             item("output_width: 32")
-        item(f"quantization: {b}")
+        if b is not None:
+            item(f"quantization: {b}")
     return "\n".join(lines) + "\n"

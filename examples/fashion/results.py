@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
-"""Write RESULTS.md (to stdout) from run.sh's outputs in OUT: train.json, quantize-wB.json,
-check-wB.json, eval-wB.json, chip-wB.npy and emulated-wB.npy."""
+"""Write RESULTS.md (to stdout) from run.sh's outputs in OUT: train.json, fashion-wB.npz,
+check-wB.json, eval-wB.json, chip-wB.npy and sweep.json; the chip's outputs are compared with
+fashionlib.chip_forward (an independent PyTorch re-implementation of izer's arithmetic) on the
+same weights."""
 import argparse
 import datetime
 import json
@@ -32,26 +34,33 @@ def main() -> int:
     for b in a.bits:
         ev = json.loads((a.out / f"eval-w{b}.json").read_text())
         ck = json.loads((a.out / f"check-w{b}.json").read_text())
-        qz = json.loads((a.out / f"quantize-w{b}.json").read_text())
+        qlayers = fl.qlayers_from_npz(fl.fashion_layers(), a.out / f"fashion-w{b}.npz")
         chip = np.load(a.out / f"chip-w{b}.npy").reshape(ev["samples"], -1)
-        emu_path = a.out / f"emulated-w{b}.npy"
-        if emu_path.is_file():
-            emu = np.load(emu_path).reshape(ev["samples"], -1)
-            same = int((chip == emu).all(axis=1).sum())
-            exact = f"{same} / {ev['samples']}"
-        else:
-            exact = "-"
+        emu = fl.chip_forward(qlayers, np.load(a.out / "test_x.npy")).reshape(ev["samples"], -1)
+        same = int((chip == emu).all(axis=1).sum())
+        exact = f"{same} / {ev['samples']}"
         rows.append(f"| {b} | {pct(ev['accuracy'])} | {100 * (ev['accuracy'] - fa):+.2f} | "
                     f"{pct(ev['reference']['agreement'])} | "
                     f"{'fits' if ck['fits'] else 'does not fit'} | {exact} | "
                     f"{ev['samples_per_second']:.0f} ({ev['threads']} threads) |")
-        shifts = ", ".join(f"{L['layer']} {L['shift']}" for L in qz["layers"])
-        clipped = sum(L["weights_clipped"] for L in qz["layers"])
-        bclipped = sum(L["biases_clipped"] for L in qz["layers"])
+        shifts = ", ".join(f"{q.spec.name} {q.shift}" for q in qlayers)
+        rows_used = ck["memory_map"]["kernel"]["used_rows"]
         per_class = ", ".join(f"{fl.CLASSES[c['class']]} {100 * c['accuracy']:.1f}"
                               for c in ev["per_class"])
-        details.append(f"- **{b}-bit**: shifts (izer's, after loading) {shifts}; weights "
-                       f"clipped {clipped}, biases clipped {bclipped}. Per class: {per_class}.")
+        details.append(f"- **{b}-bit**: shifts (izer's, after loading) {shifts}; kernel "
+                       f"memory {rows_used} rows. Per class: {per_class}.")
+    sweep = json.loads((a.out / "sweep.json").read_text())
+    layer_names = [s.name for s in fl.fashion_layers()]
+
+    def front_rows(key):
+        out = []
+        for c in sweep["configurations"]:
+            if c[key]:
+                out.append(f"| {' '.join(map(str, c['bits']))} | {pct(c['accuracy'])} | "
+                           f"{c['kernel_rows']} | {c['latency_us']:.1f} | "
+                           f"{c['energy_uj']:.2f} |")
+        return "\n".join(out)
+    n_fit = sum(c["fits"] for c in sweep["configurations"])
 
     load = os.getloadavg()
     params = sum(s.in_channels * s.out_channels * s.kernel ** 2 + s.out_channels
@@ -62,26 +71,51 @@ Made by `{a.command}` (from the repository root) on {datetime.date.today().isofo
 {platform.machine()}, {os.cpu_count()} cores, load average {load[0]:.1f} when the table was written
 (the machine is shared; samples/s vary with the load).
 
-The network (`fashionlib.fashion_layers`; YAML written to `build-examples/fashion/fashion-wB.yaml`):
+The network (`fashionlib.fashion_layers`; YAML written to `build-examples/fashion/fashion.yaml`):
 1x28x28 int8 input; conv 3x3 1->16; max-pool 2 + conv 3x3 16->32; max-pool 2 + conv 3x3
 32->64; max-pool 2 + conv 3x3 64->32 (ReLU after each); Linear 288->10 on the flattened 32x3x3
 map with a 32-bit output; {params:,} weights and biases. Trained in float PyTorch:
 {train['epochs']} epochs, seed {train['seed']}, {train['threads']} thread, {train['seconds']:.0f} s wall.
-Then post-training quantized by `quantize.py` (rule in docs/evaluation.md), every layer at the
-width shown.
+Then post-training quantized by ai8xsim's quantizer (`ai8xsim quantize --weight-bits B`,
+ai8x-synthesis quantize.py's rules: docs/checkpoint-format.md), every layer at the width shown.
 
 Float accuracy (PyTorch, the same int8 inputs / 128): **{pct(fa)}** on the 10,000 test images.
 
-| weight bits | chip accuracy (ai8xsim eval) | vs float (points) | same prediction as float | `ai8xsim check` MAX78000 | outputs equal to quantize.py's emulation | samples/s |
+| weight bits | chip accuracy (ai8xsim eval) | vs float (points) | same prediction as float | `ai8xsim check` MAX78000 | outputs equal to fashionlib's emulation | samples/s |
 |---|---|---|---|---|---|---|
 """ + "\n".join(rows) + """
 
 "Chip accuracy" is `ai8xsim eval` on the 10,000 test images: every sample run bit-exactly,
 top-1 of the final layer's 32-bit output. "Outputs equal" counts test images whose 10 outputs
 from ai8xsim equal, integer for integer, those of `fashionlib.chip_forward` (an independent
-PyTorch re-implementation of izer's arithmetic used to calibrate the quantizer).
+PyTorch re-implementation of izer's arithmetic) on the same weights.
 
-""" + "\n".join(details) + """
+""" + "\n".join(details) + f"""
+
+## Precision sweep: a width per layer
+
+`ai8xsim sweep` (docs/sweep.md) with a budget of {sweep['inputs']['budget']} configurations:
+the uniform widths, then for each step down (8->4, 4->2, 2->1) every layer lowered alone from
+the uniform configuration (its accuracy drop is its sensitivity), then the layers lowered
+together, least sensitive first. {len(sweep['configurations'])} configurations, {n_fit} fit;
+accuracy on the same 10,000 test images (so the front is chosen on the data it is reported on).
+Widths are listed for the layers {', '.join(layer_names)}; latency and energy are one
+inference (the cycle model, docs/cycle-model.md). All configurations: `build-examples/fashion/sweep.json`.
+
+Pareto front, accuracy against kernel memory:
+
+| widths | chip accuracy | kernel rows | latency us | energy uJ |
+|---|---|---|---|---|
+{front_rows("memory_front")}
+
+Pareto front, accuracy against latency:
+
+| widths | chip accuracy | kernel rows | latency us | energy uJ |
+|---|---|---|---|---|
+{front_rows("latency_front")}
+
+![accuracy against kernel memory and latency](sweep.svg)
+""" + """
 
 1-bit weights on the MAX78000 are {-1, 0} (izer's range [-2^(q-1), 2^(q-1)-1]; the binary
 +1/-1 mode is MAX78002 only): a layer can only subtract, and positive float weights all become

@@ -7,7 +7,8 @@ convolutions, as ai8x-training's quantize.py leaves a `-q.pth.tar`); the values 
 a random input keeps activations in range (std ~ 30), so `ai8xsim run` gives non-trivial
 outputs. The checkpoint says nothing about accuracy; it is for `ai8xsim check` and timing.
 
-Writes OUT/pose-q.pth.tar (~2.6 MB) and OUT/sample_3x128x128.npy (a random int8 input).
+Writes OUT/pose-q.pth.tar (~2.6 MB) and OUT/sample_3x128x128.npy (a random int8 input);
+with --float, OUT/pose-float.pth.tar instead (float weights for `ai8xsim sweep`).
 """
 import argparse
 import math
@@ -57,12 +58,30 @@ def make(out: pathlib.Path, seed: int = 0) -> pathlib.Path:
     return path
 
 
+def make_float(out: pathlib.Path, seed: int = 0) -> pathlib.Path:
+    """OUT/pose-float.pth.tar: random float weights (He-scaled) in ai8x-training's layout, for
+    `ai8xsim sweep` (which quantizes it per configuration, as quantize.py would)."""
+    import torch
+    g = torch.Generator().manual_seed(seed)
+    state = {}
+    for name, cin, cout, k in LAYERS:
+        state[f"{name}.op.weight"] = torch.randn(cout, cin, k, k, generator=g) * math.sqrt(
+            2.0 / (cin * k * k))
+        state[f"{name}.op.bias"] = torch.randn(cout, generator=g) * 0.01
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "pose-float.pth.tar"
+    fl.write_float_checkpoint(path, state, arch=ARCH)
+    return path
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=pathlib.Path, default=HERE.parents[1] / "build-examples" / "pose")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--float", action="store_true",
+                    help="write pose-float.pth.tar (float weights, for ai8xsim sweep) instead")
     args = ap.parse_args()
-    path = make(args.out, args.seed)
+    path = (make_float if args.float else make)(args.out, args.seed)
     print(f"{path}: {len(LAYERS)} layers, {parameter_count():,} weights and biases")
     return 0
 

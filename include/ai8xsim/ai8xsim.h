@@ -117,6 +117,9 @@ class Simulator {
 
   const NetworkConfig& config() const;
   const LoadOptions& options() const;
+  // The weights as loaded (quantized first when the checkpoint held float weights), one entry
+  // per YAML layer: what `weights.npz` stores (docs/checkpoint-format.md).
+  const std::vector<LayerWeights>& weights() const;
   // What load() did beyond reading, one line each (e.g. that it quantized the checkpoint).
   const std::vector<std::string>& notes() const;
 

@@ -8,6 +8,8 @@
     net.summary()                       # per-layer table (text / notebook HTML)
     yaml_text, report = ai8xsim.plan("net.yaml", "model-q.pth.tar", sample=x)  # placement
     ai8xsim.parity.compare(net, x, reference)   # layer-by-layer, with diagnoses
+    ai8xsim.sweep("net.yaml", "float.pth.tar", samples="x.npy", labels="y.npy")  # widths
+    ai8xsim.write_weights("net.yaml", "float.pth.tar", "q.npz", weight_bits={0: 4})
 
 Errors in files or samples raise ai8xsim.Error (a RuntimeError) with `.kind`."""
 from ._core import Error, core as _core
@@ -15,6 +17,8 @@ from .simulator import OPTIONS, Cost, Cycles, Memory, RunResult, Simulator, load
 from .summary import Summary
 from .planner import plan
 from .evaluation import EvalReport
+from .sweeps import sweep, pareto_front, SweepResult
+from .quantize import write_weights
 from . import parity, plots
 
 __version__ = "0.1.0"
@@ -22,4 +26,5 @@ has_cycles = bool(getattr(_core, "has_cycles", False))
 has_memory = bool(getattr(_core, "has_memory", False))
 
 __all__ = ["Error", "load", "plan", "Simulator", "RunResult", "Cost", "Cycles", "Memory", "Summary",
-           "EvalReport", "OPTIONS", "parity", "plots", "has_cycles", "has_memory", "__version__"]
+           "EvalReport", "OPTIONS", "parity", "plots", "sweep", "pareto_front",
+           "SweepResult", "write_weights", "has_cycles", "has_memory", "__version__"]

@@ -135,3 +135,33 @@ def _wrap(text, width=110):
         else:
             line = f"{line} {w}".strip()
     return "\n".join(lines + [line])
+
+
+def sweep(result, title=None):
+    """A precision sweep (ai8xsim.sweep's result): accuracy against kernel memory (rows) and
+    against latency (us), one point per fitting configuration, the Pareto front of each drawn
+    and its points labelled with their widths. Returns the figure."""
+    plt = _plt()
+    fits = [r for r in result.records if r["fits"] and r["accuracy"] is not None]
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
+    for ax, key, front, label in ((axes[0], "kernel_rows", result.memory_front,
+                                   "kernel memory (72-bit rows)"),
+                                  (axes[1], "latency_us", result.latency_front,
+                                   "latency (us, one inference)")):
+        ax.scatter([r[key] for r in fits], [100 * r["accuracy"] for r in fits], s=14,
+                   color="0.6", label="configuration")
+        ax.plot([r[key] for r in front], [100 * r["accuracy"] for r in front], "o-",
+                color="tab:red", label="Pareto front")
+        for r in front:
+            ax.annotate("".join(map(str, r["bits"])), (r[key], 100 * r["accuracy"]),
+                        textcoords="offset points", xytext=(4, -10), fontsize=7)
+        ax.set_xlabel(label)
+        ax.set_ylabel("chip accuracy (%)")
+        ax.grid(alpha=0.3)
+        ax.legend(loc="lower right", fontsize=8)
+    left_out = len(result.records) - len(fits)
+    fig.suptitle(title or f"precision sweep: {len(fits)} configurations that fit"
+                 + (f" ({left_out} without accuracy: do not fit)" if left_out else "")
+                 + "; labels: widths of layers " + ",".join(map(str, result.layers)))
+    fig.tight_layout()
+    return fig

@@ -23,6 +23,8 @@
 #include "sim/memory/datamem.h"
 #include "sim/model/device.h"
 #include "sim/engine/evaluate.h"
+#include "sim/memory/memmap.h"
+#include "sim/model/checkpoint.h"
 #if __has_include("sim/timing/cycles.h")
 #include "sim/timing/cost.h"
 #include "sim/timing/cycles.h"
@@ -395,6 +397,58 @@ py::dict memory(const Simulator& sim, const std::vector<int>& shape) {
 }
 #endif
 
+#ifdef AI8XSIM_HAVE_MEMORY
+// `ai8xsim check`'s verdict without refusing: every device rule broken (messages, the first is
+// izer's) and the kernel / bias memory the network takes as izer allocates it.
+py::dict check(const Simulator& sim, const std::vector<int>& shape) {
+  const InputShape in = input_shape(shape);
+  std::optional<Simulator::CheckResult> r;
+  std::optional<MemoryMap> map;
+  {
+    py::gil_scoped_release release;
+    r = sim.check(in);
+    map = memory_map(r->network);
+  }
+  py::dict out;
+  out["fits"] = r->violations.empty();
+  out["violations"] = violation_list(r->violations);
+  out["kernel_rows_used"] = map->kernel_rows_used();
+  out["kernel_rows"] = map->kernel_rows();
+  out["bias_bytes_used"] = map->bias_bytes_used();
+  out["bias_bytes"] = map->bias_bytes();
+  return out;
+}
+#endif
+
+// The weights as loaded, per YAML layer, in weights.npz's terms (docs/checkpoint-format.md):
+// {"weights": int8 array of izer's shape or None, "bias": int64 or None, "output_shift",
+// "quantization"}.
+py::list weights(const Simulator& sim) {
+  py::list out;
+  for (const LayerWeights& w : sim.weights()) {
+    py::dict d;
+    if (w.has_weights) {
+      std::vector<py::ssize_t> shape(w.weight_shape.begin(), w.weight_shape.end());
+      py::array_t<int8_t> a(shape);
+      std::copy(w.weights.begin(), w.weights.end(), a.mutable_data());
+      d["weights"] = a;
+    } else {
+      d["weights"] = py::none();
+    }
+    if (w.has_bias) {
+      py::array_t<int64_t> b(static_cast<py::ssize_t>(w.bias.size()));
+      std::copy(w.bias.begin(), w.bias.end(), b.mutable_data());
+      d["bias"] = b;
+    } else {
+      d["bias"] = py::none();
+    }
+    d["output_shift"] = w.output_shift;
+    d["quantization"] = w.has_weights ? w.quantization : 0;
+    out.append(d);
+  }
+  return out;
+}
+
 // ---- the resolved network ------------------------------------------------------------------
 
 py::tuple dim(const Dim2& d) { return py::make_tuple(d[0], d[1]); }
@@ -545,7 +599,13 @@ void bind_simulator(py::module_& m) {
 #endif
 #ifdef AI8XSIM_HAVE_MEMORY
       .def("memory", &memory, py::arg("input_shape"))
+      .def("check", &check, py::arg("input_shape"),
+           "{fits, violations, kernel_rows_used, kernel_rows, bias_bytes_used, bias_bytes}: "
+           "`ai8xsim check`'s verdict and memory use, without refusing")
 #endif
+      .def("weights", &weights,
+           "per YAML layer {weights, bias, output_shift, quantization} as loaded (quantized "
+           "first for a float checkpoint): weights.npz's contents")
       .def_property_readonly("config_file", [](const Simulator& s) { return s.config().file; })
       .def_property_readonly(
           "input_shape",

@@ -23,7 +23,10 @@ bool ends_with(const std::string& s, const std::string& suffix) {
 }
 
 // A .pth.tar: quantized first (as quantize.py) when it holds float weights.
-std::vector<LayerWeights> load_torch_weights(const std::string& file, const NetworkConfig& cfg,
+// A width given for a layer (o.quantize.weight_bits) is that layer's `quantization` too, as
+// if the YAML said so: izer packs the kernels at the YAML's width, so a precision sweep's
+// kernel memory follows the width it quantized with.
+std::vector<LayerWeights> load_torch_weights(const std::string& file, NetworkConfig& cfg,
                                              const LoadOptions& o,
                                              std::vector<std::string>& notes) {
   TorchCheckpoint ckpt = read_torch_checkpoint(file, weight_file_limits(cfg, o.device));
@@ -31,6 +34,8 @@ std::vector<LayerWeights> load_torch_weights(const std::string& file, const Netw
     QuantizeSummary summary;
     ckpt = quantize_checkpoint(ckpt, file, cfg, o.quantize, &summary);
     notes.push_back(summary.describe(file));
+    for (const auto& [ll, bits] : o.quantize.weight_bits)
+      cfg.layers[static_cast<size_t>(ll)].quantization = bits;
   }
   return weights_from_checkpoint(ckpt, file, cfg, o.device, o.no_bias);
 }
@@ -152,6 +157,11 @@ Simulator Simulator::load(const std::string& config_file, const std::string& che
   for (int ll : options.no_bias)
     if (ll < 0 || ll >= layers)
       fail(ErrorKind::Config, "no_bias (--no-bias): found layer " + std::to_string(ll) + "; " +
+                                  config_file + " has layers 0.." + std::to_string(layers - 1) +
+                                  "; give YAML layer indices");
+  for (const auto& [ll, bits] : options.quantize.weight_bits)
+    if (ll < 0 || ll >= layers)
+      fail(ErrorKind::Config, "weight_bits: found layer " + std::to_string(ll) + "; " +
                                   config_file + " has layers 0.." + std::to_string(layers - 1) +
                                   "; give YAML layer indices");
   if (ends_with(checkpoint_file, ".npz"))
@@ -282,6 +292,8 @@ InputShape Simulator::inferred_input_shape() const {
 const NetworkConfig& Simulator::config() const { return impl_->config; }
 const LoadOptions& Simulator::options() const { return impl_->options; }
 const std::vector<std::string>& Simulator::notes() const { return impl_->notes; }
+
+const std::vector<LayerWeights>& Simulator::weights() const { return impl_->weights; }
 
 Tensor sample_to_tensor(const NdArray& a, const std::string& what) {
   if (!dtype_is_integer(a.dtype))

@@ -2,9 +2,9 @@
 
 * the Fashion-MNIST tooling: izer's checkpoint conventions (the corpus checkpoints read back as
   izer loaded them), the chip emulation against izer's output, the IDX reader and input
-  scaling, and a network with random weights quantized at 8, 4, 2 and 1 bits by quantize.py's
-  rule that `ai8xsim check` accepts on the MAX78000 and `ai8xsim eval` runs bit-exactly as
-  emulated;
+  scaling, and a network with random weights quantized at 8, 4, 2 and 1 bits by `ai8xsim
+  quantize` (the one quantizer) that `ai8xsim check` accepts on the MAX78000 and `ai8xsim eval`
+  runs bit-exactly as emulated;
 * the pose student of seeds/002: the YAML and a random checkpoint load; `check` gives
   CHECK.md's verdicts on both devices.
 No training and no Fashion-MNIST files needed.
@@ -41,7 +41,6 @@ def mnist_case():
 torch = pytest.importorskip("torch")
 sys.path.insert(0, str(FASHION))
 import fashionlib as fl  # noqa: E402
-import quantize as fq  # noqa: E402
 
 
 @pytest.mark.parametrize("case", ["demo-mnist-max78000", "demo-cifar-10-max78000",
@@ -90,57 +89,48 @@ def test_read_idx(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def random_fashion(tmp_path_factory):
-    """A FashionNet with random weights, quantized at every width by quantize.py's rule on
-    random calibration images: (dir, {bits: qlayers}, samples)."""
+def random_fashion(tmp_path_factory, cli):
+    """A FashionNet with random weights, saved as ai8x-training's float checkpoint and
+    quantized at every width by `ai8xsim quantize` (the one quantizer): (dir, samples)."""
     torch.manual_seed(0)
     model = fl.FashionNet().eval()
     rng = np.random.default_rng(1)
-    calib = rng.integers(-128, 128, size=(64, 1, 28, 28)).astype(np.int8)
     samples = rng.integers(-128, 128, size=(24, 1, 28, 28)).astype(np.int8)
-    acts = []
-    with torch.no_grad():
-        model(fl.to_float(calib), collect=acts)
     d = tmp_path_factory.mktemp("fashion")
-    result = {}
+    (d / "fashion.yaml").write_text(fl.yaml_text(model.specs, None))
+    fl.write_float_checkpoint(d / "float.pth.tar", model.state_dict())
     for bits in (8, 4, 2, 1):
-        x_q = torch.from_numpy(calib.astype(np.float32))
-        qlayers = []
-        with torch.no_grad():
-            for spec, target in zip(model.specs, acts):
-                op = getattr(model, spec.name).op
-                q, info, x_q = fq.quantize_layer(spec, op.weight.numpy(), op.bias.numpy(), bits,
-                                                 x_q, target.double())
-                assert -15 <= q.shift <= 15
-                assert q.weight.min() >= -(2 ** (bits - 1))
-                assert q.weight.max() <= 2 ** (bits - 1) - 1
-                qlayers.append(q)
-        (d / f"w{bits}.yaml").write_text(fl.yaml_text(model.specs, [bits] * len(qlayers)))
-        fl.write_q_checkpoint(d / f"w{bits}-q.pth.tar", qlayers)
-        result[bits] = qlayers
+        p = run(cli, "quantize", "--config-file", d / "fashion.yaml", "--checkpoint-file",
+                d / "float.pth.tar", "--weight-bits", bits, "--output", d / f"w{bits}.npz")
+        assert p.returncode == 0, p.stderr
     np.save(d / "X.npy", samples)
     np.save(d / "y.npy", np.arange(len(samples)) % 10)
-    return d, result, samples
+    return d, samples
 
 
 @pytest.mark.parametrize("bits", [8, 4, 2, 1])
 def test_quantized_fashion_fits_and_runs_as_emulated(cli, random_fashion, bits):
-    d, qlayers, samples = random_fashion
-    args = ["--config-file", d / f"w{bits}.yaml", "--checkpoint-file", d / f"w{bits}-q.pth.tar",
+    d, samples = random_fashion
+    args = ["--config-file", d / "fashion.yaml", "--checkpoint-file", d / f"w{bits}.npz",
             "--device", "MAX78000"]
     p = run(cli, "check", *args)
     assert p.returncode == 0 and "fits" in p.stdout, p.stdout + p.stderr
-    # Our checkpoint reads back through the izer-convention reader unchanged.
-    back = fl.read_q_checkpoint(d / f"w{bits}-q.pth.tar")
-    for q, b in zip(qlayers[bits], back):
-        assert np.array_equal(q.weight, b["weight"]) and np.array_equal(q.bias, b["bias"])
-        assert (q.shift, q.bits) == (b["shift"], b["bits"])
+    qlayers = fl.qlayers_from_npz(fl.fashion_layers(), d / f"w{bits}.npz")
+    for q in qlayers:
+        assert q.bits == bits and -15 <= q.shift <= 15
+        assert -(2 ** (bits - 1)) <= q.weight.min() and q.weight.max() <= 2 ** (bits - 1) - 1
     p = run(cli, "eval", *args, "--samples", d / "X.npy", "--labels", d / "y.npy",
             "--outputs", d / f"o{bits}.npy", "--report", d / f"r{bits}.json")
     assert p.returncode == 0, p.stderr
     chip = np.load(d / f"o{bits}.npy").reshape(len(samples), -1)
-    emulated = fl.chip_forward(qlayers[bits], samples).reshape(len(samples), -1)
+    emulated = fl.chip_forward(qlayers, samples).reshape(len(samples), -1)
     assert np.array_equal(chip, emulated)
+    if bits == 8:  # the float checkpoint itself (default width 8): the same outputs
+        p = run(cli, "eval", "--config-file", d / "fashion.yaml", "--checkpoint-file",
+                d / "float.pth.tar", "--samples", d / "X.npy", "--labels", d / "y.npy",
+                "--outputs", d / f"f{bits}.npy", "--report", d / f"rf{bits}.json")
+        assert p.returncode == 0, p.stderr
+        assert np.array_equal(np.load(d / f"f{bits}.npy").reshape(len(samples), -1), chip)
 
 
 # ---- examples/pose ------------------------------------------------------------------------------

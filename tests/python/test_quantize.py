@@ -215,11 +215,10 @@ def test_weight_bits_override(quantized_pair):
     with pytest.raises(ai8xsim.Error, match="allowed 1, 2, 4 or 8"):
         ai8xsim.load(d / m["config"], float_path, device=m["device"],
                      weight_bits={layer.index: 3})
-    # the YAML's `quantization` wins at load time (as izer's loader), so override a layer
-    # whose width comes from the checkpoint
-    doc = yaml.safe_load((d / m["config"]).read_text())
-    if doc["layers"][layer.index].get("quantization") is None:
-        net = ai8xsim.load(d / m["config"], float_path, device=m["device"],
-                           weight_bits={layer.index: 4})
-        L = net.network(shape).layers[layer.index]
-        assert L.quantization == 4 and np.abs(L.weights).max() <= 8
+    # an override is the layer's `quantization` too (packing, implicit shift, bias scale)
+    net = ai8xsim.load(d / m["config"], float_path, device=m["device"],
+                       weight_bits={layer.index: 4})
+    L = net.network(shape).layers[layer.index]
+    assert L.quantization == 4 and np.abs(L.weights).max() <= 8
+    with pytest.raises(ai8xsim.Error, match="weight_bits: found layer 999"):
+        ai8xsim.load(d / m["config"], float_path, device=m["device"], weight_bits={999: 4})
