@@ -1,6 +1,6 @@
 // `ai8xsim sweep` and `ai8xsim quantize`: the precision sweep and the quantized-checkpoint
 // writer live in the Python package (python/ai8xsim/sweeps.py, quantize.py; the sweep runs on
-// Dask). These commands hand every argument to `python3 -m ai8xsim.<module>` with this
+// Dask). These commands hand every argument to `python3 -m ai8xsim._commands NAME` with this
 // build's (or installation's) package first on PYTHONPATH, so that the one binary is the
 // entry point of every command.
 #include <unistd.h>
@@ -37,7 +37,7 @@ std::string package_root() {
   const std::string dir = dir_of(exe);
   if (is_file(dir + "/python/ai8xsim/__init__.py")) return dir + "/python";
   const std::string up = dir_of(dir);  // SITE/ai8xsim
-  if (is_file(up + "/__init__.py") && is_file(up + "/sweeps.py")) return dir_of(up);
+  if (is_file(up + "/__init__.py") && is_file(up + "/_commands.py")) return dir_of(up);
   return "";
 }
 
@@ -59,7 +59,7 @@ std::string package_root() {
   const char* old = std::getenv("PYTHONPATH");
   const std::string path = root + (old && *old ? ":" + std::string(old) : "");
   setenv("PYTHONPATH", path.c_str(), 1);
-  std::vector<std::string> argv_s = {python, "-m", "ai8xsim." + module};
+  std::vector<std::string> argv_s = {python, "-m", "ai8xsim._commands", module};
   argv_s.insert(argv_s.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (std::string& a : argv_s) argv.push_back(a.data());
@@ -84,7 +84,7 @@ Command add_python_command(CLI::App& app, const std::string& name, const std::st
 
 Command add_sweep_command(CLI::App& app) {
   return add_python_command(
-      app, "sweep", "sweeps",
+      app, "sweep", "sweep",
       "Precision sweep: weight widths per layer (8/4/2/1) of a float checkpoint, each "
       "quantized, checked and evaluated bit-exactly on labelled samples; Pareto front of "
       "accuracy against kernel memory and latency; on Dask (`sweep --help`)");
