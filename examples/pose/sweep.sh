@@ -11,5 +11,5 @@ OUT=${OUT:-$ROOT/build-examples/pose}
 PY=${PYTHON:-/usr/bin/python3}
 "$PY" "$HERE/make_checkpoint.py" --float --out "$OUT"
 "$AI8XSIM" sweep --config-file "$HERE/pose.yaml" --checkpoint-file "$OUT/pose-float.pth.tar" \
-  --device MAX78000 --input-shape 3,128,128 --widths 8,4 --budget 16 --workers 0 \
+  --device MAX78000 --input-shape 3,128,128 --widths 8,4 --budget 40 --workers 0 \
   --results-dir "$OUT/sweep" --output "$OUT/sweep.json" --quiet

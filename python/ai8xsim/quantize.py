@@ -118,8 +118,8 @@ def main(argv=None):
         if args.weight_bits is not None:
             bits = parse_bits(args.weight_bits,
                               weight_layers(args.config_file, args.checkpoint_file, args.device))
-        net = write_weights(args.config_file, args.checkpoint_file, args.output,
-                            device=args.device, weight_bits=bits)
+        write_weights(args.config_file, args.checkpoint_file, args.output,
+                      device=args.device, weight_bits=bits)
     except (Error, OSError) as e:
         print(f"ai8xsim: error: {e}", file=sys.stderr)
         return 1

@@ -16,8 +16,10 @@ samples (bit-exact, `eval`'s scorer). A configuration that does not fit has no a
 Search: the uniform widths first; then, for each step down (8->4, 4->2, 2->1), from the
 uniform configuration at the higher width, each layer lowered alone (its measured accuracy
 drop is its sensitivity), then the layers lowered together in order of sensitivity (least
-sensitive first); without samples (fit only) in order of weights, largest first. At most
-`budget` configurations.
+sensitive first); without samples (fit only) in order of weights, largest first. When the
+higher uniform configuration does not fit, the lowered layers of the first cumulative
+configuration that fits are then raised back one at a time (smallest first) while it still
+fits. At most `budget` configurations.
 
 Execution: configurations x sample shards as tasks on Dask distributed (a LocalCluster on
 this machine's cores, or `scheduler=` an existing cluster's address), or in this process
@@ -39,6 +41,7 @@ from .quantize import write_atomically
 
 WIDTHS = (8, 4, 2, 1)
 MANIFEST = "sweep-manifest.json"
+FORMAT = 1  # of the records in a results directory; another format is refused, not mixed in
 
 
 # ---- the work of one task (runs on a worker, or in this process) -------------------------------
@@ -66,14 +69,16 @@ def check_task(job, bits):
     shape = list(job["input_shape"])
     c = net.check(shape)
     out = {"fits": bool(c["fits"]), "violation": c["violations"][0] if c["violations"] else None,
-           "kernel_rows": int(c["kernel_rows_used"]), "kernel_capacity": int(c["kernel_rows"]),
+           "kernel_rows": int(c["kernel_rows_used"]) if c["fits"] else None,
+           "kernel_capacity": int(c["kernel_rows"]),
            "bias_bytes": int(c["bias_bytes_used"]), "cycles": None, "latency_us": None,
-           "energy_uj": None}
+           "energy_uj": None, "weight_load_us": None}
     if out["fits"] and getattr(core, "has_cycles", False):
         cost = net.cost(shape)
         out["cycles"] = int(cost["total_cycles"])
         out["latency_us"] = float(cost["inference"]["us"])
         out["energy_uj"] = float(cost["inference"]["uj"])
+        out["weight_load_us"] = float(cost["weight_load"]["us"])
     return out
 
 
@@ -132,7 +137,7 @@ class DaskExecutor:
             _package_on_pythonpath()  # the worker processes import ai8xsim too
             n = workers or os.cpu_count() or 1
             self.cluster = distributed.LocalCluster(
-                n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+                n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0",
                 silence_logs=logging.ERROR)
             self.client = distributed.Client(self.cluster)
 
@@ -245,8 +250,9 @@ def pareto_front(costs, accuracies):
 
 class SweepResult:
     """The configurations a sweep evaluated, in search order (`records`: dicts with `bits`
-    (width per layer of `layers`), fits, violation, kernel_rows, kernel_capacity, cycles,
-    latency_us, energy_uj, accuracy, correct, counted); `computed` and `reused` count the
+    (width per layer of `layers`), weight_bytes, fits, violation (the first broken rule),
+    kernel_rows (None when it does not fit), kernel_capacity, bias_bytes, cycles, latency_us,
+    energy_uj, weight_load_us, accuracy, correct, counted); `computed` and `reused` count the
     configurations computed by this run and read back from the results directory."""
 
     def __init__(self, layers, records, computed, reused, inputs):
@@ -300,13 +306,14 @@ class SweepResult:
         mem = {tuple(r["bits"]) for r in self.memory_front}
         lat = {tuple(r["bits"]) for r in self.latency_front}
         head = ["widths (layers " + ",".join(map(str, self.layers)) + ")", "fits",
-                "kernel rows", "latency us", "energy uJ", "accuracy", "front"]
+                "weight bytes", "kernel rows", "latency us", "energy uJ", "accuracy", "front"]
         rows = []
         for r in self.records:
             key = tuple(r["bits"])
             acc = ("-" if r["accuracy"] is None else f"{100 * r['accuracy']:.2f}%")
             rows.append([" ".join(map(str, r["bits"])), "yes" if r["fits"] else "no",
-                         f"{r['kernel_rows']}/{r['kernel_capacity']}",
+                         f"{r['weight_bytes']:,}",
+                         f"{r['kernel_rows']}/{r['kernel_capacity']}" if r["fits"] else "-",
                          "-" if r["latency_us"] is None else f"{r['latency_us']:.1f}",
                          "-" if r["energy_uj"] is None else f"{r['energy_uj']:.2f}",
                          acc, ("M" if key in mem else "") + ("L" if key in lat else "")])
@@ -366,6 +373,21 @@ def search(evaluate, n_layers, weights, widths, budget):
         else:  # no accuracy (fit only, or the base does not fit): largest layers first
             order = sorted(range(n_layers), key=lambda k: (-weights[k], k))
         run([_with(base, order[:k], lo) for k in range(1, n_layers)])
+        if seen.get(base, {}).get("fits") is False:
+            # the fit is what binds: from the first cumulative configuration that fits, raise
+            # the lowered layers back one at a time, the last lowered (smallest) first, keeping
+            # each that still fits
+            first = next((c for c in (_with(base, order[:k], lo) for k in range(1, n_layers))
+                          if c in seen and seen[c]["fits"]), None)
+            if first is not None:
+                current = first
+                for k in reversed([k for k in order if first[k] == lo]):
+                    if len(seen) >= budget:
+                        break
+                    candidate = _with(current, [k], hi)
+                    run([candidate])
+                    if seen.get(candidate, {}).get("fits"):
+                        current = candidate
     return list(seen.values())
 
 
@@ -410,7 +432,7 @@ def sweep(config_file, checkpoint_file, samples=None, labels=None, device="MAX78
     job = {"config_file": config_file, "checkpoint_file": checkpoint_file,
            "device": str(device), "layers": layers, "samples": None, "labels": None,
            "threads": 1 if workers != 0 else 0}
-    identity = {"config_file": _digest(config_file), "checkpoint_file": _digest(checkpoint_file),
+    identity = {"format": FORMAT, "config_file": _digest(config_file), "checkpoint_file": _digest(checkpoint_file),
                 "device": str(device), "layers": layers}
     shards = []
     if samples is not None:
@@ -445,7 +467,8 @@ def sweep(config_file, checkpoint_file, samples=None, labels=None, device="MAX78
         correct = sum(c for c, _ in parts) if parts else None
         counted = sum(n for _, n in parts) if parts else None
         return {"bits": list(bits), "weight_bits": {str(ll): b for ll, b in zip(layers, bits)},
-                **chk, "accuracy": None if not counted else correct / counted,
+                "weight_bytes": sum(n * b for n, b in zip(weights, bits)) // 8, **chk,
+                "accuracy": None if not counted else correct / counted,
                 "correct": correct, "counted": counted}
 
     def evaluate(configs):

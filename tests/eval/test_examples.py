@@ -180,3 +180,21 @@ def test_pose_runs_on_max78002(cli, pose_checkpoint, tmp_path):
     paf = np.load(tmp_path / "layers" / "layer_014.npy")
     assert heat.shape == (19, 16, 16) and paf.shape == (38, 16, 16)
     assert np.abs(heat).max() > 0 and np.abs(paf).max() > 0
+
+
+def test_pose_sweep_fit_only(cli, tmp_path):
+    """`ai8xsim sweep` without samples (examples/pose/sweep.sh, cut to the two uniform
+    configurations): all 8-bit does not fit the MAX78000 (its verdict kept, no accuracy), all
+    4-bit fits."""
+    ckpt = pose_ckpt.make_float(tmp_path)
+    p = run(cli, "sweep", "--config-file", POSE / "pose.yaml", "--checkpoint-file", ckpt,
+            "--device", "MAX78000", "--input-shape", "3,128,128", "--widths", "8,4",
+            "--budget", "2", "--workers", "0", "--results-dir", tmp_path / "r", "--quiet")
+    assert p.returncode == 0, p.stderr
+    j = json.loads((tmp_path / "r" / "sweep.json").read_text())
+    eight, four = j["configurations"]
+    assert eight["bits"] == [8] * 15 and not eight["fits"]
+    assert "kernel memory" in eight["violation"] and eight["accuracy"] is None
+    assert four["bits"] == [4] * 15 and four["fits"] and four["kernel_rows"] > 0
+    assert eight["weight_bytes"] == 2 * four["weight_bytes"]
+    assert j["best_fit"] == [4] * 15

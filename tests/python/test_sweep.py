@@ -205,6 +205,26 @@ def test_search_is_guided_by_sensitivity():
     assert len(search(evaluate, 3, [10, 10, 10], (8, 4, 2, 1), budget=5)) == 5
 
 
+def test_search_raises_layers_back_when_the_fit_binds():
+    from ai8xsim.sweeps import search
+    weights = [100, 10, 50, 1]
+    # fits when the 8-bit weights are at most 60: all-8 (161) does not
+    def evaluate(configs):
+        return {c: {"bits": list(c), "accuracy": None,
+                    "fits": sum(w for w, b in zip(weights, c) if b == 8) <= 60}
+                for c in configs}
+    got = [tuple(r["bits"]) for r in search(evaluate, 4, weights, (8, 4), budget=20)]
+    assert got[:2] == [(8, 8, 8, 8), (4, 4, 4, 4)]
+    # largest first: 0, 2, 1 lowered cumulatively; (4, 8, 4, 8) is the first that fits (11)
+    assert got[2:5] == [(4, 8, 8, 8), (4, 8, 4, 8), (4, 4, 4, 8)]
+    # then its lowered layers raised back, the last lowered first: layer 2 gives
+    # (4, 8, 8, 8), already seen not to fit; layer 0 gives (8, 8, 4, 8): 111, does not fit
+    assert got[5:] == [(8, 8, 4, 8)]
+    fits = [c for c in got if evaluate([c])[c]["fits"]]
+    best = max(fits, key=lambda c: (sum(b == 8 for b in c), sum(c)))
+    assert best == (4, 8, 4, 8)
+
+
 def test_plot_and_json(tiny, tmp_path):
     ai8xsim = import_ai8xsim()
     pytest.importorskip("matplotlib")
