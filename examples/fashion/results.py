@@ -134,7 +134,7 @@ calibrated quantizer, removed for the one quantizer, reached 85.90% at 2 bits an
 bits on a float model trained the same way, commit 72c26ff's RESULTS.md). The layers'
 measured sensitivities (accuracy change when that layer alone is lowered):
 
-""" + "\n".join(sens) + f"""
+""" + "\n".join(sens) + """
 
 ![accuracy against kernel memory and latency](sweep.svg)
 """ + """

@@ -8,7 +8,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 
@@ -118,7 +117,7 @@ def test_one_process_and_two_workers_agree_and_rerun_recomputes_nothing(tiny, tm
 
 def test_a_killed_worker_loses_nothing(tiny, tmp_path):
     ai8xsim = import_ai8xsim()
-    distributed = pytest.importorskip("distributed")
+    pytest.importorskip("distributed")
     from ai8xsim.sweeps import DaskExecutor
     reference = run_sweep(ai8xsim, tiny, tmp_path / "ref", workers=0, budget=6, shard_size=20)
 
@@ -301,3 +300,29 @@ def test_cli_without_python_or_dask(tiny, tmp_path, cli):
     assert p.returncode == 1, p.stderr
     assert p.stderr.startswith("ai8xsim: error: sweep: Dask is not installed")
     assert len(p.stderr.strip().splitlines()) == 1
+
+
+def test_cli_finds_the_package_when_installed(tiny, tmp_path, cli):
+    """pip's layout: SITE/ai8xsim/bin/ai8xsim next to the package; no PYTHONPATH needed."""
+    import shutil
+    pkg = tmp_path / "site" / "ai8xsim"
+    shutil.copytree(build_dir() / "python" / "ai8xsim", pkg,
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    (pkg / "bin").mkdir()
+    shutil.copy2(cli, pkg / "bin" / "ai8xsim")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    out = tmp_path / "q.npz"
+    p = subprocess.run([str(pkg / "bin" / "ai8xsim"), "quantize", "--config-file",
+                        str(tiny / "net.yaml"), "--checkpoint-file", str(tiny / "float.pth.tar"),
+                        "--weight-bits", "2", "--output", str(out)],
+                       capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert np.load(out)["quantization"].tolist() == [2, 2, 2]
+    # without the package next to it: one line
+    lone = tmp_path / "lone"
+    lone.mkdir()
+    shutil.copy2(cli, lone / "ai8xsim")
+    p = subprocess.run([str(lone / "ai8xsim"), "sweep", "--help"], capture_output=True,
+                       text=True, env=env)
+    assert p.returncode == 1 and len(p.stderr.strip().splitlines()) == 1
+    assert "the ai8xsim Python package is not next to this executable" in p.stderr
