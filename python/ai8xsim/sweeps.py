@@ -393,6 +393,22 @@ def search(evaluate, n_layers, weights, widths, budget):
 
 # ---- the sweep -------------------------------------------------------------------------------------
 
+def _as_file(data, results_dir, name):
+    """A path as it is; an array (NumPy, torch) saved as RESULTS_DIR/<name>.npy, which the
+    workers read (they need the results directory at the same path)."""
+    if isinstance(data, (str, os.PathLike)):
+        return os.fspath(data)
+    if hasattr(data, "detach"):
+        data = data.detach().cpu().numpy()
+    path = os.path.join(os.fspath(results_dir), name + ".npy")
+    os.makedirs(os.fspath(results_dir), exist_ok=True)
+    import io
+    buf = io.BytesIO()
+    np.save(buf, np.ascontiguousarray(data))
+    write_atomically(path, buf.getvalue())
+    return path
+
+
 def _npy_shape(path, what):
     try:
         return np.load(path, mmap_mode="r").shape
@@ -404,7 +420,8 @@ def sweep(config_file, checkpoint_file, samples=None, labels=None, device="MAX78
           results_dir="sweep-results", budget=32, widths=WIDTHS, scheduler=None, workers=None,
           shard_size=1000, input_shape=None, log=None):
     """Run a precision sweep (module docstring); returns a SweepResult. `samples`/`labels`:
-    .npy paths (as `ai8xsim eval --samples/--labels`), both or neither (fit only).
+    .npy paths (as `ai8xsim eval --samples/--labels`) or arrays (saved in `results_dir`),
+    both or neither (fit only).
     workers=0 runs in this process; otherwise Dask: `scheduler` an address, else a
     LocalCluster of `workers` processes (default: the cores)."""
     config_file, checkpoint_file = os.path.abspath(config_file), os.path.abspath(checkpoint_file)
@@ -436,6 +453,8 @@ def sweep(config_file, checkpoint_file, samples=None, labels=None, device="MAX78
                 "device": str(device), "layers": layers}
     shards = []
     if samples is not None:
+        samples = _as_file(samples, results_dir, "samples")
+        labels = _as_file(labels, results_dir, "labels")
         samples, labels = os.path.abspath(samples), os.path.abspath(labels)
         xs, ys = _npy_shape(samples, "samples"), _npy_shape(labels, "labels")
         if len(xs) < 3 or xs[0] == 0:

@@ -224,6 +224,16 @@ def test_search_raises_layers_back_when_the_fit_binds():
     assert best == (4, 8, 4, 8)
 
 
+def test_arrays_as_samples(tiny, tmp_path):
+    ai8xsim = import_ai8xsim()
+    by_path = run_sweep(ai8xsim, tiny, tmp_path / "p", workers=0, budget=2)
+    by_array = ai8xsim.sweep(tiny / "net.yaml", tiny / "float.pth.tar",
+                             samples=np.load(tiny / "x.npy"),
+                             labels=torch.from_numpy(np.load(tiny / "y.npy")),
+                             results_dir=tmp_path / "a", budget=2, workers=0, shard_size=60)
+    assert records(by_array) == records(by_path)
+
+
 def test_plot_and_json(tiny, tmp_path):
     ai8xsim = import_ai8xsim()
     pytest.importorskip("matplotlib")
