@@ -34,8 +34,9 @@ std::vector<LayerWeights> load_torch_weights(const std::string& file, NetworkCon
     QuantizeSummary summary;
     ckpt = quantize_checkpoint(ckpt, file, cfg, o.quantize, &summary);
     notes.push_back(summary.describe(file));
-    for (const auto& [ll, bits] : o.quantize.weight_bits)
-      cfg.layers[static_cast<size_t>(ll)].quantization = bits;
+    for (const QuantizedLayer& q : summary.layers)
+      if (q.yaml_layer >= 0 && o.quantize.weight_bits.count(q.yaml_layer))
+        cfg.layers[static_cast<size_t>(q.yaml_layer)].quantization = q.bits;
   }
   return weights_from_checkpoint(ckpt, file, cfg, o.device, o.no_bias);
 }
