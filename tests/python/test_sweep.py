@@ -153,6 +153,21 @@ def test_a_killed_worker_loses_nothing(tiny, tmp_path):
     assert r.computed == 6
 
 
+def test_an_existing_cluster_by_its_address(tiny, tmp_path):
+    ai8xsim = import_ai8xsim()
+    distributed = pytest.importorskip("distributed")
+    from ai8xsim.sweeps import _package_on_pythonpath
+    import logging
+    _package_on_pythonpath()  # the cluster's workers import ai8xsim as a real cluster's would
+    reference = run_sweep(ai8xsim, tiny, tmp_path / "ref", workers=0, budget=3)
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                                  dashboard_address=":0", silence_logs=logging.ERROR) as c:
+        r = run_sweep(ai8xsim, tiny, tmp_path / "remote", scheduler=c.scheduler_address,
+                      budget=3)
+        assert records(r) == records(reference)
+        assert c.scheduler_address.startswith("tcp://")
+
+
 @pytest.mark.parametrize("bits", [8, 4, 2, 1])
 def test_uniform_accuracy_equals_eval_on_the_written_weights(tiny, tmp_path, cli, bits):
     ai8xsim = import_ai8xsim()
