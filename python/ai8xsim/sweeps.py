@@ -442,7 +442,10 @@ def sweep(config_file, checkpoint_file, samples=None, labels=None, device="MAX78
         if not os.path.isfile(p):
             raise Error(f"sweep: {what} {p} not found")
 
-    probe = core.Simulator.load(config_file, checkpoint_file, device=str(device))
+    # a width for layer 0 only asks the loader to refuse a checkpoint that is quantized
+    # already (widths would be ignored); the layers and their weight counts do not depend on it
+    probe = core.Simulator.load(config_file, checkpoint_file, device=str(device),
+                                weight_bits={0: widths[0]})
     layer_w = [(i, w) for i, w in enumerate(probe.weights()) if w["weights"] is not None]
     layers = [i for i, _ in layer_w]
     weights = [int(np.asarray(w["weights"]).size) for _, w in layer_w]

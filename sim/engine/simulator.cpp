@@ -22,6 +22,13 @@ bool ends_with(const std::string& s, const std::string& suffix) {
          s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
+// Widths asked for a checkpoint that holds quantized weights: they would be ignored.
+std::string weight_bits_refused(const std::string& file) {
+  return "weight_bits (widths per layer) given, but " + file +
+         " holds quantized weights already; widths apply when ai8xsim quantizes a float "
+         "checkpoint: give ai8x-training's float (or QAT) checkpoint instead";
+}
+
 // A .pth.tar: quantized first (as quantize.py) when it holds float weights.
 // A width given for a layer (o.quantize.weight_bits) is that layer's `quantization` too, as
 // if the YAML said so: izer packs the kernels at the YAML's width, so a precision sweep's
@@ -37,6 +44,8 @@ std::vector<LayerWeights> load_torch_weights(const std::string& file, NetworkCon
     for (const QuantizedLayer& q : summary.layers)
       if (q.yaml_layer >= 0 && o.quantize.weight_bits.count(q.yaml_layer))
         cfg.layers[static_cast<size_t>(q.yaml_layer)].quantization = q.bits;
+  } else if (!o.quantize.weight_bits.empty()) {
+    fail(ErrorKind::Config, weight_bits_refused(file));
   }
   return weights_from_checkpoint(ckpt, file, cfg, o.device, o.no_bias);
 }
@@ -165,6 +174,8 @@ Simulator Simulator::load(const std::string& config_file, const std::string& che
       fail(ErrorKind::Config, "weight_bits: found layer " + std::to_string(ll) + "; " +
                                   config_file + " has layers 0.." + std::to_string(layers - 1) +
                                   "; give YAML layer indices");
+  if (ends_with(checkpoint_file, ".npz") && !options.quantize.weight_bits.empty())
+    fail(ErrorKind::Config, weight_bits_refused(checkpoint_file));
   if (ends_with(checkpoint_file, ".npz"))
     s.impl_->weights = load_weights_npz(checkpoint_file, s.impl_->config, options.device);
   else

@@ -301,6 +301,14 @@ def test_cli_sweep_and_one_line_errors(tiny, tmp_path, cli):
                 "--results-dir", tmp_path / "r")
     assert p.returncode == 1 and "holds a sweep of other inputs" in p.stderr
     assert len(p.stderr.strip().splitlines()) == 1
+    # a checkpoint quantized already: widths would be ignored, so it is refused
+    p = run_cli(cli, "quantize", "--config-file", tiny / "net.yaml", "--checkpoint-file",
+                tiny / "float.pth.tar", "--output", tmp_path / "q8.npz")
+    assert p.returncode == 0, p.stderr
+    p = run_cli(cli, *base[:3], "--checkpoint-file", tmp_path / "q8.npz", "--workers", "0",
+                "--results-dir", tmp_path / "q8")
+    assert p.returncode == 1 and len(p.stderr.strip().splitlines()) == 1
+    assert "holds quantized weights already" in p.stderr
     p = run_cli(cli, "quantize", "--config-file", tiny / "net.yaml", "--checkpoint-file",
                 tiny / "float.pth.tar", "--weight-bits", "3", "--output", tmp_path / "q.npz")
     assert p.returncode == 1 and p.stderr.startswith("ai8xsim: error: --weight-bits: found "
