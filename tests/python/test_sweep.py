@@ -359,3 +359,26 @@ def test_cli_finds_the_package_when_installed(tiny, tmp_path, cli):
                        text=True, env=env)
     assert p.returncode == 1 and len(p.stderr.strip().splitlines()) == 1
     assert "the ai8xsim Python package is not next to this executable" in p.stderr
+
+
+def test_ctrl_c_then_resume(tiny, tmp_path, cli):
+    """SIGINT mid-sweep: exit 130 with one line saying how to resume, finished configurations
+    kept (no temporaries); the same command then computes only the rest."""
+    args = [str(cli), "sweep", "--config-file", str(tiny / "net.yaml"), "--checkpoint-file",
+            str(tiny / "float.pth.tar"), "--samples", str(tiny / "x.npy"), "--labels",
+            str(tiny / "y.npy"), "--workers", "0", "--budget", "12", "--shard-size", "1",
+            "--results-dir", str(tmp_path / "r"), "--quiet"]
+    p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    configs = tmp_path / "r" / "configs"
+    deadline = time.time() + 60
+    while time.time() < deadline and not (configs.is_dir() and list(configs.glob("w*.json"))):
+        time.sleep(0.01)
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=60)
+    assert p.returncode == 130, err
+    assert len(err.strip().splitlines()) == 1 and err.startswith("ai8xsim: interrupted:")
+    kept = len(list(configs.glob("w*.json")))
+    assert 1 <= kept < 12 and not list(configs.glob(".*"))
+    p = subprocess.run(args, capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    assert f"{12 - kept} computed, {kept} reused" in p.stdout
