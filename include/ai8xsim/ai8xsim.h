@@ -19,8 +19,6 @@
 
 namespace ai8xsim {
 
-struct LayerWeights;
-
 struct LoadOptions {
   Device device = Device::MAX78000;
   std::vector<int> no_bias;        // --no-bias: layers whose bias izer ignores

@@ -12,7 +12,7 @@
     ai8xsim.write_weights("net.yaml", "float.pth.tar", "q.npz", weight_bits={0: 4})
 
 Errors in files or samples raise ai8xsim.Error (a RuntimeError) with `.kind`."""
-from ._core import Error, core as _core
+from ._core import Error
 from .simulator import OPTIONS, Cost, Cycles, Memory, RunResult, Simulator, load
 from .summary import Summary
 from .planner import plan
@@ -22,9 +22,7 @@ from .quantize import write_weights
 from . import parity, plots
 
 __version__ = "0.1.0"
-has_cycles = bool(getattr(_core, "has_cycles", False))
-has_memory = bool(getattr(_core, "has_memory", False))
 
 __all__ = ["Error", "load", "plan", "Simulator", "RunResult", "Cost", "Cycles", "Memory", "Summary",
            "EvalReport", "OPTIONS", "parity", "plots", "sweep", "pareto_front",
-           "SweepResult", "write_weights", "has_cycles", "has_memory", "__version__"]
+           "SweepResult", "write_weights", "__version__"]

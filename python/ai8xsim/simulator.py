@@ -115,7 +115,7 @@ class Memory:
 @dataclass
 class RunResult:
     """One sample's run: the final `output`, every layer's output by YAML index (`layers`)
-    and the cycle count when the build has the cycle model (`cycles`, else None)."""
+    and the cycle model's count (`cycles`, ai8xsim.Cycles)."""
 
     output: np.ndarray
     layers: Dict[int, np.ndarray] = field(default_factory=dict)
@@ -378,10 +378,7 @@ class Simulator:
 
     def cycles(self, input_shape=None, clock_mhz=0.0):
         """The cycle model's count (ai8xsim.Cycles) for an input shape (default: the last
-        sample's); clock_mhz 0 is the device's default CNN clock. None when this build has
-        no cycle model."""
-        if not getattr(core, "has_cycles", False):
-            return None
+        sample's); clock_mhz 0 is the device's default CNN clock."""
         return Cycles.from_core(self._sim.cycles(list(self._shape(input_shape)),
                                                  float(clock_mhz)))
 
@@ -390,18 +387,13 @@ class Simulator:
         """Time (us) and energy (uJ) per layer and in total: inference, input load, weight
         load, first inference from power-up, each inference with the weights retained
         (ai8xsim.Cost). Clocks 0: the device defaults; `pipeline`, `riscv`, `mexpress` as
-        izer's options. None when this build has no cycle model."""
-        if not getattr(core, "has_cycles", False):
-            return None
+        izer's options."""
         return Cost.from_core(self._sim.cost(list(self._shape(input_shape)), float(clock_mhz),
                                              float(load_clock_mhz), bool(pipeline),
                                              bool(riscv), bool(mexpress)))
 
     def memory(self, input_shape=None):
-        """Kernel and bias memory use (ai8xsim.Memory), or None when this build has no
-        memory model."""
-        if not getattr(core, "has_memory", False):
-            return None
+        """Kernel and bias memory use (ai8xsim.Memory)."""
         return Memory.from_core(self._sim.memory(list(self._shape(input_shape))))
 
     def summary(self, input_shape=None):

@@ -53,8 +53,8 @@ def cycles_cell(cycles, index):
 
 class Summary:
     """Per layer in execution order: op, input/output shapes, pooling, kernel(/stride),
-    output shift, activation, MACs, weight bytes, and when the build has the models, cycles
-    (ai8xsim.Cycles) and kernel rows / bias bytes (ai8xsim.Memory). `columns` and `rows`
+    output shift, activation, MACs, weight bytes, and when given, cycles (ai8xsim.Cycles)
+    and kernel rows / bias bytes (ai8xsim.Memory). `columns` and `rows`
     hold the cells, `str()` is the text table, `_repr_html_` the notebook one."""
 
     def __init__(self, network, cycles=None, memory=None):

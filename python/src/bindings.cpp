@@ -25,16 +25,10 @@
 #include "sim/engine/evaluate.h"
 #include "sim/memory/memmap.h"
 #include "sim/model/checkpoint.h"
-#if __has_include("sim/timing/cycles.h")
 #include "sim/timing/cost.h"
 #include "sim/timing/cycles.h"
-#define AI8XSIM_HAVE_CYCLES 1
-#endif
-#if __has_include("sim/memory/kernelmem.h") && __has_include("sim/memory/biasmem.h")
 #include "sim/memory/biasmem.h"
 #include "sim/memory/kernelmem.h"
-#define AI8XSIM_HAVE_MEMORY 1
-#endif
 
 namespace py = pybind11;
 using namespace ai8xsim;
@@ -266,9 +260,8 @@ InputShape input_shape(const std::vector<int>& s) {
   return InputShape{s[0], s[1], s.size() == 3 ? s[2] : 1};
 }
 
-// ---- cycle and memory models (when the tree has them) -------------------------------------
+// ---- cycle and memory models ----------------------------------------------------------------
 
-#ifdef AI8XSIM_HAVE_CYCLES
 py::dict layer_cycles(const NetworkLayerCycles& lc) {
   py::dict terms;
   for (const CycleTerm& t : lc.cycles.terms()) terms[py::str(t.name)] = t.cycles;
@@ -355,9 +348,7 @@ py::dict cost(const Simulator& sim, const std::vector<int>& shape, double clock_
   d["retained_inference"] = cost_pair(c.retained_inference);
   return d;
 }
-#endif
 
-#ifdef AI8XSIM_HAVE_MEMORY
 py::list violation_list(const std::vector<Violation>& vs) {
   py::list out;
   for (const Violation& v : vs) out.append(py::str(v.message));
@@ -395,9 +386,7 @@ py::dict memory(const Simulator& sim, const std::vector<int>& shape) {
   out["violations"] = violation_list(k->violations) + violation_list(b->violations);
   return out;
 }
-#endif
 
-#ifdef AI8XSIM_HAVE_MEMORY
 // `ai8xsim check`'s verdict without refusing: every device rule broken (messages, the first is
 // izer's) and the kernel / bias memory the network takes as izer allocates it.
 py::dict check(const Simulator& sim, const std::vector<int>& shape) {
@@ -418,7 +407,6 @@ py::dict check(const Simulator& sim, const std::vector<int>& shape) {
   out["bias_bytes"] = map->bias_bytes();
   return out;
 }
-#endif
 
 // The weights as loaded, per YAML layer, in weights.npz's terms (docs/checkpoint-format.md):
 // {"weights": int8 array of izer's shape or None, "bias": int64 or None, "output_shift",
@@ -591,18 +579,14 @@ void bind_simulator(py::module_& m) {
             return s.network(in);
           },
           py::arg("input_shape"), py::return_value_policy::reference_internal)
-#ifdef AI8XSIM_HAVE_CYCLES
       .def("cycles", &cycles, py::arg("input_shape"), py::arg("clock_mhz") = 0.0)
       .def("cost", &cost, py::arg("input_shape"), py::arg("clock_mhz") = 0.0,
            py::arg("load_clock_mhz") = 0.0, py::arg("pipeline") = true,
            py::arg("riscv") = false, py::arg("mexpress") = true)
-#endif
-#ifdef AI8XSIM_HAVE_MEMORY
       .def("memory", &memory, py::arg("input_shape"))
       .def("check", &check, py::arg("input_shape"),
            "{fits, violations, kernel_rows_used, kernel_rows, bias_bytes_used, bias_bytes}: "
            "`ai8xsim check`'s verdict and memory use, without refusing")
-#endif
       .def("weights", &weights,
            "per YAML layer {weights, bias, output_shift, quantization} as loaded (quantized "
            "first for a float checkpoint): weights.npz's contents")
@@ -747,14 +731,4 @@ PYBIND11_MODULE(_ai8xsim, m) {
         py::arg("no_bias") = std::vector<int>{}, py::arg("avg_pool_rounding") = false,
         py::arg("fifo") = false, py::arg("fast_fifo") = false, py::arg("overlap_data") = false);
   bind_evaluate(m);
-#ifdef AI8XSIM_HAVE_CYCLES
-  m.attr("has_cycles") = true;
-#else
-  m.attr("has_cycles") = false;
-#endif
-#ifdef AI8XSIM_HAVE_MEMORY
-  m.attr("has_memory") = true;
-#else
-  m.attr("has_memory") = false;
-#endif
 }

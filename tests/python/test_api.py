@@ -52,7 +52,7 @@ def test_run_equals_izer_on_every_layer(case, weights):
     result = net.run(x, layers=True)
     assert np.array_equal(result.output, out)
     _assert_layers_equal(result.layers, expected)
-    assert (result.cycles is None) == (not ai8xsim.has_cycles)
+    assert result.cycles.total == net.cycles().total > 0
     # The same through the data memory model (input loaded as the chip loads it).
     _assert_layers_equal(net.run(x, layers=True, memory_fed=True).layers, expected)
 
@@ -254,8 +254,6 @@ def test_import_pulls_in_neither_torch_nor_matplotlib():
 
 
 def test_cycles_equal_izers_latency_estimate():
-    if not ai8xsim.has_cycles:
-        pytest.skip("this build has no cycle model")
     S.require_corpus()
     case = S.first_case_where(lambda c: S.meta(c).get("checkpoint") and S.meta(c).get("latency"))
     net, x, _, m = _case(case)
@@ -269,21 +267,18 @@ def test_cycles_equal_izers_latency_estimate():
     assert all(sum(t.values()) == cycles.layers[i] for i, t in cycles.terms.items())
 
 
-def test_summary_shows_cycles_and_memory_when_built():
+def test_summary_shows_cycles_and_memory():
     net, x, _, _ = _case(DEMOS[0])
     net.run(x)
     s = net.summary()
-    assert ("cycles" in s.columns) == ai8xsim.has_cycles
-    assert ("kernel rows" in s.columns) == ai8xsim.has_memory
-    if ai8xsim.has_cycles:
-        col = s.columns.index("cycles")
-        cycles = net.cycles()
-        assert [int(r[col].split()[0].replace(",", "")) for r in s.rows] == \
-            [cycles.layers[i] for i in net.network().order]
-    if ai8xsim.has_memory:
-        mem = net.memory()
-        assert mem.kernel_rows_written >= sum(mem.kernel_rows.values()) > 0
-        assert not mem.violations
+    assert "cycles" in s.columns and "kernel rows" in s.columns
+    col = s.columns.index("cycles")
+    cycles = net.cycles()
+    assert [int(r[col].split()[0].replace(",", "")) for r in s.rows] == \
+        [cycles.layers[i] for i in net.network().order]
+    mem = net.memory()
+    assert mem.kernel_rows_written >= sum(mem.kernel_rows.values()) > 0
+    assert not mem.violations
 
 
 # ---- rolling data buffers: sequences of inferences ------------------------------------------
