@@ -65,7 +65,23 @@ inline const std::string kCorpus = std::getenv("AI8XSIM_PARITY_DIR")
                                        ? std::getenv("AI8XSIM_PARITY_DIR")
                                        : AI8XSIM_SOURCE_DIR "/../shared/parity";
 
-// The case names, sorted; empty when the corpus is absent (the test says so and returns).
+inline bool corpus_present() { return std::ifstream(kCorpus + "/index.json").good(); }
+
+// At the top of a test that needs the corpus: without it the test ends, with a message, or
+// with a failure when the environment variable CI is set (as tests/conftest.py's
+// require_corpus): CI must never pass a corpus test that checked nothing.
+#define AI8XSIM_REQUIRE_CORPUS()                                                           \
+  do {                                                                                     \
+    if (!::ai8xsim::testing::corpus_present()) {                                           \
+      if (std::getenv("CI"))                                                               \
+        FAIL("parity corpus not found at " << ::ai8xsim::testing::kCorpus                  \
+                                           << " and CI is set (set AI8XSIM_PARITY_DIR)"); \
+      MESSAGE("parity corpus not found at " << ::ai8xsim::testing::kCorpus << "; skipped"); \
+      return;                                                                              \
+    }                                                                                      \
+  } while (0)
+
+// The case names, sorted; empty when the corpus is absent (AI8XSIM_REQUIRE_CORPUS first).
 // The corpus's pending/ cases (izer runs of features that joined ai8xsim after the corpus was
 // made; the corpus is read-only) count as regular cases: corpus_case_dir() finds them.
 inline std::vector<std::string> corpus_cases() {

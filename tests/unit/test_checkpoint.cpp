@@ -393,10 +393,7 @@ bool same_layer(const LayerWeights& a, const LayerWeights& b) {
 }  // namespace
 
 TEST_CASE("corpus: load_checkpoint equals izer's weights.npz for every checkpoint case") {
-  if (!exists(kCorpus + "/README.md")) {
-    MESSAGE("parity corpus not found at " << kCorpus << "; skipped");
-    return;
-  }
+  AI8XSIM_REQUIRE_CORPUS();
   int cases = 0, layers = 0, weight_layers = 0, ok_npz = 0;
   for (const std::string& name : corpus_cases()) {
     const std::string dir = corpus_case_dir(name);

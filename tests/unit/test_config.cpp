@@ -608,11 +608,8 @@ std::string yaml_level_key(const std::string& error) {
 }  // namespace
 
 TEST_CASE("config: every parity corpus network.yaml") {
+  AI8XSIM_REQUIRE_CORPUS();
   const std::vector<std::string> cases = corpus_cases();
-  if (cases.empty()) {
-    MESSAGE("parity corpus not found at " << kCorpus << "; skipped");
-    return;
-  }
   int ok = 0, refused = 0, network_level = 0;
   for (const std::string& name : cases) {
     const fs::path dir = corpus_case_dir(name);

@@ -538,10 +538,7 @@ InputShape shape_of(const NdArray& a) {
 }  // namespace
 
 TEST_CASE("corpus: every MAX78000 case's layer cycles and total equal izer's latency") {
-  if (!std::ifstream(kCorpus + "/README.md").good()) {
-    MESSAGE("parity corpus not found at " << kCorpus << "; skipped");
-    return;
-  }
+  AI8XSIM_REQUIRE_CORPUS();
   int cases = 0, totals_equal = 0, rows = 0, rows_equal = 0, exact_rows = 0, exact_equal = 0;
   for (const std::string& name : corpus_cases()) {
     const std::string dir = corpus_case_dir(name);
@@ -602,10 +599,7 @@ TEST_CASE("corpus: every MAX78000 case's layer cycles and total equal izer's lat
 }
 
 TEST_CASE("corpus: kernel counts equal the kernel memory model's; every ok case is counted") {
-  if (!std::ifstream(kCorpus + "/README.md").good()) {
-    MESSAGE("parity corpus not found at " << kCorpus << "; skipped");
-    return;
-  }
+  AI8XSIM_REQUIRE_CORPUS();
   int layers = 0;
   for (const std::string& name : corpus_cases()) {
     const std::string dir = corpus_case_dir(name);

@@ -17,6 +17,7 @@
 #include "sim/model/config_yaml.h"
 #include "sim/io/files.h"
 #include "sim/io/npy.h"
+#include "sim/io/torch_checkpoint.h"
 #include "tests/unit/support.h"
 
 using ai8xsim::testing::Caught;
@@ -41,6 +42,8 @@ std::vector<std::string> files_in(const std::string& dir) {
 
 void replay(const std::string& target, void (*run)(const uint8_t*, size_t)) {
   const std::vector<std::string> files = files_in(kRegressions + target);
+  // A folder without inputs would make this test pass without replaying anything.
+  REQUIRE_MESSAGE(!files.empty(), "no regression inputs in " << kRegressions << target);
   for (const std::string& f : files) {
     INFO("fuzz regression input " << f);
     const std::string bytes = ai8xsim::read_file(f);
@@ -101,4 +104,41 @@ TEST_CASE("fuzz regression npz: a uint64 array value beyond int64 is refused, no
 }
 TEST_CASE("fuzz regressions: reader of izer-generated C") {
   replay("c_source", ai8xsim::fuzz::c_source_input);
+}
+
+TEST_CASE("fuzz regressions: the ok- inputs load, so the replay reaches the code past the readers") {
+  // The error- inputs of yaml/ and checkpoint/ each stop at one refusal; the ok- ones load the
+  // fuzz targets' fixed network, so the replay also runs the resolver and the device rules.
+  const std::string yaml = ai8xsim::read_file(kRegressions + "yaml/ok-fixed-network.yaml");
+  CHECK(yaml == ai8xsim::fuzz::kFixedNetworkYaml);
+  const ai8xsim::NetworkConfig cfg =
+      ai8xsim::parse_network_config(yaml, "ok.yaml", ai8xsim::Device::MAX78002);
+  const ai8xsim::TorchCheckpoint ckpt = ai8xsim::parse_torch_checkpoint(
+      ai8xsim::read_file(kRegressions + "checkpoint/ok-fixed-network-8bit.pth.tar"), "ok.pth.tar",
+      ai8xsim::weight_file_limits(cfg, ai8xsim::Device::MAX78002));
+  const std::vector<ai8xsim::LayerWeights> w = ai8xsim::weights_from_checkpoint(
+      ckpt, "ok.pth.tar", cfg, ai8xsim::Device::MAX78002, {});
+  REQUIRE(w.size() == 3);
+  CHECK(w[0].quantization == 8);
+  CHECK(w[2].weights.size() == 10 * 64);
+}
+
+TEST_CASE("fuzz regressions: each error- checkpoint is refused with a checkpoint error") {
+  const ai8xsim::NetworkConfig cfg = ai8xsim::parse_network_config(
+      ai8xsim::fuzz::kFixedNetworkYaml, "fixed.yaml", ai8xsim::Device::MAX78002);
+  int refused = 0;
+  for (const std::string& f : files_in(kRegressions + "checkpoint")) {
+    if (f.find("/error-") == std::string::npos) continue;
+    INFO("input " << f);
+    const Caught c = catch_error([&] {
+      const ai8xsim::TorchCheckpoint ckpt = ai8xsim::parse_torch_checkpoint(
+          ai8xsim::read_file(f), "x.pth.tar",
+          ai8xsim::weight_file_limits(cfg, ai8xsim::Device::MAX78002));
+      ai8xsim::weights_from_checkpoint(ckpt, "x.pth.tar", cfg, ai8xsim::Device::MAX78002, {});
+    });
+    CHECK(c.thrown);
+    CHECK(c.kind == ai8xsim::ErrorKind::Checkpoint);
+    ++refused;
+  }
+  CHECK(refused >= 5);
 }

@@ -289,11 +289,8 @@ namespace {
 }  // namespace
 
 TEST_CASE("corpus: kernel and bias memory equal izer's loaders for every ok case") {
+  AI8XSIM_REQUIRE_CORPUS();
   const std::vector<std::string> names = corpus_cases();
-  if (names.empty()) {
-    MESSAGE("parity corpus not found at " << kCorpus << "; skipped");
-    return;
-  }
   int cases = 0, kernel_ok = 0, bias_ok = 0;
   int64_t rows = 0, kernel_bytes = 0, bias_bytes = 0;
   std::vector<std::string> bad;
