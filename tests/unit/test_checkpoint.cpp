@@ -369,8 +369,6 @@ TEST_CASE("weights.npz: per-layer arrays, izer's default for an unset quantizati
 
 namespace {
 
-bool exists(const std::string& path) { return std::ifstream(path).good(); }
-
 std::vector<int> no_bias_from(const nlohmann::json& flags) {
   std::vector<int> out;
   for (size_t k = 0; k < flags.size(); ++k) {
