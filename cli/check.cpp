@@ -10,10 +10,10 @@
 
 #include "ai8xsim/ai8xsim.h"
 #include "cli/commands.h"
-#include "sim/model/device.h"
-#include "sim/io/files.h"
-#include "sim/memory/memmap.h"
-#include "sim/io/npy.h"
+#include "ai8xsim/files.h"
+#include "ai8xsim/memmap.h"
+#include "report/memmap_svg.h"
+#include "ai8xsim/npy.h"
 
 namespace ai8xsim::cli {
 

@@ -11,9 +11,9 @@
 #include <ostream>
 
 #include "ai8xsim/ai8xsim.h"
-#include "sim/timing/cost.h"
-#include "sim/io/files.h"
-#include "sim/io/outputs.h"
+#include "ai8xsim/cost.h"
+#include "ai8xsim/files.h"
+#include "ai8xsim/outputs.h"
 
 namespace ai8xsim::cli {
 
@@ -82,14 +82,6 @@ struct KatOptions {
   size_t lines = 50;  // mismatches to list (0: all)
 };
 void add_kat_options(CLI::App* cmd, KatOptions& k);
-struct MemoryFedRun {
-  RunResult result;
-  bool kat_ok = true;
-  std::string report;  // the KAT report (matched/total, one line per mismatch)
-};
-// Reads the known-answer file first (a missing file fails before the run).
-MemoryFedRun run_with_kat(const Network& net, const Tensor& input, bool keep_layers,
-                          const KatOptions& k);
 // --clock-mhz, --load-clock-mhz, --no-pipeline, --riscv, --no-mexpress (cli/cost_report.cpp).
 struct CostArgs {
   double clock_mhz = 0, load_clock_mhz = 0;  // 0: the device's default unless given

@@ -1,7 +1,7 @@
 // The cost options (--clock-mhz, --load-clock-mhz, --no-pipeline, --riscv, --no-mexpress) and
 // the cost figures `run` and `check` print and write to --report: per layer cycles, us and uJ;
 // totals for inference, input load, weight load, first inference from power-up and each
-// inference with the weights retained (sim/timing/cost.h, docs/cycle-model.md §7).
+// inference with the weights retained (ai8xsim/cost.h, docs/cycle-model.md §7).
 #include <iomanip>
 #include <ostream>
 

@@ -1,7 +1,7 @@
 // `ai8xsim eval`: accuracy on a labelled data set. Every sample runs bit-exactly
 // (Simulator::run_batch); the prediction is the argmax of the final output. Prints accuracy,
 // per-class accuracy and the confusion matrix; with --reference the agreement with another
-// model's predictions; --report writes it all as JSON. The arithmetic is sim/engine/evaluate.h.
+// model's predictions; --report writes it all as JSON. The arithmetic is ai8xsim/evaluate.h.
 #include <unistd.h>
 
 #include <chrono>
@@ -14,10 +14,9 @@
 
 #include "ai8xsim/ai8xsim.h"
 #include "cli/commands.h"
-#include "sim/model/device.h"
-#include "sim/engine/evaluate.h"
-#include "sim/io/files.h"
-#include "sim/io/npy.h"
+#include "ai8xsim/evaluate.h"
+#include "ai8xsim/files.h"
+#include "ai8xsim/npy.h"
 
 namespace ai8xsim::cli {
 

@@ -8,14 +8,11 @@
 #include <sstream>
 
 #include "ai8xsim/ai8xsim.h"
+#include "ai8xsim/evaluate.h"
+#include "ai8xsim/files.h"
+#include "ai8xsim/memory.h"
+#include "ai8xsim/npy.h"
 #include "cli/commands.h"
-#include "sim/memory/datamem.h"
-#include "sim/model/device.h"
-#include "sim/engine/evaluate.h"
-#include "sim/io/files.h"
-#include "sim/io/npy.h"
-#include "sim/memory/kat.h"
-#include "sim/memory/kat_harness.h"
 
 namespace ai8xsim::cli {
 
@@ -45,27 +42,15 @@ int kat_command(const KatArgs& a) {
     inputs = samples_from_array(read_npy(a.samples), "--samples " + a.samples);
   const Network& net = sim.network(InputShape{inputs[0].c, inputs[0].h, inputs[0].w});
 
-  std::vector<KatSample> runs;
-  for (const Tensor& in : inputs) {
-    const RunResult r = run_network(net, in, true);
-    runs.push_back({sample_input_arrays(net, in), kat_words(net, r.layers, a.max_checklines)});
-  }
-  std::vector<PendingFile> files;
   const std::string dir = a.output_dir.empty() ? "." : a.output_dir;
-  if (!a.sample_input.empty()) {
-    files.push_back({dir + "/sampledata.h", sampledata_h(runs[0].inputs)});
-    files.push_back({dir + "/sampleoutput.h", sampleoutput_h(runs[0].words)});
-  } else {
-    files.push_back({dir + "/kat_samples.h", kat_samples_h(net, runs)});
-    files.push_back({dir + "/kat_main.c", kat_main_c(net)});
-  }
-  write_files_atomically(files, dir);
+  const KatFiles k = kat_files(net, inputs, a.max_checklines, a.sample_input.empty(), dir);
+  write_files_atomically(k.files, dir);
   if (!a.quiet) {
     std::cout << "ai8xsim kat " << device_name(net.device) << ": " << inputs.size()
-              << " sample(s) (" << inputs[0].shape_str() << "), " << runs[0].words.size()
-              << " checked words each, " << runs[0].inputs.size() << " input array(s)"
-              << (net.options.fifo ? " (FIFO)" : "") << "\n";
-    for (const PendingFile& f : files) std::cout << "wrote " << f.path << "\n";
+              << " sample(s) (" << inputs[0].shape_str() << "), " << k.checked_words
+              << " checked words each, " << k.input_arrays << " input array(s)"
+              << (net.fifo ? " (FIFO)" : "") << "\n";
+    for (const PendingFile& f : k.files) std::cout << "wrote " << f.path << "\n";
   }
   return 0;
 }

@@ -7,7 +7,7 @@
 
 #include "ai8xsim/error.h"
 #include "cli/commands.h"
-#include "sim/io/outputs.h"
+#include "ai8xsim/outputs.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"ai8xsim: bit-accurate simulator of the MAX78000/MAX78002 CNN accelerators"};
@@ -25,7 +25,7 @@ int main(int argc, char** argv) {
       ai8xsim::cli::add_quantize_command(app),
   };
   ai8xsim::cli::add_izer_code_options(app);
-  // Outputs are written all or none; a signal removes what is half written (sim/io/outputs.h).
+  // Outputs are written all or none; a signal removes what is half written (ai8xsim/outputs.h).
   ai8xsim::install_output_signal_handlers();
   try {
     try {

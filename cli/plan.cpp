@@ -5,8 +5,8 @@
 
 #include "ai8xsim/plan.h"
 #include "cli/commands.h"
-#include "sim/io/files.h"
-#include "sim/io/npy.h"
+#include "ai8xsim/files.h"
+#include "ai8xsim/npy.h"
 
 namespace ai8xsim::cli {
 

@@ -6,16 +6,18 @@
 #include <optional>
 #include <sstream>
 
-#include "ai8xsim/ai8xsim.h"
-#include "cli/commands.h"
-#include "sim/timing/cycles.h"
-#include "sim/model/device.h"
-#include "sim/engine/evaluate.h"
-#include "sim/memory/memmap.h"
 #include <nlohmann/json.hpp>
-#include "sim/io/files.h"
-#include "sim/io/npy.h"
-#include "sim/io/outputs.h"
+
+#include "ai8xsim/ai8xsim.h"
+#include "ai8xsim/cycles.h"
+#include "ai8xsim/evaluate.h"
+#include "ai8xsim/files.h"
+#include "ai8xsim/memmap.h"
+#include "ai8xsim/memory.h"
+#include "ai8xsim/npy.h"
+#include "ai8xsim/outputs.h"
+#include "cli/commands.h"
+#include "report/memmap_svg.h"
 
 namespace ai8xsim::cli {
 
@@ -37,7 +39,7 @@ LoadOptions load_options(const NetworkArgs& a) {
   opt.device = parse_device(a.device);
   opt.no_bias = a.no_bias;
   opt.avg_pool_rounding = a.avg_pool_rounding;
-  opt.fifo = a.fifo || a.fast_fifo;
+  opt.fifo = a.fifo;
   opt.fast_fifo = a.fast_fifo;
   opt.overlap_data = a.overlap_data;
   return opt;
@@ -314,10 +316,11 @@ int run_command(const RunArgs& a) {
   const Network& net = network_for_sample(sim, sample.shape, a.sample_input);
   Tensor input;
   sample.load(0, input);
-  // With --kat the run works on the data memory image (sim/memory/datamem.h); else the fast path,
+  // With --kat the run works on the data memory image (ai8xsim/memory.h); else the fast path,
   // its large layers split over --threads.
-  std::optional<MemoryFedRun> fed;
-  if (!a.kat.file.empty()) fed = run_with_kat(net, input, !a.dump_layers.empty(), a.kat);
+  std::optional<KatRun> fed;
+  if (!a.kat.file.empty())
+    fed = run_with_kat(net, input, !a.dump_layers.empty(), a.kat.file, a.kat.lines);
   const RunResult r =
       fed ? std::move(fed->result) : sim.run(input, !a.dump_layers.empty(), a.threads);
 
@@ -343,7 +346,7 @@ int run_command(const RunArgs& a) {
     std::cout << "\n";
     print_output(r.output, std::cout);
   }
-  if (fed && !fed->kat_ok) {
+  if (fed && !fed->ok) {
     std::cerr << fed->report;
     return 2;
   }

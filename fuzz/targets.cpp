@@ -8,7 +8,7 @@
 #include "sim/model/checkpoint.h"
 #include "sim/model/checks.h"
 #include "sim/model/config_yaml.h"
-#include "sim/timing/cycles.h"
+#include "ai8xsim/cycles.h"
 #include "sim/memory/biasmem.h"
 #include "sim/io/c_source.h"
 #include "sim/io/npy.h"

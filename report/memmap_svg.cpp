@@ -1,4 +1,4 @@
-// ai8xsim: the memory map (sim/memory/memmap.h) drawn as a standalone SVG document, by a small writer
+// ai8xsim: the memory map (ai8xsim/memmap.h) drawn as a standalone SVG document, by a small writer
 // of our own (no dependency). Three panels: data memory (one column per instance, byte offset
 // down the column; left part: what is loaded or written, right part: what is read), kernel
 // memory (one column per processor, rows down), bias memory (one column per group, bytes
@@ -9,9 +9,7 @@
 #include <map>
 #include <sstream>
 
-#include "sim/memory/datamem.h"
-#include "sim/model/device.h"
-#include "sim/memory/memmap.h"
+#include "report/memmap_svg.h"
 
 namespace ai8xsim {
 
@@ -242,8 +240,9 @@ std::string memory_map_svg(const MemoryMap& m) {
                  " instance " + std::to_string(r.instance) +
                  (r.streamed ? "; streamed: a rollover buffer on the chip" : ""));
   }
-  for (const OverlapFinding& f : m.overlaps) {
-    const MemLocation loc = DataMemory::locate(spec, f.address);
+  for (size_t i = 0; i < m.overlaps.size() && i < m.overlap_spots.size(); ++i) {
+    const OverlapFinding& f = m.overlaps[i];
+    const MemoryMap::Spot& loc = m.overlap_spots[i];
     if (!loc.mapped) continue;
     const size_t idx = static_cast<size_t>(loc.group * per_group + loc.instance);
     const double x = kLeft + cw * static_cast<double>(idx);

@@ -11,21 +11,23 @@
 #include "ai8xsim/config.h"
 #include "ai8xsim/error.h"
 #include "ai8xsim/ndarray.h"
+#include "ai8xsim/weights.h"
+// The model's types the facade hands out, still defined inside the library: Tensor (the
+// engine's int32 C x H x W tensor), Network and Layer (the resolved network), Violation (a
+// device rule broken), QuantizeSettings, DeviceSpec (the device's constants), RunResult.
+// tests/tools/test_boundary.py allows exactly these (and memmap.h's overlap.h) here.
 #include "kernels/tensor.h"
-#include "sim/model/checks.h"
 #include "sim/engine/engine.h"
+#include "sim/model/checks.h"
+#include "sim/model/device.h"
 #include "sim/model/network.h"
 #include "sim/model/quantize.h"
 
 namespace ai8xsim {
 
-struct LoadOptions {
-  Device device = Device::MAX78000;
+// The network options (config.h) and what loading adds to them.
+struct LoadOptions : NetworkOptions {
   std::vector<int> no_bias;        // --no-bias: layers whose bias izer ignores
-  bool avg_pool_rounding = false;  // --avg-pool-rounding
-  bool fifo = false;               // --fifo
-  bool fast_fifo = false;          // --fast-fifo
-  bool overlap_data = false;       // --overlap-data
   // A checkpoint with float weights (ai8x-training's output) is quantized as ai8x-synthesis's
   // quantize.py does; these settings (per-layer widths) apply then.
   QuantizeSettings quantize;

@@ -19,6 +19,22 @@ const char* device_name(Device d);
 const char* operator_name(Operator o);
 const char* eltwise_name(Eltwise e);
 const char* activation_name(Activation a);
+// "MAX78000"/"MAX78002" in any case, also "ai85"/"ai87" and "85"/"87". Throws
+// Error(Config) naming the value and the accepted spellings.
+Device parse_device(const std::string& name);
+
+// How a network is resolved and run, as izer's command line says it (--device,
+// --avg-pool-rounding, --fifo, --fast-fifo, --overlap-data). Defined once: LoadOptions
+// (ai8xsim.h) and ResolveOptions (sim/model/network.h) add their own settings to it, and a
+// resolved Network carries the options it was resolved under.
+struct NetworkOptions {
+  Device device = Device::MAX78000;
+  bool avg_pool_rounding = false;  // round average pooling
+  bool fifo = false;               // the input through the FIFOs; a resolved network has it set
+                                   // for the fast FIFO too (resolve_network, the one place)
+  bool fast_fifo = false;          // the fast FIFO
+  bool overlap_data = false;       // allow an output over data izer protects
+};
 
 // One entry of the YAML `layers:` list (izer's yamlcfg.parse settings for one layer).
 struct LayerConfig {

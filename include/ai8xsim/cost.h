@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "sim/timing/cycles.h"
+#include "ai8xsim/cycles.h"
 #include "sim/model/network.h"
 
 namespace ai8xsim {

@@ -53,7 +53,7 @@ class OutputMapping {
   size_t size_ = 0;
 };
 
-// All files or none, through an OutputTransaction (sim/io/outputs.h); `directory`, when not
+// All files or none, through an OutputTransaction (ai8xsim/outputs.h); `directory`, when not
 // empty, is created (with its parents) for them.
 void write_files_atomically(const std::vector<PendingFile>& files,
                             const std::string& directory = "");

@@ -6,8 +6,8 @@
 // bytes each layer's biases take (sim/memory/biasmem.h); izer's overlap findings (sim/memory/overlap.h); and
 // the totals against the device's sizes. Computed statically (no sample data), never throws for
 // a network `ai8xsim check` refuses: what cannot be laid out is left out and named in `notes`.
-// memory_map_json() is the `memory_map` object of the JSON reports; memory_map_svg()
-// (sim/memory/memmap_svg.cpp) draws it. docs/memory.md describes both.
+// memory_map_json() is the `memory_map` object of the JSON reports; the front ends draw it
+// (report/memmap_svg.h). docs/memory.md describes both.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -15,7 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "sim/model/network.h"
+#include "ai8xsim/ai8xsim.h"
 #include "sim/memory/overlap.h"
 
 namespace ai8xsim {
@@ -88,6 +88,14 @@ struct MemoryMap {
   std::vector<BiasRegion> bias;
   std::vector<BiasGroupUse> bias_groups;       // 4
   std::vector<OverlapFinding> overlaps;   // izer's findings (whether or not --overlap-data)
+  // Where each finding's word is in data memory, in the same order (a drawing needs no
+  // address arithmetic).
+  struct Spot {
+    bool mapped = false;
+    int group = 0, instance = 0;
+    uint32_t offset = 0;  // byte offset in the instance
+  };
+  std::vector<Spot> overlap_spots;
   bool overlap_data = false;              // --overlap-data: izer allows the findings
   std::vector<std::string> notes;         // what the map leaves out, and why
 
@@ -102,9 +110,5 @@ struct MemoryMap {
 
 MemoryMap memory_map(const Network& net);
 nlohmann::json memory_map_json(const MemoryMap& map);
-// The map as a standalone SVG document (sim/memory/memmap_svg.cpp): one column per data memory
-// instance, per kernel memory processor and per bias group, one colored rectangle per region
-// (class "region", data-* attributes naming it), a legend and the totals.
-std::string memory_map_svg(const MemoryMap& map);
 
 }  // namespace ai8xsim

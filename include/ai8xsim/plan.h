@@ -1,6 +1,6 @@
 // ai8xsim: `plan`: choose every layer's processors, output processors and data memory offsets
 // for a network YAML that lacks them (or has wrong ones), using the device rules of
-// sim/model/checks.h as the oracle and the cycle model (sim/timing/cycles.h) as the cost. docs/plan.md.
+// sim/model/checks.h as the oracle and the cycle model (ai8xsim/cycles.h) as the cost. docs/plan.md.
 #pragma once
 #include <cstdint>
 #include <optional>

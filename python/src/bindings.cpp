@@ -19,16 +19,12 @@
 #include <vector>
 
 #include "ai8xsim/ai8xsim.h"
+#include "ai8xsim/cost.h"
+#include "ai8xsim/cycles.h"
+#include "ai8xsim/evaluate.h"
+#include "ai8xsim/memmap.h"
+#include "ai8xsim/memory.h"
 #include "ai8xsim/plan.h"
-#include "sim/memory/datamem.h"
-#include "sim/model/device.h"
-#include "sim/engine/evaluate.h"
-#include "sim/memory/memmap.h"
-#include "sim/model/checkpoint.h"
-#include "sim/timing/cost.h"
-#include "sim/timing/cycles.h"
-#include "sim/memory/biasmem.h"
-#include "sim/memory/kernelmem.h"
 
 namespace py = pybind11;
 using namespace ai8xsim;
@@ -93,24 +89,31 @@ py::array_t<int32_t> to_numpy(Tensor&& t) {
 
 // ---- the facade ---------------------------------------------------------------------------
 
+// The load options of load() and plan() (Python's keyword arguments, as the CLI's options).
+LoadOptions load_options(const std::string& device, const std::vector<int>& no_bias,
+                         bool avg_pool_rounding, bool fifo, bool fast_fifo, bool overlap_data) {
+  LoadOptions o;
+  o.device = parse_device(device);
+  o.no_bias = no_bias;
+  o.avg_pool_rounding = avg_pool_rounding;
+  o.fifo = fifo;
+  o.fast_fifo = fast_fifo;
+  o.overlap_data = overlap_data;
+  return o;
+}
+
 Simulator load(const std::string& config, const std::string& checkpoint,
                const std::string& device, const std::vector<int>& no_bias,
                bool avg_pool_rounding, bool fifo, bool fast_fifo, bool overlap_data,
                const std::map<int, int>& weight_bits) {
-  LoadOptions o;
+  LoadOptions o = load_options(device, no_bias, avg_pool_rounding, fifo, fast_fifo, overlap_data);
   o.quantize.weight_bits = weight_bits;
-  o.device = parse_device(device);
-  o.no_bias = no_bias;
-  o.avg_pool_rounding = avg_pool_rounding;
-  o.fifo = fifo || fast_fifo;  // as the CLI: the fast FIFO is a FIFO
-  o.fast_fifo = fast_fifo;
-  o.overlap_data = overlap_data;
   py::gil_scoped_release release;
   return Simulator::load(config, checkpoint, o);
 }
 
 // memory_fed: every layer that reads data memory takes its input from the memory image
-// (sim/memory/datamem.h MemoryRun), as `ai8xsim run --kat` runs; otherwise the fast path.
+// (ai8xsim/memory.h run_memory_fed), as `ai8xsim run --kat` runs; otherwise the fast path.
 int thread_count(const py::object& threads);
 
 py::tuple run(const Simulator& sim, const py::array& x, bool keep_layers, bool memory_fed,
@@ -124,16 +127,8 @@ py::tuple run(const Simulator& sim, const py::array& x, bool keep_layers, bool m
     const Network& net = sim.network(sample.shape);  // the shape checked before the data
     Tensor input;
     sample.load(0, input);
-    if (memory_fed) {
-      MemoryRunOptions o;
-      o.compare_reads = false;
-      o.read_inputs = true;
-      o.track = false;
-      MemoryRun hook(net, o);
-      r = run_network(net, input, keep_layers, &hook);
-    } else {
-      r = sim.run(input, keep_layers, threads);
-    }
+    r = memory_fed ? run_memory_fed(net, input, keep_layers)
+                   : sim.run(input, keep_layers, threads);
   }
   py::dict layers;
   for (size_t i = 0; i < r.layers.size(); ++i)
@@ -158,12 +153,61 @@ int thread_count(const py::object& threads) {
 // Raised from the progress callback to end a batch (the Python exception is kept aside).
 struct BatchCancelled {};
 
+// Progress and Ctrl-C for a batch run with the GIL released (run_batch, evaluate). The
+// library calls operator()(done) from one thread at a time; `progress(done)` is called with
+// the GIL held at most every `every` samples and at the end. Ctrl-C: the main thread, which
+// runs samples too, checks for signals (PyErr_CheckSignals) after its samples, at most every
+// 50 ms; a Python exception there or in `progress` (KeyboardInterrupt, say) stops the workers
+// after the samples they hold, and run() raises it.
+class BatchProgress {
+ public:
+  BatchProgress(py::object progress, size_t every, size_t n)
+      : progress_(std::move(progress)), every_(std::max<size_t>(every, 1)), n_(n),
+        main_thread_(std::this_thread::get_id()), last_check_(Clock::now()) {}
+
+  void operator()(size_t done) {
+    const bool report = !progress_.is_none() && (done - last_ >= every_ || done == n_);
+    const bool check = std::this_thread::get_id() == main_thread_ &&
+                       Clock::now() - last_check_ > std::chrono::milliseconds(50);
+    if (!report && !check) return;
+    py::gil_scoped_acquire gil;
+    try {
+      if (check) {
+        last_check_ = Clock::now();
+        if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+      }
+      if (report) {
+        last_ = done;
+        progress_(done);
+      }
+    } catch (py::error_already_set& e) {
+      pending_ = std::make_unique<py::error_already_set>(std::move(e));
+      throw BatchCancelled{};
+    }
+  }
+
+  // Runs `batch` with the GIL released; raises the Python exception that ended it, if any.
+  template <class F>
+  void run(F&& batch) {
+    try {
+      py::gil_scoped_release release;
+      batch();
+    } catch (const BatchCancelled&) {
+    }
+    if (pending_) throw std::move(*pending_);
+  }
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  py::object progress_;
+  size_t every_, n_, last_ = 0;
+  std::thread::id main_thread_;
+  Clock::time_point last_check_;
+  std::unique_ptr<py::error_already_set> pending_;
+};
+
 // The batch read in place and run with the GIL released, the outputs written by the worker
-// threads into one array allocated first. `progress(done)` is called with the GIL held at most
-// every `every` samples and at the end. Ctrl-C: the main thread, which runs samples too, checks
-// for signals (PyErr_CheckSignals) after its samples, at most every 50 ms; a Python exception
-// there or in `progress` (KeyboardInterrupt, say) stops the workers after the samples they
-// hold and is raised.
+// threads into one array allocated first (progress and Ctrl-C: BatchProgress).
 py::array_t<int32_t> run_batch(const Simulator& sim, const py::array& xs,
                                const py::object& threads_arg, const py::object& progress,
                                size_t every) {
@@ -186,41 +230,13 @@ py::array_t<int32_t> run_batch(const Simulator& sim, const py::array& xs,
                                                     os.w});
   int32_t* dst = out.mutable_data();
   const size_t per = static_cast<size_t>(os.c) * os.h * os.w;
-  std::unique_ptr<py::error_already_set> pending;
-  size_t last = 0;
-  const auto main_thread = std::this_thread::get_id();
-  using Clock = std::chrono::steady_clock;
-  auto last_check = Clock::now();
-  auto cb = [&](size_t done) {  // one thread at a time (Simulator::run_batch)
-    const bool report = !progress.is_none() &&
-                        (done - last >= std::max<size_t>(every, 1) || done == n);
-    const bool check = std::this_thread::get_id() == main_thread &&
-                       Clock::now() - last_check > std::chrono::milliseconds(50);
-    if (!report && !check) return;
-    py::gil_scoped_acquire gil;
-    try {
-      if (check) {
-        last_check = Clock::now();
-        if (PyErr_CheckSignals() != 0) throw py::error_already_set();
-      }
-      if (report) {
-        last = done;
-        progress(done);
-      }
-    } catch (py::error_already_set& e) {
-      pending = std::make_unique<py::error_already_set>(std::move(e));
-      throw BatchCancelled{};
-    }
-  };
-  try {
-    py::gil_scoped_release release;
+  BatchProgress cb(progress, every, n);
+  cb.run([&] {
     sim.run_batch(
         inputs,
         [&](size_t i, const Tensor& o) { std::copy(o.data.begin(), o.data.end(), dst + i * per); },
-        threads, cb);
-  } catch (const BatchCancelled&) {
-  }
-  if (pending) throw std::move(*pending);
+        threads, std::ref(cb));
+  });
   return out;
 }
 
@@ -349,41 +365,30 @@ py::dict cost(const Simulator& sim, const std::vector<int>& shape, double clock_
   return d;
 }
 
-py::list violation_list(const std::vector<Violation>& vs) {
-  py::list out;
-  for (const Violation& v : vs) out.append(py::str(v.message));
-  return out;
-}
-
 // Per layer: kernel memory rows and bias bytes as izer allocates them, plus the totals and
 // any limit broken (izer's first error).
 py::dict memory(const Simulator& sim, const std::vector<int>& shape) {
   const Network& net = sim.network(input_shape(shape));
-  std::optional<KernelLayout> k;
-  std::optional<BiasLayout> b;
+  MemoryUse m;
   {
     py::gil_scoped_release release;
-    k = allocate_kernels(net);
-    b = allocate_bias(net);
+    m = memory_use(net);
   }
   py::dict layers;
-  for (int ll : net.order) {
+  for (const auto& [ll, u] : m.layers) {
     py::dict d;
-    const KernelAllocation* ka = k->find(ll);
-    const BiasAllocation* ba = b->find(ll);
-    d["kernel_rows"] = ka && ka->source < 0 ? ka->rows : 0;
-    d["kernel_first_row"] = ka ? py::object(py::int_(ka->first_row)) : py::object(py::none());
-    d["kernel_shared_with"] = ka && ka->source >= 0 ? py::object(py::int_(ka->source))
-                                                    : py::object(py::none());
-    d["bias_bytes"] = ba && ba->source < 0 ? ba->bytes() : 0;
-    d["bias_group"] = ba ? py::object(py::int_(ba->group)) : py::object(py::none());
+    d["kernel_rows"] = u.kernel_rows;
+    d["kernel_first_row"] = py::cast(u.kernel_first_row);
+    d["kernel_shared_with"] = py::cast(u.kernel_shared_with);
+    d["bias_bytes"] = u.bias_bytes;
+    d["bias_group"] = py::cast(u.bias_group);
     layers[py::int_(ll)] = d;
   }
   py::dict out;
   out["layers"] = layers;
-  out["kernel_rows_written"] = k->memory.rows_written();
-  out["bias_bytes_used"] = b->memory.bytes_used();
-  out["violations"] = violation_list(k->violations) + violation_list(b->violations);
+  out["kernel_rows_written"] = m.kernel_rows_written;
+  out["bias_bytes_used"] = m.bias_bytes_used;
+  out["violations"] = m.violations;
   return out;
 }
 
@@ -554,6 +559,10 @@ void bind_network(py::module_& m) {
       });
 }
 
+py::object evaluate_batch(const Simulator& sim, const py::array& xs, const py::array& labels,
+                          const py::object& reference, const py::object& threads_arg,
+                          const py::object& progress, size_t every);  // below
+
 void bind_simulator(py::module_& m) {
   py::class_<Simulator>(m, "Simulator", "The C++ facade; use ai8xsim.load().")
       .def_static("load", &load, py::arg("config_file"), py::arg("checkpoint_file"),
@@ -568,6 +577,10 @@ void bind_simulator(py::module_& m) {
            "over that many threads (0: all cores)")
       .def("run_batch", &run_batch, py::arg("xs"), py::arg("threads") = py::int_(0),
            py::arg("progress") = py::none(), py::arg("progress_every") = 1)
+      .def("evaluate", &evaluate_batch, py::arg("xs"), py::arg("labels"),
+           py::arg("reference") = py::none(), py::arg("threads") = py::int_(0),
+           py::arg("progress") = py::none(), py::arg("progress_every") = 1,
+           "the report of `ai8xsim eval` (as its --report JSON) for N samples and labels")
       .def("run_sequence", &run_sequence, py::arg("xs"), py::arg("buffer") = py::none(),
            "(outputs, buffer): the samples run in order, each starting from the data buffer "
            "the previous one left")
@@ -628,7 +641,7 @@ void bind_simulator(py::module_& m) {
       });
 }
 
-// ---- evaluation (net.evaluate scores run_batch's outputs chunk by chunk) ------------------
+// ---- evaluation (net.evaluate) ------------------------------------------------------------
 
 NdArray to_ndarray(const py::array& a, const std::string& what) {
   NdArray nd;
@@ -641,37 +654,26 @@ NdArray to_ndarray(const py::array& a, const std::string& what) {
   return nd;
 }
 
-void bind_evaluate(py::module_& m) {
-  py::class_<EvalScorer>(m, "EvalScorer", "sim/engine/evaluate.h's scorer: add outputs, get the report")
-      .def(py::init([](const py::array& labels, const py::object& reference) {
-             EvalLabels l = eval_labels_from_array(to_ndarray(labels, "y"), "y");
-             if (reference.is_none()) return EvalScorer(std::move(l));
-             const std::vector<int> ref =
-                 reference_from_array(to_ndarray(reference.cast<py::array>(), "reference"),
-                                      "reference");
-             return EvalScorer(std::move(l), &ref);
-           }),
-           py::arg("labels"), py::arg("reference") = py::none())
-      .def("check_output", &EvalScorer::check_output, py::arg("c"), py::arg("h"), py::arg("w"))
-      .def(
-          "add",
-          [](EvalScorer& s, size_t start,
-             const py::array_t<int32_t, py::array::c_style | py::array::forcecast>& outs) {
-            if (outs.ndim() != 4)
-              fail(ErrorKind::Input, "evaluate: outputs must be N x C x H x W");
-            const int c = static_cast<int>(outs.shape(1)), h = static_cast<int>(outs.shape(2)),
-                      w = static_cast<int>(outs.shape(3));
-            const size_t per = static_cast<size_t>(c) * h * w;
-            for (py::ssize_t i = 0; i < outs.shape(0); ++i) {
-              Tensor t(c, h, w);
-              std::copy(outs.data() + i * per, outs.data() + (i + 1) * per, t.data.begin());
-              s.add(start + static_cast<size_t>(i), t);
-            }
-          },
-          py::arg("start"), py::arg("outputs"))
-      .def("result", [](const EvalScorer& s) {
-        return py::module_::import("json").attr("loads")(eval_result_json(s.result()).dump());
-      });
+// net.evaluate: the library's evaluate (ai8xsim/evaluate.h, as `ai8xsim eval`) on the samples
+// read in place, outputs scored as they come; the report as JSON-shaped Python data.
+py::object evaluate_batch(const Simulator& sim, const py::array& xs, const py::array& labels,
+                          const py::object& reference, const py::object& threads_arg,
+                          const py::object& progress, size_t every) {
+  const int threads = thread_count(threads_arg);
+  py::object keep;
+  const SampleArray inputs = sample_array(xs, true, "X", keep);
+  const EvalLabels l = eval_labels_from_array(to_ndarray(labels, "y"), "y");
+  std::optional<std::vector<int>> ref;
+  if (!reference.is_none())
+    ref = reference_from_array(to_ndarray(reference.cast<py::array>(), "reference"),
+                               "reference");
+  BatchProgress cb(progress, every, static_cast<size_t>(inputs.n));
+  EvalResult r;
+  cb.run([&] {
+    r = evaluate(sim, inputs, l, ref ? &*ref : nullptr, threads,
+                 [&](size_t done, size_t) { cb(done); });
+  });
+  return py::module_::import("json").attr("loads")(eval_result_json(r).dump());
 }
 
 void bind_error(py::module_& m) {
@@ -699,12 +701,7 @@ py::tuple plan(const std::string& config, const std::string& checkpoint, const s
                const std::vector<std::string>& keep, const std::vector<int>& no_bias,
                bool avg_pool_rounding, bool fifo, bool fast_fifo, bool overlap_data) {
   PlanOptions o;
-  o.load.device = parse_device(device);
-  o.load.no_bias = no_bias;
-  o.load.avg_pool_rounding = avg_pool_rounding;
-  o.load.fifo = fifo || fast_fifo;
-  o.load.fast_fifo = fast_fifo;
-  o.load.overlap_data = overlap_data;
+  o.load = load_options(device, no_bias, avg_pool_rounding, fifo, fast_fifo, overlap_data);
   if (shape) o.input = input_shape(*shape);
   o.objective = parse_plan_objective(objective);
   o.keep = keep;
@@ -730,5 +727,4 @@ PYBIND11_MODULE(_ai8xsim, m) {
         py::arg("objective") = "latency", py::arg("keep") = std::vector<std::string>{},
         py::arg("no_bias") = std::vector<int>{}, py::arg("avg_pool_rounding") = false,
         py::arg("fifo") = false, py::arg("fast_fifo") = false, py::arg("overlap_data") = false);
-  bind_evaluate(m);
 }

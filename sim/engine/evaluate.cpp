@@ -1,4 +1,4 @@
-#include "sim/engine/evaluate.h"
+#include "ai8xsim/evaluate.h"
 
 #include <chrono>
 #include <mutex>

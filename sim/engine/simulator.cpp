@@ -52,11 +52,7 @@ std::vector<LayerWeights> load_torch_weights(const std::string& file, NetworkCon
 
 ResolveOptions resolve_options(const LoadOptions& o) {
   ResolveOptions ro;
-  ro.device = o.device;
-  ro.avg_pool_rounding = o.avg_pool_rounding;
-  ro.fifo = o.fifo || o.fast_fifo;  // the fast FIFO is a FIFO
-  ro.fast_fifo = o.fast_fifo;
-  ro.overlap_data = o.overlap_data;
+  static_cast<NetworkOptions&>(ro) = o;
   return ro;
 }
 }  // namespace

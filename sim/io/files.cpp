@@ -1,4 +1,4 @@
-#include "sim/io/files.h"
+#include "ai8xsim/files.h"
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -15,7 +15,7 @@
 #include <utility>
 
 #include "ai8xsim/error.h"
-#include "sim/io/outputs.h"
+#include "ai8xsim/outputs.h"
 
 namespace ai8xsim {
 

@@ -12,7 +12,7 @@
 #include <limits>
 #include <map>
 
-#include "sim/io/files.h"
+#include "ai8xsim/files.h"
 #include "sim/io/zip.h"
 
 namespace ai8xsim {

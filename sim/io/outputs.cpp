@@ -1,4 +1,4 @@
-#include "sim/io/outputs.h"
+#include "ai8xsim/outputs.h"
 
 #include <dirent.h>
 #include <fcntl.h>

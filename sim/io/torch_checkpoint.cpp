@@ -9,7 +9,7 @@
 #include <unordered_map>
 
 #include "ai8xsim/error.h"
-#include "sim/io/files.h"
+#include "ai8xsim/files.h"
 #include "sim/io/npy.h"
 
 namespace ai8xsim {

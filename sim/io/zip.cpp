@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 
-#include "sim/io/files.h"
+#include "ai8xsim/files.h"
 
 namespace ai8xsim {
 

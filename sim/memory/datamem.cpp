@@ -775,7 +775,7 @@ bool streamed_output(const Network& net, const Layer& L) {
 
 bool memory_input(const Network& net, const Layer& L) {
   if (L.streaming) return false;  // FIFOs or the previous layer's rollover buffer
-  if (!net.options.fifo) return true;
+  if (!net.fifo) return true;
   if (L.index == net.order.front()) return false;
   return std::find(L.in_sequences.begin(), L.in_sequences.end(), -1) == L.in_sequences.end();
 }
@@ -825,7 +825,7 @@ void MemoryRun::begin(const Network& net, const Tensor& input) {
   fed_.clear();
   quirk_fed_.clear();
   compared_ = 0;
-  if (opt_.load_input && !net.options.fifo) load_input(net, input, mem_);
+  if (opt_.load_input && !net.fifo) load_input(net, input, mem_);
 }
 
 void MemoryRun::before_layer(const Layer& L, Tensor& input) {

@@ -9,7 +9,7 @@
 
 #include "ai8xsim/error.h"
 #include "sim/io/c_source.h"
-#include "sim/io/files.h"
+#include "ai8xsim/files.h"
 #include "sim/io/npy.h"
 
 namespace ai8xsim {
@@ -299,7 +299,7 @@ std::vector<SampleInputArray> sample_input_arrays(const Network& net, const Tens
   std::vector<SampleInputArray> out;
   if (net.order.empty()) fail(ErrorKind::Internal, "kat: the network has no layers");
   const Layer& L = net.layers[net.order.front()];
-  if (net.options.fifo) {
+  if (net.fifo) {
     // izer's code_buffer: one row per FIFO it counts (CHW: a channel each; HWC: four channels
     // each), of (pixels + 3) / 4 (CHW) or pixels (HWC) words; rows no channel reaches stay 0.
     const std::vector<std::vector<uint32_t>> streams = fifo_streams(net, input);

@@ -25,11 +25,11 @@ void words_lines(std::ostringstream& s, const std::vector<uint32_t>& values,
 
 std::string kat_samples_h(const Network& net, const std::vector<KatSample>& samples) {
   if (samples.empty()) fail(ErrorKind::Input, "kat --samples: the file holds no sample");
-  if (net.options.fast_fifo)
+  if (net.fast_fifo)
     fail(ErrorKind::Config,
          "kat --samples: --fast-fifo: the harness drives the standard FIFOs only; run without "
          "--fast-fifo, or use --sample-input for izer's files");
-  const bool fifo = net.options.fifo;
+  const bool fifo = net.fifo;
   const KatSample& first = samples.front();
   // Every sample has the same arrays and checked words (the network's layout); only values
   // differ.

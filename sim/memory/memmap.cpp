@@ -1,4 +1,4 @@
-#include "sim/memory/memmap.h"
+#include "ai8xsim/memmap.h"
 
 #include <algorithm>
 #include <map>
@@ -88,7 +88,7 @@ MemoryMap memory_map(const Network& net) {
   m.device = net.device;
   m.config_file = net.config_file;
   m.order = net.order;
-  m.overlap_data = net.options.overlap_data;
+  m.overlap_data = net.overlap_data;
   for (int ll : net.order) {
     const Layer& L = net.layers[ll];
     LayerInfo i;
@@ -133,7 +133,7 @@ MemoryMap memory_map(const Network& net) {
     ext.emit(m.data, streamed);
   };
   if (!net.order.empty()) {
-    if (net.options.fifo)
+    if (net.fifo)
       m.notes.push_back("--fifo: the input goes through the FIFOs; layer " +
                         std::to_string(net.order.front()) + " reads no data memory");
     else
@@ -168,6 +168,10 @@ MemoryMap memory_map(const Network& net) {
     u.high_water = std::max<int64_t>(u.high_water, r.end);
   }
   m.overlaps = find_overlaps(net);
+  for (const OverlapFinding& f : m.overlaps) {
+    const MemLocation loc = DataMemory::locate(device_spec(net.device), f.address);
+    m.overlap_spots.push_back({loc.mapped, loc.group, loc.instance, loc.offset});
+  }
 
   // ---- kernel memory ----
   const KernelLayout k = allocate_kernels(net);
@@ -219,36 +223,24 @@ MemoryMap memory_map(const Network& net) {
   return m;
 }
 
-int64_t MemoryMap::data_bytes_used() const {
+namespace {
+// The sum of one field over a list of uses (the totals below).
+template <class T, class F>
+int64_t total(const std::vector<T>& uses, F T::*field) {
   int64_t n = 0;
-  for (const DataInstanceUse& u : instances) n += u.used;
+  for (const T& u : uses) n += u.*field;
   return n;
 }
-int64_t MemoryMap::data_bytes() const {
-  int64_t n = 0;
-  for (const DataInstanceUse& u : instances) n += u.capacity;
-  return n;
-}
+}  // namespace
+
+int64_t MemoryMap::data_bytes_used() const { return total(instances, &DataInstanceUse::used); }
+int64_t MemoryMap::data_bytes() const { return total(instances, &DataInstanceUse::capacity); }
 int64_t MemoryMap::kernel_rows_used() const {
-  int64_t n = 0;
-  for (const KernelProcessorUse& u : processors) n += u.written;
-  return n;
+  return total(processors, &KernelProcessorUse::written);
 }
-int64_t MemoryMap::kernel_rows() const {
-  int64_t n = 0;
-  for (const KernelProcessorUse& u : processors) n += u.capacity;
-  return n;
-}
-int64_t MemoryMap::bias_bytes_used() const {
-  int64_t n = 0;
-  for (const BiasGroupUse& u : bias_groups) n += u.used;
-  return n;
-}
-int64_t MemoryMap::bias_bytes() const {
-  int64_t n = 0;
-  for (const BiasGroupUse& u : bias_groups) n += u.capacity;
-  return n;
-}
+int64_t MemoryMap::kernel_rows() const { return total(processors, &KernelProcessorUse::capacity); }
+int64_t MemoryMap::bias_bytes_used() const { return total(bias_groups, &BiasGroupUse::used); }
+int64_t MemoryMap::bias_bytes() const { return total(bias_groups, &BiasGroupUse::capacity); }
 
 nlohmann::json memory_map_json(const MemoryMap& m) {
   using nlohmann::json;

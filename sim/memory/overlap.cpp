@@ -53,7 +53,7 @@ class Findings {
 // first pass's address only; the generated memcpy32() still copies to the right words).
 MapRef loader_map(const Network& net, Findings& found) {
   auto map = std::make_shared<WordMap>();
-  if (net.options.fifo || net.order.empty()) return map;  // the FIFOs: no data memory
+  if (net.fifo || net.order.empty()) return map;  // the FIFOs: no data memory
   const Layer& first = net.layers[net.order.front()];
   const DeviceSpec& spec = device_spec(net.device);
   try {
@@ -194,7 +194,7 @@ std::vector<Violation> overlap_violations(const Network& net) {
   const DeviceSpec& spec = device_spec(net.device);
   std::vector<Violation> out;
   for (const OverlapFinding& f : find_overlaps(net)) {
-    if (f.kind != OverlapFinding::Kind::Loader && net.options.overlap_data) continue;
+    if (f.kind != OverlapFinding::Kind::Loader && net.overlap_data) continue;
     Violation v;
     v.layer = f.layer;
     v.resource = "data memory";

@@ -44,7 +44,7 @@ struct OverlapFinding {
 // processor map, which other rules report) are left out.
 std::vector<OverlapFinding> find_overlaps(const Network& net);
 
-// The findings izer refuses: Loader always, the others unless net.options.overlap_data.
+// The findings izer refuses: Loader always, the others unless net.overlap_data.
 // Rules: "input-overwrite" (the loader), "data-overlap", "data-overwrite".
 std::vector<Violation> overlap_violations(const Network& net);
 

@@ -129,7 +129,7 @@ class Checker {
   }
 
   void fifo_rules(const Layer& first) {
-    const ResolveOptions& o = net_.options;
+    const NetworkOptions& o = net_;
     if (!o.fifo) {
       if (first.streaming)
         add(first.index, "streaming-fifo", "FIFO",
@@ -450,7 +450,7 @@ class Checker {
           std::to_string(L.out_channels) + " output channels exceed the maximum of " +
               std::to_string(spec_.max_channels),
           L.out_channels, spec_.max_channels);
-    const bool quad = net_.options.fast_fifo && false;
+    const bool quad = net_.fast_fifo && false;
     if (!quad && popcount(L.processors) != p.in_expand_thresh)
       add(ll, "processors", "processors",
           plural(L.in_channels, "input channel") + fl + " using " +

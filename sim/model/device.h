@@ -160,8 +160,6 @@ struct DeviceSpec {
 // The constants of `d`.
 const DeviceSpec& device_spec(Device d);
 
-// "MAX78000"/"MAX78002" in any case, also "ai85"/"ai87" and "85"/"87". Throws
-// Error(Config) naming the value and the accepted spellings.
-Device parse_device(const std::string& name);
+// parse_device(): ai8xsim/config.h.
 
 }  // namespace ai8xsim

@@ -44,9 +44,7 @@ class Resolver {
 
   Network run() {
     net_.config_file = cfg_.file;
-    net_.device = opt_.device;
-    net_.avg_pool_rounding = opt_.avg_pool_rounding;
-    net_.options = opt_;
+    static_cast<NetworkOptions&>(net_) = opt_;
     net_.input = input_;
     copy_yaml_parameters();
     apply_weights();
@@ -678,7 +676,7 @@ class Resolver {
 Network resolve_network(const NetworkConfig& cfg, const std::vector<LayerWeights>& weights,
                         const InputShape& input, const ResolveOptions& options) {
   ResolveOptions o = options;
-  o.fifo = o.fifo || o.fast_fifo;  // the fast FIFO is a FIFO: net.options.fifo says both
+  o.fifo = o.fifo || o.fast_fifo;  // the fast FIFO is a FIFO: net.fifo says both
   return Resolver(cfg, weights, input, o).run();
 }
 

@@ -13,7 +13,7 @@
 
 namespace ai8xsim {
 
-struct LayerWeights;  // sim/model/checkpoint.h
+struct LayerWeights;  // ai8xsim/weights.h
 
 using Dim2 = std::array<int, 2>;
 
@@ -104,22 +104,15 @@ struct InputShape {
   int c = 0, h = 0, w = 1;  // a 1-D sample C x L is {C, L, 1}
 };
 
-struct ResolveOptions {
-  Device device = Device::MAX78000;
-  bool avg_pool_rounding = false;
-  bool fifo = false;       // resolve_network sets it for the fast FIFO too
-  bool fast_fifo = false;
-  bool overlap_data = false;
+struct ResolveOptions : NetworkOptions {
   // Refuse the network at the first broken device rule (sim/model/checks.h). `ai8xsim check`
   // turns this off to list every rule broken.
   bool enforce_limits = true;
 };
 
-struct Network {
+// The options (device, FIFO, ...) are the network's own: net.device, net.fifo.
+struct Network : NetworkOptions {
   std::string config_file;
-  ResolveOptions options;
-  Device device = Device::MAX78000;
-  bool avg_pool_rounding = false;
   InputShape input;               // the sample input the network was resolved for
   std::vector<Layer> layers;      // by YAML index
   std::vector<int> order;         // execution order (izer's layer_order)

@@ -5,7 +5,7 @@
 // network's data flow (which layer's output lands at which channel position of which reader),
 // chooses the free parameters (the first processor of each linked group of layers, the offset of
 // each region of data memory) by a greedy search whose costs are the cycle model's
-// (sim/timing/cycles.h) and a kernel-row estimate, and then asks the device rules (sim/model/checks.h, which
+// (ai8xsim/cycles.h) and a kernel-row estimate, and then asks the device rules (sim/model/checks.h, which
 // include the kernel and bias allocators and the overlap rule) whether the YAML it writes fits.
 #include "ai8xsim/plan.h"
 
@@ -22,9 +22,9 @@
 #include <unistd.h>
 
 #include "sim/model/checks.h"
-#include "sim/timing/cycles.h"
+#include "ai8xsim/cycles.h"
 #include "sim/model/device.h"
-#include "sim/io/files.h"
+#include "ai8xsim/files.h"
 #include "sim/memory/kernelmem.h"
 #include "sim/planner/plan_yaml.h"
 
@@ -258,7 +258,7 @@ class Planner {
     for (const Use& u : uses(-1)) {
       const Layer& F = net_.layers[first];
       Shape sh = Shape::Block;
-      if (net_.options.fifo) sh = F.big_data ? Shape::FifoChw : Shape::FifoHwc;
+      if (net_.fifo) sh = F.big_data ? Shape::FifoChw : Shape::FifoHwc;
       else if (F.big_data) sh = Shape::Chw;
       if (sh != Shape::Block) {
         const int r = proc_uf_->find(u.port);
@@ -521,7 +521,7 @@ class Planner {
         const Layer& L = net_.layers[q];
         int64_t ext = input_data_size(net_, L) * (L.read_gap + 1);
         if (L.streaming) ext = streamed_extent(L, ext);
-        if (q == first && net_.options.fifo) ext = 0;
+        if (q == first && net_.fifo) ext = 0;
         g.lo = std::min<int64_t>(g.lo, rel);
         g.hi = std::max<int64_t>(g.hi, rel + ext);
         g.live_to = std::max(g.live_to, pos_[q]);

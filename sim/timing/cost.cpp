@@ -1,5 +1,5 @@
 // ai8xsim: loading time and energy (docs/cycle-model.md §7). Shapes in; no tensor data.
-#include "sim/timing/cost.h"
+#include "ai8xsim/cost.h"
 
 #include <algorithm>
 
@@ -60,7 +60,7 @@ LoadWords load_words(const Network& net, bool mexpress) {
     w.config_words += int64_t{kConfigWordsPerLayerGroup} * spec.p_numgroups;
   }
   const Layer& first = net.layers[net.order.empty() ? 0 : net.order.front()];
-  w.fifo = net.options.fifo;
+  w.fifo = net.fifo;
   if (w.fifo) {
     const int64_t pixels = int64_t{first.input_dim[0]} * first.input_dim[1];
     w.input_words = first.big_data ? (pixels + 3) / 4 : pixels;  // per FIFO, in parallel

@@ -5,7 +5,7 @@
 // positions (add_position_terms: how many padding positions, input pixels, row steps and
 // output writes the sequencer visits, times what each costs). Both must agree; the unit tests
 // check that they do for a sweep of shapes, so a slip in either shows.
-#include "sim/timing/cycles.h"
+#include "ai8xsim/cycles.h"
 
 #include <algorithm>
 #include <cmath>

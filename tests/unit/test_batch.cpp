@@ -9,7 +9,7 @@
 #include <fstream>
 
 #include "ai8xsim/ai8xsim.h"
-#include "sim/io/files.h"
+#include "ai8xsim/files.h"
 #include "sim/io/npy.h"
 #include "support.h"
 

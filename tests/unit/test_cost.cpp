@@ -1,11 +1,11 @@
-// The cost model (sim/timing/cost.h, docs/cycle-model.md §4 and §7): each term against a value
+// The cost model (ai8xsim/cost.h, docs/cycle-model.md §4 and §7): each term against a value
 // worked by hand, and the rule that weight values never change cycles or cost.
 #include <doctest/doctest.h>
 
 #include <algorithm>
 
-#include "sim/timing/cost.h"
-#include "sim/timing/cycles.h"
+#include "ai8xsim/cost.h"
+#include "ai8xsim/cycles.h"
 #include "sim/model/network.h"
 #include "tests/unit/support.h"
 

@@ -17,7 +17,7 @@
 #include "ai8xsim/error.h"
 #include "sim/model/checkpoint.h"
 #include "sim/model/checks.h"
-#include "sim/timing/cycles.h"
+#include "ai8xsim/cycles.h"
 #include "sim/memory/kernelmem.h"
 #include "sim/io/npy.h"
 #include "sim/model/network.h"

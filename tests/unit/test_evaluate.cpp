@@ -1,4 +1,4 @@
-// The scoring arithmetic of `ai8xsim eval` / net.evaluate (sim/engine/evaluate.h): argmax with
+// The scoring arithmetic of `ai8xsim eval` / net.evaluate (ai8xsim/evaluate.h): argmax with
 // numpy's tie rule, accuracy, per-class accuracy, the confusion matrix, misclassified
 // indices, agreement with a reference, and the array conversions' refusals. Every expected
 // number below is worked out by hand in the comment next to it.
@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "ai8xsim/error.h"
-#include "sim/engine/evaluate.h"
+#include "ai8xsim/evaluate.h"
 
 using namespace ai8xsim;
 

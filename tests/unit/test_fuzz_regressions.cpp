@@ -15,7 +15,7 @@
 #include "fuzz/targets.h"
 #include "sim/model/checkpoint.h"
 #include "sim/model/config_yaml.h"
-#include "sim/io/files.h"
+#include "ai8xsim/files.h"
 #include "sim/io/npy.h"
 #include "sim/io/torch_checkpoint.h"
 #include "tests/unit/support.h"

@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "ai8xsim/error.h"
-#include "sim/io/files.h"
+#include "ai8xsim/files.h"
 #include "sim/io/npy.h"
 #include "sim/io/torch_checkpoint.h"
 #include "sim/io/zip.h"

@@ -16,7 +16,7 @@
 #include "sim/memory/biasmem.h"
 #include "sim/model/checkpoint.h"
 #include "sim/model/device.h"
-#include "sim/io/files.h"
+#include "ai8xsim/files.h"
 #include "sim/io/npy.h"
 #include "sim/model/bits.h"
 #include "sim/memory/kernelmem.h"

@@ -1,4 +1,4 @@
-// OutputTransaction (sim/io/outputs.h): all outputs or none, targets checked first, special
+// OutputTransaction (ai8xsim/outputs.h): all outputs or none, targets checked first, special
 // files never replaced, stale files of an earlier run removed from an output directory.
 #include <doctest/doctest.h>
 #include <dirent.h>
@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "sim/io/files.h"
-#include "sim/io/outputs.h"
+#include "ai8xsim/files.h"
+#include "ai8xsim/outputs.h"
 #include "tests/unit/support.h"
 
 using namespace ai8xsim;
