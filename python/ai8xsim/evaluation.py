@@ -1,20 +1,17 @@
 """net.evaluate(X, y, reference=None): `ai8xsim eval`'s Python twin.
 
-The samples run through Simulator.run_batch in chunks (bounded memory, progress bar,
-interruptible as run_batch is); the library's scorer (sim/engine/evaluate.h, the one the CLI uses)
-turns the outputs into the same report: top-1 and top-5, per class, confusion matrix,
+The library's evaluate (ai8xsim/evaluate.h, the one `ai8xsim eval` runs) reads the samples in
+place, runs them on the library's threads and scores each output as it comes (memory bounded
+by the labels; a progress bar; Ctrl-C stops it as it stops run_batch), giving the same report: top-1 and top-5, per class, confusion matrix,
 misclassified samples, agreement with a reference; for label maps (N x H x W) per-pixel
 accuracy and per-class IoU."""
 import html
-import time
 
 import numpy as np
 
 from . import _progress
-from ._core import Error, core
+from ._core import Error
 from ._table import Table
-
-CHUNK = 256
 
 
 def _pct(v):
@@ -111,7 +108,7 @@ class EvalReport:
 
 def evaluate(net, X, y, reference=None, threads=0, progress=None):
     """See Simulator.evaluate."""
-    from .simulator import _as_batch
+    from .simulator import _as_batch, _explained
     X = _as_batch(X)
     y = np.asarray(y.detach().cpu().numpy() if hasattr(y, "detach") else y)
     if reference is not None:
@@ -123,23 +120,14 @@ def evaluate(net, X, y, reference=None, threads=0, progress=None):
     if y.ndim >= 1 and y.shape[0] != X.shape[0]:
         raise Error(f"evaluate: y has {y.shape[0]} labels for {X.shape[0]} samples in X; give "
                     f"one label (or one label map) per sample")
-    scorer = core.EvalScorer(y, reference)
-    first = net.run(X[0])
-    scorer.check_output(*first.shape)
-    t0 = time.perf_counter()
     n = X.shape[0]
-    show = _progress.wants_bar(progress, n)
-    if show:
-        with _progress.bar(n) as update:
-            for start in range(0, n, CHUNK):
-                scorer.add(start, net.run_batch(X[start:start + CHUNK], threads=threads,
-                                                progress=False))
-                update(min(n, start + CHUNK))
-    else:
-        for start in range(0, n, CHUNK):
-            scorer.add(start, net.run_batch(X[start:start + CHUNK], threads=threads,
-                                            progress=False))
-    raw = scorer.result()
-    raw["seconds"] = time.perf_counter() - t0
-    raw["samples_per_second"] = n / raw["seconds"] if raw["seconds"] > 0 else 0
+    sim = net._sim
+    with _explained(net._check_sample(X, batch=True)):
+        if not _progress.wants_bar(progress, n):
+            raw = sim.evaluate(X, y, reference, threads=threads)
+        else:
+            with _progress.bar(n) as update:
+                raw = sim.evaluate(X, y, reference, threads=threads, progress=update,
+                                   progress_every=_progress.every(n))
+    net.last_input_shape = X.shape[1:]
     return EvalReport(raw)

@@ -16,7 +16,7 @@ OPTIONS = ("no_bias", "avg_pool_rounding", "fifo", "fast_fifo", "overlap_data", 
 
 @dataclass
 class Cycles:
-    """The cycle model's count for a network (sim/timing/cycles.h): `total` CNN clock cycles
+    """The cycle model's count for a network (ai8xsim/cycles.h): `total` CNN clock cycles
     (startup + layers), per YAML layer `layers` and their named `terms`; `estimated` when a
     streaming layer or the device makes it izer's guess rather than its estimate."""
 
@@ -56,7 +56,7 @@ class Cycles:
 
 @dataclass
 class Cost:
-    """What a network costs on the chip (sim/timing/cost.h, docs/cycle-model.md §7): per layer
+    """What a network costs on the chip (ai8xsim/cost.h, docs/cycle-model.md §7): per layer
     (execution order) `layers` of dicts with layer, processors, cycles, us, uj; and the
     totals, each a dict {"us": ..., "uj": ...}: inference, input_load, weight_load,
     bias_config_load, after_feed (FIFO input: the run left after the last word), first_inference (from power-up) and retained_inference (each further
