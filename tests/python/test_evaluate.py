@@ -140,3 +140,23 @@ def test_segmentation_wrong_labels_are_clear(segmenter):
         net.evaluate(X, np.zeros((2, h, w), np.int64))
     with pytest.raises(ai8xsim.Error, match=rf"lie in \[0, {c - 1}\]"):
         net.evaluate(X, np.full((len(X), h, w), c, np.int64))
+
+
+def test_evaluate_runs_the_library_and_reports_progress_and_interrupts(classifier, capsys):
+    # net.evaluate is the C++ evaluate (as `ai8xsim eval`): its progress reaches Python in
+    # order up to n, an exception raised there (KeyboardInterrupt, as Ctrl-C) ends the batch
+    # and surfaces, and progress=True shows a bar that reaches n/n.
+    _, _, net, X = classifier
+    y = np.zeros(X.shape[0], dtype=np.int64)
+    seen = []
+    raw = net._sim.evaluate(X, y, threads=2, progress=seen.append)
+    assert seen == list(range(1, X.shape[0] + 1))
+    assert raw["samples"] == X.shape[0]
+
+    def boom(done):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        net._sim.evaluate(X, y, threads=2, progress=boom)
+    net.evaluate(X, y, progress=True)
+    assert f"{X.shape[0]}/{X.shape[0]}" in capsys.readouterr().err
