@@ -1,4 +1,4 @@
-"""Time, loading and energy (sim/timing/cost.h): the CLI's options and report, Simulator.cost(),
+"""Time, loading and energy (ai8xsim/cost.h): the CLI's options and report, Simulator.cost(),
 its plot, and benchmarks/silicon_table.py (run, its numbers not asserted)."""
 import json
 import pathlib
