@@ -15,7 +15,7 @@
 // The model's types the facade hands out, still defined inside the library: Tensor (the
 // engine's int32 C x H x W tensor), Network and Layer (the resolved network), Violation (a
 // device rule broken), QuantizeSettings, DeviceSpec (the device's constants), RunResult.
-// tests/tools/test_boundary.py allows exactly these (and memmap.h's overlap.h) here.
+// tests/tools/test_boundary.py allows exactly these here.
 #include "kernels/tensor.h"
 #include "sim/engine/engine.h"
 #include "sim/model/checks.h"

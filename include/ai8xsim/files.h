@@ -26,7 +26,7 @@ void write_file_atomically(const std::string& path, const std::string& contents)
 struct PendingFile {
   std::string path;
   std::string contents;
-  std::string option;  // where the path came from, for messages ("--output"); may be empty
+  std::string option = {};  // where the path came from, for messages ("--output"); may be empty
   // When set, the contents are already in this temporary file next to `path` (from
   // OutputMapping::finish); committing renames it.
   std::string written = {};

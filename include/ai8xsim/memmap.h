@@ -16,9 +16,26 @@
 #include <nlohmann/json.hpp>
 
 #include "ai8xsim/ai8xsim.h"
-#include "sim/memory/overlap.h"
 
 namespace ai8xsim {
+
+// One conflict of izer's data memory overlap check (sim/memory/overlap.h finds them).
+struct OverlapFinding {
+  enum class Kind {
+    Protected,  // a layer's output word is in izer's protected map
+    Twice,      // a layer writes the same word twice
+    Loader,     // the input loader writes the same word twice
+  };
+  Kind kind = Kind::Protected;
+  int layer = -1;                   // the writing layer (Loader: the first layer)
+  int processor = 0;                // first processor of the instance (izer's "Processor p")
+  uint32_t address = 0;             // bus address of the word
+  int channel = 0, row = 0, col = 0;           // what the write holds (izer's CHW)
+  int earlier_layer = -1;           // who wrote the word first (-1: the input loader)
+  int earlier_channel = 0, earlier_row = 0, earlier_col = 0;
+  bool earlier_is_output = false;   // the earlier writer is an `output: true` layer
+  size_t words = 1;                 // words of this layer with the same kind of conflict
+};
 
 struct DataRegion {
   // Buffer: the rolling data buffer (`data_buffer`, layer -1), data kept across inferences.

@@ -2,11 +2,11 @@
 // explain-address and check-memory, kernel and bias memory use; each runs the engine with the
 // data memory model's hook (sim/memory/datamem.h MemoryRun) where it needs a run.
 #include <algorithm>
-#include <cstdio>
 #include <optional>
 #include <sstream>
 
 #include "ai8xsim/memory.h"
+#include "sim/io/c_source.h"
 #include "sim/memory/biasmem.h"
 #include "sim/memory/databuffer.h"
 #include "sim/memory/datamem.h"
@@ -18,12 +18,6 @@
 namespace ai8xsim {
 
 namespace {
-
-std::string hex32(uint32_t v) {
-  char b[16];
-  std::snprintf(b, sizeof b, "0x%08x", v);
-  return b;
-}
 
 uint32_t parse_address(const std::string& s, const DeviceSpec& spec,
                        const std::string& option = "explain-address") {
@@ -80,7 +74,7 @@ AddressExplanation explain_address(const Network& net, const Tensor& input,
   const uint32_t addr = parse_address(address, spec);
   const MemLocation loc = DataMemory::locate(spec, addr);
   std::ostringstream s;
-  s << "address " << hex32(addr) << " (" << spec.partnum << ")";
+  s << "address " << c_hex32(addr) << " (" << spec.partnum << ")";
   if (!loc.mapped) {
     const uint32_t base = spec.apb_base + spec.c_sram_base;
     s << ": not in data memory";
@@ -93,9 +87,9 @@ AddressExplanation explain_address(const Network& net, const Tensor& input,
           << " is past the instance's " << spec.instance_width * 16 << " bytes";
       s << ")";
     }
-    s << "; data memory is " << hex32(base) << " + group * " << hex32(spec.c_group_offs)
-      << " + instance * " << hex32(static_cast<uint32_t>(spec.instance_size) * 16)
-      << " + offset, offset < " << hex32(static_cast<uint32_t>(spec.instance_width) * 16)
+    s << "; data memory is " << c_hex32(base) << " + group * " << c_hex32(spec.c_group_offs)
+      << " + instance * " << c_hex32(static_cast<uint32_t>(spec.instance_size) * 16)
+      << " + offset, offset < " << c_hex32(static_cast<uint32_t>(spec.instance_width) * 16)
       << "\n";
     return {false, s.str()};
   }
@@ -105,7 +99,7 @@ AddressExplanation explain_address(const Network& net, const Tensor& input,
   s << ", byte offset 0x" << std::hex << (loc.offset & ~3u) << " (word 0x" << loc.offset / 4
     << ")" << std::dec << "\n";
   const uint32_t word = addr & ~3u;
-  if (word != addr) s << "  (not word aligned: the word at " << hex32(word) << ")\n";
+  if (word != addr) s << "  (not word aligned: the word at " << c_hex32(word) << ")\n";
   const std::string in_buffer = describe_buffer_word(net, word);
   if (!in_buffer.empty()) s << in_buffer << "\n";
 
@@ -137,8 +131,8 @@ AddressExplanation explain_address(const Network& net, const Tensor& input,
     MemoryRun mr(net, opt);
     run_network(net, input, false, &mr);
     const DataMemory& mem = mr.memory();
-    s << "after the run: " << hex32(mem.read(word)) << " (lanes written: "
-      << hex32(mem.written_mask(word)) << ")\n";
+    s << "after the run: " << c_hex32(mem.read(word)) << " (lanes written: "
+      << c_hex32(mem.written_mask(word)) << ")\n";
     const auto own = mem.owner(word);
     for (int lane = 0; lane < 4; ++lane)
       s << "  lane " << lane << ": " << describe_owner(net, own[lane]) << "\n";
@@ -240,8 +234,8 @@ MemoryCheck check_memory(const Network& net, const Tensor& input, const MemoryCh
     for (size_t i = 0; i < std::max(got.size(), want.size()); ++i)
       if (i >= got.size() || i >= want.size() || got[i] != want[i]) {
         s << "  first difference at word " << i << ": unload "
-          << (i < got.size() ? hex32(got[i]) : std::string("-")) << ", outputs "
-          << (i < want.size() ? hex32(want[i]) : std::string("-")) << "\n";
+          << (i < got.size() ? c_hex32(got[i]) : std::string("-")) << ", outputs "
+          << (i < want.size() ? c_hex32(want[i]) : std::string("-")) << "\n";
         break;
       }
     if (quirks.empty()) ok = false;

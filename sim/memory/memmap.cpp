@@ -11,6 +11,7 @@
 #include "sim/memory/datamem.h"
 #include "sim/model/device.h"
 #include "sim/memory/kernelmem.h"
+#include "sim/memory/overlap.h"
 
 namespace ai8xsim {
 

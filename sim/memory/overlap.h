@@ -17,27 +17,13 @@
 #include <cstdint>
 #include <vector>
 
+#include "ai8xsim/memmap.h"
 #include "sim/model/checks.h"
 #include "sim/model/network.h"
 
 namespace ai8xsim {
 
-struct OverlapFinding {
-  enum class Kind {
-    Protected,  // a layer's output word is in izer's protected map
-    Twice,      // a layer writes the same word twice
-    Loader,     // the input loader writes the same word twice
-  };
-  Kind kind = Kind::Protected;
-  int layer = -1;                   // the writing layer (Loader: the first layer)
-  int processor = 0;                // first processor of the instance (izer's "Processor p")
-  uint32_t address = 0;             // bus address of the word
-  int channel = 0, row = 0, col = 0;           // what the write holds (izer's CHW)
-  int earlier_layer = -1;           // who wrote the word first (-1: the input loader)
-  int earlier_channel = 0, earlier_row = 0, earlier_col = 0;
-  bool earlier_is_output = false;   // the earlier writer is an `output: true` layer
-  size_t words = 1;                 // words of this layer with the same kind of conflict
-};
+// OverlapFinding (what izer's check finds): ai8xsim/memmap.h, where the memory map carries it.
 
 // Every conflict izer's check finds, the first word of each (layer, kind), in izer's order;
 // whether or not --overlap-data is given. Layers whose words cannot be laid out (a broken
