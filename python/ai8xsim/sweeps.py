@@ -73,7 +73,7 @@ def check_task(job, bits):
            "kernel_capacity": int(c["kernel_rows"]),
            "bias_bytes": int(c["bias_bytes_used"]), "cycles": None, "latency_us": None,
            "energy_uj": None, "weight_load_us": None}
-    if out["fits"] and getattr(core, "has_cycles", False):
+    if out["fits"]:
         cost = net.cost(shape)
         out["cycles"] = int(cost["total_cycles"])
         out["latency_us"] = float(cost["inference"]["us"])
