@@ -86,7 +86,7 @@ void add_kat_options(CLI::App* cmd, KatOptions& k);
 struct CostArgs {
   double clock_mhz = 0, load_clock_mhz = 0;  // 0: the device's default unless given
   bool clock_given = false, load_clock_given = false;
-  bool no_pipeline = false, riscv = false, no_mexpress = false;
+  bool no_pipeline = false, riscv = false, no_mexpress = false, no_fifo_wait = false;
 };
 void add_cost_options(CLI::App* cmd, CostArgs& a);
 CostOptions cost_options(const CostArgs& a);

@@ -1,4 +1,5 @@
-// The cost options (--clock-mhz, --load-clock-mhz, --no-pipeline, --riscv, --no-mexpress) and
+// The cost options (--clock-mhz, --load-clock-mhz, --no-pipeline, --riscv, --no-mexpress,
+// --no-fifo-wait) and
 // the cost figures `run` and `check` print and write to --report: per layer cycles, us and uJ;
 // totals for inference, input load, weight load, first inference from power-up and each
 // inference with the weights retained (ai8xsim/cost.h, docs/cycle-model.md §7).
@@ -23,6 +24,8 @@ void add_cost_options(CLI::App* cmd, CostArgs& a) {
   cmd->add_flag("--riscv", a.riscv, "the RISC-V core loads weights and input (izer's --riscv)");
   cmd->add_flag("--no-mexpress", a.no_mexpress,
                 "plain kernel loader, 4 words per kernel row (izer's --no-mexpress)");
+  cmd->add_flag("--no-fifo-wait", a.no_fifo_wait,
+                "FIFO input: no FIFO status read before each word (izer's --no-fifo-wait)");
 }
 
 CostOptions cost_options(const CostArgs& a) {
@@ -34,6 +37,7 @@ CostOptions cost_options(const CostArgs& a) {
   o.load_clock_mhz = a.load_clock_mhz;
   o.riscv = a.riscv;
   o.mexpress = !a.no_mexpress;
+  o.fifo_wait = !a.no_fifo_wait;
   return o;
 }
 

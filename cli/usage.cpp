@@ -28,7 +28,7 @@ const char* const kIzerCodeFlags[] = {
     "--debug-latency", "--no-deduplicate-weights", "--no-warn-zero", "--no-version-check",
     "--powerdown", "--deepsleep", "--verify-writes", "--verify-kernels", "--mlator-noverify",
     "--write-zero-registers", "--init-tram", "--zero-sram", "--pretend-zero-sram",
-    "--zero-unused", "--ignore-energy-warning", "--ignore-mlator-warning", "--no-fifo-wait",
+    "--zero-unused", "--ignore-energy-warning", "--ignore-mlator-warning",
     "--new-kernel-loader", "--old-kernel-loader", "--rtl-preload-weights"};
 const char* const kIzerCodeOptions[] = {  // each takes one value
     "--timer", "--prefix", "--test-dir", "--board-name", "--debugwait", "--define",

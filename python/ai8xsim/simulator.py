@@ -383,14 +383,14 @@ class Simulator:
                                                  float(clock_mhz)))
 
     def cost(self, input_shape=None, clock_mhz=0.0, load_clock_mhz=0.0, pipeline=True,
-             riscv=False, mexpress=True):
+             riscv=False, mexpress=True, fifo_wait=True):
         """Time (us) and energy (uJ) per layer and in total: inference, input load, weight
         load, first inference from power-up, each inference with the weights retained
-        (ai8xsim.Cost). Clocks 0: the device defaults; `pipeline`, `riscv`, `mexpress` as
-        izer's options."""
+        (ai8xsim.Cost). Clocks 0: the device defaults; `pipeline`, `riscv`, `mexpress`,
+        `fifo_wait` as izer's options."""
         return Cost.from_core(self._sim.cost(list(self._shape(input_shape)), float(clock_mhz),
                                              float(load_clock_mhz), bool(pipeline),
-                                             bool(riscv), bool(mexpress)))
+                                             bool(riscv), bool(mexpress), bool(fifo_wait)))
 
     def memory(self, input_shape=None):
         """Kernel and bias memory use (ai8xsim.Memory)."""

@@ -319,7 +319,7 @@ py::dict cost_pair(const Cost& c) {
 
 // estimate_network_cost as plain Python data (the package wraps it in ai8xsim.Cost).
 py::dict cost(const Simulator& sim, const std::vector<int>& shape, double clock_mhz,
-              double load_clock_mhz, bool pipeline, bool riscv, bool mexpress) {
+              double load_clock_mhz, bool pipeline, bool riscv, bool mexpress, bool fifo_wait) {
   if (clock_mhz < 0 || load_clock_mhz < 0)
     fail(ErrorKind::Input, "cost: clock_mhz / load_clock_mhz: found a negative clock; give "
                            "MHz > 0 (0: the device default)");
@@ -330,6 +330,7 @@ py::dict cost(const Simulator& sim, const std::vector<int>& shape, double clock_
   o.load_clock_mhz = load_clock_mhz;
   o.riscv = riscv;
   o.mexpress = mexpress;
+  o.fifo_wait = fifo_wait;
   NetworkCost c;
   {
     py::gil_scoped_release release;
@@ -597,7 +598,7 @@ void bind_simulator(py::module_& m) {
       .def("cycles", &cycles, py::arg("input_shape"), py::arg("clock_mhz") = 0.0)
       .def("cost", &cost, py::arg("input_shape"), py::arg("clock_mhz") = 0.0,
            py::arg("load_clock_mhz") = 0.0, py::arg("pipeline") = true,
-           py::arg("riscv") = false, py::arg("mexpress") = true)
+           py::arg("riscv") = false, py::arg("mexpress") = true, py::arg("fifo_wait") = true)
       .def("memory", &memory, py::arg("input_shape"))
       .def("check", &check, py::arg("input_shape"),
            "{fits, violations, kernel_rows_used, kernel_rows, bias_bytes_used, bias_bytes}: "

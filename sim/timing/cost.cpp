@@ -62,8 +62,11 @@ LoadWords load_words(const Network& net, bool mexpress) {
   const Layer& first = net.layers[net.order.empty() ? 0 : net.order.front()];
   w.fifo = net.fifo;
   if (w.fifo) {
+    // load_input() writes one word to each FIFO in turn: HWC a pixel of up to four channels
+    // per FIFO, CHW four pixels of one channel per FIFO (one FIFO a channel).
     const int64_t pixels = int64_t{first.input_dim[0]} * first.input_dim[1];
-    w.input_words = first.big_data ? (pixels + 3) / 4 : pixels;  // per FIFO, in parallel
+    w.fifos = first.big_data ? first.in_channels : (first.in_channels + 3) / 4;
+    w.input_words = w.fifos * (first.big_data ? (pixels + 3) / 4 : pixels);
   } else {
     w.input_words = input_memory_words(first);
   }
@@ -75,18 +78,50 @@ double default_load_clock_mhz(Device device) {
   return spec.support_pll ? spec.pll_speed / 4.0 : spec.apb_speed;
 }
 
-double load_microseconds(int64_t words, double load_clock_mhz, bool riscv) {
-  const double clocks = riscv ? kRiscvLoadClocksPerWord : kArmLoadClocksPerWord;
-  return load_clock_mhz > 0 ? words * clocks / load_clock_mhz : 0;
+double access_nanoseconds(double cnn_clock_mhz, bool riscv) {
+  const double core = riscv ? kRiscvAccessNs : kArmAccessNs;
+  return core + (cnn_clock_mhz > 0 ? 1000.0 * kAccessCnnClocks / cnn_clock_mhz : 0);
 }
 
-double load_microjoules(double us) { return kLoadPowerMw * us * 1e-3; }
+double load_microseconds(int64_t words, double load_clock_mhz, bool riscv) {
+  return load_clock_mhz > 0 ? words * access_nanoseconds(load_clock_mhz, riscv) * 1e-3 : 0;
+}
+
+double load_microjoules(double us, double load_clock_mhz) {
+  return kLoadCorePowerMw * us * 1e-3 + kLoadPjPerCnnClock * us * load_clock_mhz * 1e-6;
+}
 
 double inference_microjoules(int64_t cycles, int processors, int passes) {
   const double per_processor =
       kInferenceProcessorPjPerCycle + kInferenceProcessorPassPjPerCycle * passes;
   return cycles * (kInferenceBasePjPerCycle + per_processor * processors) * 1e-6;
 }
+
+namespace {
+
+// Per-layer inference energy of a cycle count.
+std::vector<LayerCost> layer_costs(const Network& net, const NetworkCycles& cycles) {
+  std::vector<LayerCost> out;
+  for (const NetworkLayerCycles& lc : cycles.layers) {
+    LayerCost l;
+    l.layer = lc.layer;
+    l.processors = popcount64(net.layers[lc.layer].processors);
+    l.passes = lc.input.passes;
+    l.cycles = lc.cycles.total;
+    l.microseconds = l.cycles / cycles.clock_mhz;
+    l.microjoules = inference_microjoules(l.cycles, l.processors, l.passes);
+    out.push_back(l);
+  }
+  return out;
+}
+
+double total_microjoules(const std::vector<LayerCost>& layers) {
+  double uj = 0;
+  for (const LayerCost& l : layers) uj += l.microjoules;
+  return uj;
+}
+
+}  // namespace
 
 NetworkCost estimate_network_cost(const Network& net, const CostOptions& options) {
   NetworkCost c;
@@ -95,38 +130,35 @@ NetworkCost estimate_network_cost(const Network& net, const CostOptions& options
   c.riscv = options.riscv;
   c.words = load_words(net, options.mexpress);
   c.cycles = estimate_network_cycles(net, options.cycles);
-  const double mhz = c.cycles.clock_mhz;
-  for (const NetworkLayerCycles& lc : c.cycles.layers) {
-    LayerCost l;
-    l.layer = lc.layer;
-    l.processors = popcount64(net.layers[lc.layer].processors);
-    l.passes = lc.input.passes;
-    l.cycles = lc.cycles.total;
-    l.microseconds = l.cycles / mhz;
-    l.microjoules = inference_microjoules(l.cycles, l.processors, l.passes);
-    c.inference.uj += l.microjoules;
-    c.layers.push_back(l);
-  }
-  c.inference.us = c.cycles.microseconds();
+  c.layers = layer_costs(net, c.cycles);
+  c.inference = {c.cycles.microseconds(), total_microjoules(c.layers)};
   const bool rv = options.riscv;
-  c.weight_load.us =
-      load_microseconds(c.words.weight_words + c.words.weight_blocks, c.load_clock_mhz, rv);
-  c.bias_config.us =
-      load_microseconds(c.words.bias_words + c.words.config_words, c.load_clock_mhz, rv);
-  if (c.words.fifo) {
+  const double load_mhz = c.load_clock_mhz;
+  c.weight_load.us = load_microseconds(c.words.weight_words + c.words.weight_blocks, load_mhz, rv);
+  c.bias_config.us = load_microseconds(c.words.bias_words + c.words.config_words, load_mhz, rv);
+  for (Cost* k : {&c.weight_load, &c.bias_config}) k->uj = load_microjoules(k->us, load_mhz);
+  if (!c.words.fifo) {
+    c.input_load.us = load_microseconds(c.words.input_words, load_mhz, rv);
+    c.input_load.uj = load_microjoules(c.input_load.us, load_mhz);
+    c.retained_inference = {c.input_load.us + c.inference.us, c.input_load.uj + c.inference.uj};
+  } else {
+    // izer's code starts the CNN at the inference clock, then feeds the FIFOs: each access at
+    // that clock. The streaming layers wait for the feed (FifoFeed, docs/cycle-model.md §6).
+    const double mhz = c.cycles.clock_mhz;
+    const int accesses = options.fifo_wait ? kFifoWaitAccessesPerWord : 1;
+    c.input_load.us = c.words.input_words * accesses * access_nanoseconds(mhz, rv) * 1e-3;
+    c.input_load.uj = kLoadCorePowerMw * c.input_load.us * 1e-3;  // the CNN clock: the run's
     CycleOptions feed = options.cycles;
     feed.streaming = StreamingModel::FifoFeed;
+    feed.fifo_cycles_per_word =
+        c.input_load.us * mhz * c.words.fifos / std::max<int64_t>(1, c.words.input_words);
     const NetworkCycles f = estimate_network_cycles(net, feed);
+    const double run_uj = total_microjoules(layer_costs(net, f)) +
+                          kInferenceBasePjPerCycle * f.stream_wait * 1e-6;
     c.after_feed.us = f.after_feed / f.clock_mhz;
-    // The energy share of those cycles: the run's energy per cycle.
-    c.after_feed.uj = c.cycles.total > 0 ? c.inference.uj * f.after_feed / c.cycles.total : 0;
+    c.after_feed.uj = f.total > 0 ? run_uj * f.after_feed / f.total : 0;
+    c.retained_inference = {f.microseconds(), run_uj + c.input_load.uj};
   }
-  c.input_load.us = load_microseconds(c.words.input_words, c.load_clock_mhz, rv);
-  for (Cost* k : {&c.weight_load, &c.bias_config, &c.input_load}) k->uj = load_microjoules(k->us);
-  // FIFO input: the CNN runs while the core feeds it; the longer of the two sets the time.
-  c.retained_inference = {c.words.fifo ? std::max(c.input_load.us, c.inference.us)
-                                       : c.input_load.us + c.inference.us,
-                          c.input_load.uj + c.inference.uj};
   c.first_inference = {c.weight_load.us + c.bias_config.us + c.retained_inference.us,
                        c.weight_load.uj + c.bias_config.uj + c.retained_inference.uj};
   return c;

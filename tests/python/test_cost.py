@@ -8,21 +8,23 @@ import sys
 import pytest
 
 import pysupport as S
+import corpus as C  # tests/parity/corpus.py, on the path through pysupport
 
 ai8xsim = S.import_ai8xsim()
 CASE = "demo-mnist-max78002"
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
-def _check(cli, tmp_path, *extra):
+def _check(cli, tmp_path, *extra, case=CASE):
     S.require_corpus()
-    m = S.meta(CASE)
-    d = S.case_dir(CASE)
+    m = S.meta(case)
+    d = S.case_dir(case)
     out = tmp_path / "r.json"
     p = subprocess.run([str(cli), "check", "--config-file", str(d / m["config"]),
                         "--checkpoint-file", str((d / m["weights"]).resolve()), "--device",
                         m["device"], "--sample-input", str(d / m["sample_input"]),
-                        "--report", str(out), *extra], capture_output=True, text=True)
+                        "--report", str(out), *C.run_flags(m), *extra],
+                       capture_output=True, text=True)
     assert p.returncode == 0, p.stderr
     return p.stdout, json.loads(out.read_text())["cost"]
 
@@ -48,10 +50,28 @@ def test_options_move_the_figures_they_should(cli, tmp_path):
     _, slow = _check(cli, tmp_path, "--clock-mhz", "100")
     _, nomx = _check(cli, tmp_path, "--no-mexpress")
     assert not plain["pipeline"] and plain["total_cycles"] < base["total_cycles"]
-    assert fast["weight_load"]["us"] == pytest.approx(base["weight_load"]["us"] / 2)
+    # The core's share of an access stays; only the CNN-clock share halves.
+    assert base["weight_load"]["us"] / 2 < fast["weight_load"]["us"] < base["weight_load"]["us"]
     assert rv["weight_load"]["us"] > 4 * base["weight_load"]["us"]
     assert slow["inference"]["us"] == pytest.approx(2 * base["inference"]["us"])
     assert nomx["words"]["weights"] > base["words"]["weights"]
+
+
+def test_fifo_input_is_fed_at_the_inference_clock(cli, tmp_path):
+    """faceid streams its input through the FIFO: the feed (a status read and a write per word,
+    at the inference clock) overlaps the run, --no-fifo-wait halves it, and a faster inference
+    clock speeds the feed too."""
+    _, c = _check(cli, tmp_path, case="demo-faceid-max78002")
+    _, nowait = _check(cli, tmp_path, "--no-fifo-wait", case="demo-faceid-max78002")
+    _, slow = _check(cli, tmp_path, "--clock-mhz", "100", case="demo-faceid-max78002")
+    assert c["fifo"] and c["words"]["input"] > 0
+    assert nowait["input_load"]["us"] == pytest.approx(c["input_load"]["us"] / 2)
+    assert slow["input_load"]["us"] > c["input_load"]["us"]
+    # The run waits for the feed: it ends no earlier than the feed plus the run after it.
+    r = c["retained_inference"]["us"]
+    assert r >= c["input_load"]["us"] + c["after_feed"]["us"] - 0.01
+    assert r < c["input_load"]["us"] + c["inference"]["us"]
+    assert nowait["retained_inference"]["us"] < r
 
 
 def test_a_negative_clock_is_one_error_line(cli, tmp_path):

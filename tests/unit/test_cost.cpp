@@ -91,25 +91,42 @@ TEST_CASE("cost: input words for HWC, CHW and the FIFO") {
       {filled_weights({12, 3, 3}, 1)}, {3, 8, 8}, true);
   const LoadWords w = load_words(fifo);
   CHECK(w.fifo);
-  CHECK(w.input_words == 64);               // one word per pixel per FIFO
+  CHECK(w.fifos == 1);                      // 3 channels HWC: one FIFO
+  CHECK(w.input_words == 64);               // one word per pixel
   // After the last FIFO word: the streaming layer's last input row and bottom padding row.
   // 3x3, pad 1, 8x8, 4 output channels: conv row 1x3 + 1x3 + 7x2 + 2 = 22, output row
   // 8 x 4 = 32, bottom padding row 22: 22 + 32 + (22 + 32) = 108 cycles = 0.54 us at 200 MHz.
   const NetworkCost c = estimate_network_cost(fifo, CostOptions{});
   CHECK(c.after_feed.us == doctest::Approx(0.54));
-  // The feed overlaps the run: the longer of the two.
-  CHECK(c.retained_inference.us == doctest::Approx(std::max(c.input_load.us, c.inference.us)));
+  // The feed at the inference clock, a status read and a write per word:
+  // 64 x 2 x (135.5 + 7.04 / 200 MHz = 35.2) ns = 64 x 341.4 ns = 21.85 us.
+  CHECK(c.input_load.us == doctest::Approx(21.8496));
+  // The layer waits for the feed: it ends at least the tail after the last word.
+  CHECK(c.retained_inference.us >= c.input_load.us + c.after_feed.us - 0.01);
+  CostOptions no_wait;
+  no_wait.fifo_wait = false;  // izer's --no-fifo-wait: one access per word
+  CHECK(estimate_network_cost(fifo, no_wait).input_load.us == doctest::Approx(21.8496 / 2));
+  // 16 channels HWC on four FIFOs: four words per pixel, one to each FIFO in turn.
+  const Network four = resolve_on(Device::MAX78002,
+      "  - op: conv2d\n    kernel_size: 3x3\n    pad: 1\n    streaming: true\n"
+      "    processors: 0x000f000f000f000f\n    output_processors: 0xf\n    out_offset: 0x1000\n",
+      {filled_weights({64, 3, 3}, 1)}, {16, 8, 8}, true);
+  CHECK(load_words(four).fifos == 4);
+  CHECK(load_words(four).input_words == 4 * 64);
 }
 
 TEST_CASE("cost: load time, load energy and inference energy by hand") {
   CHECK(default_load_clock_mhz(Device::MAX78002) == 50);
   CHECK(default_load_clock_mhz(Device::MAX78000) == 50);
-  // 1000 words x 14 clocks / 50 MHz = 280 us; RISC-V 58.4 clocks: 1168 us.
-  CHECK(load_microseconds(1000, 50, false) == doctest::Approx(280));
-  CHECK(load_microseconds(1000, 50, true) == doctest::Approx(1168));
-  CHECK(load_microseconds(1000, 100, false) == doctest::Approx(140));
-  // 280 us x 42.5 mW = 11.9 uJ.
-  CHECK(load_microjoules(280) == doctest::Approx(11.9));
+  // One access: 135.5 ns + 7.04 clocks: at 50 MHz 135.5 + 140.8 = 276.3 ns, at 200 MHz
+  // 135.5 + 35.2 = 170.7 ns; RISC-V 1029 + 140.8 = 1169.8 ns.
+  CHECK(access_nanoseconds(50, false) == doctest::Approx(276.3));
+  CHECK(access_nanoseconds(200, false) == doctest::Approx(170.7));
+  CHECK(load_microseconds(1000, 50, false) == doctest::Approx(276.3));
+  CHECK(load_microseconds(1000, 50, true) == doctest::Approx(1169.8));
+  CHECK(load_microseconds(1000, 100, false) == doctest::Approx(205.9));
+  // 276.3 us x 9.9 mW = 2.735 uJ; 276.3 us x 50 MHz = 13,815 clocks x 661 pJ = 9.132 uJ.
+  CHECK(load_microjoules(276.3, 50) == doctest::Approx(2.73537 + 9.13172));
   // 1e6 cycles x (631 + 64 x (16.2 + 3.4 x 2)) pJ = 1e6 x 2103 pJ = 2103 uJ.
   CHECK(inference_microjoules(1000000, 64, 2) == doctest::Approx(2103));
   // One processor, one pass: 631 + 16.2 + 3.4 = 650.6 pJ per cycle.
