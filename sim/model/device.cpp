@@ -32,42 +32,71 @@ DeviceSpec common_spec() {
   return s;
 }
 
+// The numbers izer's AI85 (MAX78000) and AI87 (MAX78002) classes give plainly, side by side.
+struct DeviceNumber {
+  int DeviceSpec::*field;
+  int max78000, max78002;
+};
+constexpr DeviceNumber kNumbers[] = {
+    // hardware layers
+    {&DeviceSpec::max_layers, 32, 128},
+    {&DeviceSpec::max_row_col, 1024, 2048},
+    // data memory (x32 words)
+    {&DeviceSpec::instance_size, 2048, 8192},
+    {&DeviceSpec::instance_width, 2048, 5120},
+    {&DeviceSpec::instance_count, 1, 5},
+    {&DeviceSpec::instance_shift, 13, 17},
+    {&DeviceSpec::write_ptr_shift, 13, 15},
+    // TRAM, bias bytes per group, kernel memory
+    {&DeviceSpec::tram_size, 3072, 12288},
+    {&DeviceSpec::tram_offs, 4096, 16384},
+    {&DeviceSpec::bias_size, 512, 2048},
+    {&DeviceSpec::mask_offs, 1024, 8192},
+    // register field widths (bits)
+    {&DeviceSpec::max_cnt_bits, 10, 11},
+    {&DeviceSpec::max_ptr_bits, 17, 21},
+    {&DeviceSpec::max_tptr_bits, 12, 14},
+    {&DeviceSpec::max_isval_bits, 14, 15},
+    {&DeviceSpec::max_dsval2_bits, 12, 14},
+    {&DeviceSpec::max_fbuf_bits, 17, 18},
+    {&DeviceSpec::max_ifrm_bits, 20, 22},
+    {&DeviceSpec::max_wptrinc_bits, 4, 8},
+};
+// APB addresses: the CNN base, then the memories as offsets from it, and the group step.
+struct DeviceAddress {
+  uint32_t DeviceSpec::*field;
+  uint32_t max78000, max78002;
+};
+constexpr DeviceAddress kAddresses[] = {
+    {&DeviceSpec::c_cnn_base, 0x100000u, 0x1000000u},
+    {&DeviceSpec::c_bram_base, 0x8000u, 0x180000u},
+    {&DeviceSpec::c_tram_base, 0x10000u, 0x200000u},
+    {&DeviceSpec::c_mram_base, 0x80000u, 0x400000u},
+    {&DeviceSpec::c_sram_base, 0x300000u, 0x800000u},
+    {&DeviceSpec::c_group_offs, 0x400000u, 0x1000000u},
+};
+
+void set_numbers(DeviceSpec& s, int column) {
+  for (const DeviceNumber& n : kNumbers) s.*n.field = column == 0 ? n.max78000 : n.max78002;
+  for (const DeviceAddress& a : kAddresses) {
+    const uint32_t v = column == 0 ? a.max78000 : a.max78002;
+    const bool offset = a.field != &DeviceSpec::c_cnn_base && a.field != &DeviceSpec::c_group_offs;
+    s.*a.field = offset ? s.c_cnn_base + v : v;
+  }
+  s.max_dilation_1d = s.max_row_col - 1;
+}
+
 DeviceSpec max78000_spec() {
   DeviceSpec s = common_spec();
   s.device = Device::MAX78000;
   s.partnum = "MAX78000";
   s.code = 85;
-  s.max_layers = 32;
+  set_numbers(s, 0);
   s.max_start_layer = 0;
-  s.max_row_col = 1024;
-  s.c_cnn_base = 0x100000u;
-  s.c_bram_base = s.c_cnn_base + 0x8000u;
-  s.c_tram_base = s.c_cnn_base + 0x10000u;
-  s.c_mram_base = s.c_cnn_base + 0x80000u;
-  s.c_sram_base = s.c_cnn_base + 0x300000u;
-  s.c_group_offs = 0x400000u;
-  s.instance_size = 2048;
-  s.instance_width = 2048;
-  s.instance_count = 1;
-  s.instance_shift = 13;
-  s.write_ptr_shift = 13;
   s.mem_size = s.instance_size * s.p_numpro * s.p_numgroups / s.p_shared;
-  s.tram_size = 3072;
-  s.tram_offs = 4096;
-  s.bias_size = 512;
   s.mask_width_small = s.mask_instance_small = 768;
   s.mask_width_large = s.mask_instance_large = 768;
   s.mask_instances = s.mask_instances_each = 1;
-  s.mask_offs = 1024;
-  s.max_cnt_bits = 10;
-  s.max_ptr_bits = 17;
-  s.max_tptr_bits = 12;
-  s.max_isval_bits = 14;
-  s.max_dsval2_bits = 12;
-  s.max_fbuf_bits = 17;
-  s.max_ifrm_bits = 20;
-  s.max_wptrinc_bits = 4;
-  s.max_dilation_1d = s.max_row_col - 1;
   s.require_flatten_bias_first = true;
   s.require_mp_kernoff_multiwrite = true;
   s.emulate_eltwise_mp = true;
@@ -80,40 +109,15 @@ DeviceSpec max78002_spec() {
   s.device = Device::MAX78002;
   s.partnum = "MAX78002";
   s.code = 87;
-  s.max_layers = 128;
+  set_numbers(s, 1);
   s.max_start_layer = s.max_layers - 1;
-  s.max_row_col = 2048;
-  s.c_cnn_base = 0x1000000u;
-  s.c_bram_base = s.c_cnn_base + 0x180000u;
-  s.c_tram_base = s.c_cnn_base + 0x200000u;
-  s.c_mram_base = s.c_cnn_base + 0x400000u;
-  s.c_sram_base = s.c_cnn_base + 0x800000u;
-  s.c_group_offs = 0x1000000u;
-  s.instance_size = 8192;
-  s.instance_width = 5120;
-  s.instance_count = 5;
-  s.instance_shift = 17;
-  s.write_ptr_shift = 15;
   s.mem_size = s.instance_width * s.p_numpro * s.p_numgroups / s.p_shared;
-  s.tram_size = 12288;
-  s.tram_offs = 16384;
-  s.bias_size = 2048;
   s.mask_instances = 8;
   s.mask_instances_each = 4;
   s.mask_instance_large = 1024;
   s.mask_instance_small = 256;
   s.mask_width_small = s.mask_instances_each * s.mask_instance_large;
   s.mask_width_large = s.mask_width_small + s.mask_instances_each * s.mask_instance_small;
-  s.mask_offs = 8192;
-  s.max_cnt_bits = 11;
-  s.max_ptr_bits = 21;
-  s.max_tptr_bits = 14;
-  s.max_isval_bits = 15;
-  s.max_dsval2_bits = 14;
-  s.max_fbuf_bits = 18;
-  s.max_ifrm_bits = 22;
-  s.max_wptrinc_bits = 8;
-  s.max_dilation_1d = s.max_row_col - 1;
   s.max_pool_dilation = 1 << 4;
   s.max_pool_passes = 1 << 16;
   s.ipo_speed = 120;
