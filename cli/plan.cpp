@@ -7,6 +7,7 @@
 #include "cli/commands.h"
 #include "ai8xsim/files.h"
 #include "ai8xsim/npy.h"
+#include "report/plan_text.h"
 
 namespace ai8xsim::cli {
 
@@ -31,7 +32,7 @@ int plan_command(const PlanArgs& a) {
     opt.input = parse_input_shape(a.input_shape);
   }
   const PlanResult r = plan_network(a.net.config_file, a.net.checkpoint_file, opt);
-  std::cout << r.report;
+  std::cout << plan_report(r);
   if (!r.ok) return 2;
   write_files_atomically({{a.output, r.yaml, "--output"}});
   std::cout << "wrote " << a.output << "\n";

@@ -25,6 +25,7 @@
 #include "ai8xsim/memmap.h"
 #include "ai8xsim/memory.h"
 #include "ai8xsim/plan.h"
+#include "report/plan_text.h"
 
 namespace py = pybind11;
 using namespace ai8xsim;
@@ -714,7 +715,7 @@ py::tuple plan(const std::string& config, const std::string& checkpoint, const s
     r = plan_network(config, checkpoint, o);
   }
   if (!r.ok) fail(ErrorKind::Capacity, config + ": no placement found: " + r.violations.front().message);
-  return py::make_tuple(r.yaml, r.report);
+  return py::make_tuple(r.yaml, plan_report(r));
 }
 
 }  // namespace

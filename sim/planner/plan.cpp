@@ -690,46 +690,35 @@ Checked load_and_check(const std::string& text, const std::string& file, const s
   }
 }
 
-// The data memory instances a processor map's data lives in, as ranges ("0-3,8").
-std::string instances(const Network& net, uint64_t mask) {
+// The data memory instances a processor map's data lives in.
+std::vector<int> instances(const Network& net, uint64_t mask) {
   const int shared = device_spec(net.device).p_shared;
   std::vector<int> inst;
   for (int p = 0; p < 64; ++p)
     if ((mask >> p & 1) && (inst.empty() || inst.back() != p / shared)) inst.push_back(p / shared);
-  std::string out;
-  for (size_t i = 0; i < inst.size();) {
-    size_t j = i;
-    while (j + 1 < inst.size() && inst[j + 1] == inst[j] + 1) ++j;
-    if (!out.empty()) out += ",";
-    out += std::to_string(inst[i]) + (j > i ? "-" + std::to_string(inst[j]) : "");
-    i = j + 1;
-  }
-  return out.empty() ? "none" : out;
+  return inst;
 }
 
-std::string layer_line(const Network& net, const Layer& L, const KernelLayout& kl,
-                       const std::optional<int64_t>& cyc, const std::optional<int64_t>& orig) {
-  const LayerPasses p = layer_passes(net, L);
-  std::ostringstream o;
-  o << "layer " << L.index << ": " << L.in_channels * L.operands << " channels in "
-    << p.in_expand << " pass(es) -> processors " << hex16(L.processors) << " ("
-    << popcount(L.processors) << " per pass)";
-  if (!L.in_sequences.empty()) {
-    o << ", reading";
-    for (int s : L.in_sequences) o << " " << (s < 0 ? std::string("input") : std::to_string(s));
+PlannedLayer planned_layer(const Network& net, const Layer& L, const KernelLayout& kl) {
+  PlannedLayer p;
+  p.layer = L.index;
+  p.channels_in = L.in_channels * L.operands;
+  p.passes = layer_passes(net, L).in_expand;
+  p.processors = L.processors;
+  p.reads = L.in_sequences;
+  p.channels_out = L.out_channels;
+  p.output_processors = L.output_processors;
+  p.in_bytes = input_data_size(net, L);
+  p.out_bytes = output_data_size(net, L);
+  p.in_offset = L.in_offset;
+  p.out_offset = L.out_offset;
+  p.in_instances = instances(net, L.processors);
+  p.out_instances = instances(net, L.output_processors);
+  if (const KernelAllocation* a = kl.find(L.index); a && a->rows > 0) {
+    p.kernel_first_row = a->first_row;
+    p.kernel_rows = a->rows;
   }
-  o << "; output " << L.out_channels << " channels -> output_processors " << hex16(L.output_processors);
-  o << "; reads " << input_data_size(net, L) << " bytes at in_offset " << hex4(L.in_offset)
-    << " of instances " << instances(net, L.processors) << ", writes " << output_data_size(net, L)
-    << " bytes at out_offset " << hex4(L.out_offset) << " of instances "
-    << instances(net, L.output_processors);
-  if (const KernelAllocation* a = kl.find(L.index); a && a->rows > 0)
-    o << "; kernel rows " << a->first_row << ".." << a->first_row + a->rows - 1;
-  if (cyc) {
-    o << "; " << *cyc << " cycles";
-    if (orig) o << " (as written: " << *orig << ")";
-  }
-  return o.str();
+  return p;
 }
 
 }  // namespace
@@ -866,34 +855,23 @@ PlanResult plan_network(const std::string& config_file, const std::string& check
     }
   }
 
-  // 5. The report.
-  std::ostringstream r;
-  r << "ai8xsim plan " << device_name(pn.device) << ": " << config_file << " (input " << fin.shape.c
-    << "x" << fin.shape.h << "x" << fin.shape.w << "), objective "
-    << (opt.objective == PlanObjective::Memory ? "memory" : "latency") << "\n";
+  // 5. What the report shows.
+  res.config_file = config_file;
+  res.device = pn.device;
+  res.input = fin.shape;
+  res.objective = opt.objective;
+  res.instance_bytes = device_spec(pn.device).instance_bytes();
   const KernelLayout kl = allocate_kernels(pn);
   std::map<int, int64_t> cyc, ocyc;
   for (const auto& l : nc.layers) cyc[l.layer] = l.cycles.total;
   if (oc)
     for (const auto& l : oc->layers) ocyc[l.layer] = l.cycles.total;
   for (int l : pn.order) {
-    std::optional<int64_t> o;
-    if (ocyc.count(l)) o = ocyc[l];
-    r << layer_line(pn, pn.layers[l], kl, cyc.count(l) ? std::optional<int64_t>(cyc[l]) : std::nullopt, o)
-      << "\n";
+    PlannedLayer p = planned_layer(pn, pn.layers[l], kl);
+    if (cyc.count(l)) p.cycles = cyc[l];
+    if (ocyc.count(l)) p.original_cycles = ocyc[l];
+    res.layers.push_back(std::move(p));
   }
-  r << "data memory: highest byte used " << res.data_bytes << " of " << device_spec(pn.device).instance_bytes()
-    << " per instance\n";
-  r << "cycles: " << res.cycles;
-  if (res.original_cycles >= 0) r << " (as written: " << res.original_cycles << ")";
-  r << "\n";
-  if (res.ok) {
-    r << "fits: every device limit holds\n";
-  } else {
-    r << "no placement found: " << res.violations.front().message << "\n";
-    for (size_t i = 1; i < res.violations.size(); ++i) r << "  also: " << res.violations[i].message << "\n";
-  }
-  res.report = r.str();
   return res;
 }
 
