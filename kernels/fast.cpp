@@ -3,8 +3,6 @@
 // The SIMD inner loops are in kernels/fast_simd.cpp; the arithmetic argument is there too.
 #include "kernels/fast.h"
 
-#include <signal.h>
-
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -42,7 +40,7 @@ TensorScratch& tensor_scratch() {
   return s;
 }
 
-void run_rows(const ConvPlan& plan, int threads, ThreadPool* pool) {
+void run_rows(const ConvPlan& plan, int threads, kernels::ParallelFor* pool) {
   const int rows = plan.oh;
   if (pool && pool->threads() > 1 && rows > 1) {
     // Chunks of rows, a few per thread (rows cost differently at the borders).
@@ -224,7 +222,7 @@ AccTensor PreparedConv::conv2d(const Tensor& in, int threads) const {
   AccTensor out;
   TensorScratch& ts = tensor_scratch();
   if (vectorized() && to_act(in, ts.act) &&
-      run(ts.act.view(), 0, 0, 0, threads, nullptr, ts.conv, nullptr, &out, nullptr))
+      run(ts.act.view(), Epilogue::Raw, 0, Activation::None, threads, nullptr, ts.conv, nullptr, &out, nullptr))
     return out;
   return ref::conv2d(in, weights_.data(), out_channels_, bias128_, g_);
 }
@@ -237,11 +235,11 @@ Tensor PreparedConv::conv2d_output(const Tensor& in, int shift, bool wide, Activ
   TensorScratch& ts = tensor_scratch();
   if (vectorized() && to_act(in, ts.act)) {
     Tensor out;
-    if (wide && run(ts.act.view(), 2, shift, static_cast<int>(act), threads, nullptr, ts.conv,
+    if (wide && run(ts.act.view(), Epilogue::Wide, shift, act, threads, nullptr, ts.conv,
                     &out, nullptr, nullptr))
       return out;
     // 8-bit output: the Act path's epilogue, converted back.
-    if (!wide && run(ts.act.view(), 3, shift, static_cast<int>(act), threads, nullptr, ts.conv,
+    if (!wide && run(ts.act.view(), Epilogue::U8, shift, act, threads, nullptr, ts.conv,
                      nullptr, nullptr, &ts.out8)) {
       from_act(ts.out8.view(), out);
       return out;
@@ -251,23 +249,23 @@ Tensor PreparedConv::conv2d_output(const Tensor& in, int shift, bool wide, Activ
 }
 
 bool PreparedConv::run_act(const ActView& in, int shift, Activation act, Act& out,
-                           ConvScratch& scratch, ThreadPool* pool) const {
-  return run(in, 3, shift, static_cast<int>(act), 1, pool, scratch, nullptr, nullptr, &out);
+                           ConvScratch& scratch, kernels::ParallelFor* pool) const {
+  return run(in, Epilogue::U8, shift, act, 1, pool, scratch, nullptr, nullptr, &out);
 }
 
 bool PreparedConv::run_act_wide(const ActView& in, int shift, Activation act, Tensor& wide_out,
-                                ConvScratch& scratch, ThreadPool* pool) const {
-  return run(in, 2, shift, static_cast<int>(act), 1, pool, scratch, &wide_out, nullptr, nullptr);
+                                ConvScratch& scratch, kernels::ParallelFor* pool) const {
+  return run(in, Epilogue::Wide, shift, act, 1, pool, scratch, &wide_out, nullptr, nullptr);
 }
 
-bool PreparedConv::run(const ActView& in, int kind, int shift, int act, int threads,
-                       ThreadPool* pool, ConvScratch& sc, Tensor* out32, AccTensor* out64,
+bool PreparedConv::run(const ActView& in, Epilogue kind, int shift, Activation act,
+                       int threads, kernels::ParallelFor* pool, ConvScratch& sc, Tensor* out32, AccTensor* out64,
                        Act* out8) const {
   if (mode_ == Mode::Reference || lanes_ != detail::Lanes() || in.c != in_channels_ ||
       (mode_ == Mode::Dense && wlayout_ != detail::DenseWeightLayout()) ||
       in.cs != Act::stride_for(in.c) || !in.data)
     return false;
-  if ((kind == 1 || kind == 3) && !int32_requant_ok()) return false;
+  if ((kind == Epilogue::Requant8 || kind == Epilogue::U8) && !int32_requant_ok()) return false;
   const int kh0 = g_.kernel[0], kw0 = g_.kernel[1];
   const int oh0 = ref::conv_extent(in.h, kh0, g_.pad_before[0], g_.pad_after[0], g_.stride[0],
                                    g_.dilation[0], g_.upsample[0]);
@@ -416,15 +414,12 @@ bool PreparedConv::run(const ActView& in, int kind, int shift, int act, int thre
     plan.w8 = wpacked8_.data();
     plan.pair16 = pair16_;
   }
-  plan.mode = kind == 0   ? Epilogue::Raw
-              : kind == 1 ? Epilogue::Requant8
-              : kind == 2 ? Epilogue::Wide
-                          : Epilogue::U8;
+  plan.mode = kind;
   plan.shift = shift;
   plan.act = act;
-  plan.bias32 = kind == 2 ? bias_wide_.data() : bias_req_.data();
+  plan.bias32 = kind == Epilogue::Wide ? bias_wide_.data() : bias_req_.data();
   const int O = out_channels_;
-  if (kind == 3) {
+  if (kind == Epilogue::U8) {
     out8->reshape(O, oh0, ow0);
     plan.out8 = out8->data.data();
     plan.out_cs = out8->cs;
@@ -433,7 +428,7 @@ bool PreparedConv::run(const ActView& in, int kind, int shift, int act, int thre
     plan.out = sc.out.data();
   }
   run_rows(plan, threads, pool);
-  if (kind == 3) return true;
+  if (kind == Epilogue::U8) return true;
 
   // HWC (padded channels) -> CHW.
   if (out64) {
@@ -467,7 +462,7 @@ AccTensor conv2d(const Tensor& in, const int8_t* weights, int out_channels,
 
 Tensor output_stage(const AccTensor& acc, int shift, bool wide, Activation act) {
   Tensor out(acc.c, acc.h, acc.w);
-  detail::OutputStage64(acc.data.data(), acc.data.size(), shift, wide, static_cast<int>(act),
+  detail::OutputStage64(acc.data.data(), acc.data.size(), shift, wide, act,
                         out.data.data());
   return out;
 }
@@ -477,8 +472,7 @@ Tensor eltwise(const std::vector<Tensor>& operands, Eltwise op, bool wide) {
     if (t.data.size() != operands.at(0).data.size()) return ref::eltwise(operands, op, wide);
   Tensor out = operands.at(0);
   for (size_t k = 1; k < operands.size(); ++k)
-    detail::EltwiseInto(out.data.data(), operands[k].data.data(), out.data.size(),
-                        static_cast<int>(op));
+    detail::EltwiseInto(out.data.data(), operands[k].data.data(), out.data.size(), op);
   if (!wide) detail::Clamp8(out.data.data(), out.data.size());
   return out;
 }
@@ -735,98 +729,6 @@ void concat_channels_act(const std::vector<ActView>& parts, Act& out) {
       at += p.c;
     }
     std::memset(q + at, 128, static_cast<size_t>(out.cs - at));
-  }
-}
-
-// ---- ThreadPool ------------------------------------------------------------------------------------
-
-namespace {
-constexpr int kSpin = 20000;  // polls before sleeping (some tens of microseconds)
-inline void cpu_relax() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#endif
-}
-}  // namespace
-
-WorkerSignalMask::WorkerSignalMask() {
-  static_assert(sizeof(sigset_t) <= sizeof(old_), "sigset_t larger than expected");
-  sigset_t set;
-  sigemptyset(&set);
-  for (int s : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&set, s);
-  pthread_sigmask(SIG_BLOCK, &set, reinterpret_cast<sigset_t*>(old_));
-}
-
-WorkerSignalMask::~WorkerSignalMask() {
-  pthread_sigmask(SIG_SETMASK, reinterpret_cast<const sigset_t*>(old_), nullptr);
-}
-
-ThreadPool::ThreadPool(int threads) {
-  const WorkerSignalMask mask;  // the workers never take the command line's signals
-  try {
-    for (int t = 1; t < threads; ++t) workers_.emplace_back([this] { work(); });
-  } catch (...) {  // a thread the system refuses: stop the others, then report it
-    stop();
-    throw;
-  }
-}
-
-ThreadPool::~ThreadPool() { stop(); }
-
-void ThreadPool::stop() {
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    stop_ = true;
-  }
-  wake_.notify_all();
-  for (std::thread& t : workers_) t.join();
-  workers_.clear();
-}
-
-void ThreadPool::run(int n, const std::function<void(int)>& fn) {
-  if (workers_.empty() || n <= 1) {
-    for (int i = 0; i < n; ++i) fn(i);
-    return;
-  }
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    fn_ = &fn;
-    n_ = n;
-    next_.store(0);
-    running_.store(static_cast<int>(workers_.size()));
-    generation_.fetch_add(1);
-  }
-  wake_.notify_all();
-  for (int i; (i = next_.fetch_add(1)) < n;) fn(i);
-  for (int k = 0; k < kSpin && running_.load() != 0; ++k) cpu_relax();
-  if (running_.load() != 0) {
-    std::unique_lock<std::mutex> lock(mutex_);
-    done_.wait(lock, [this] { return running_.load() == 0; });
-  }
-}
-
-void ThreadPool::work() {
-  uint64_t seen = 0;
-  for (;;) {
-    for (int k = 0; k < kSpin && generation_.load() == seen && !stop_.load(); ++k) cpu_relax();
-    if (generation_.load() == seen && !stop_.load()) {
-      std::unique_lock<std::mutex> lock(mutex_);
-      wake_.wait(lock, [&] { return stop_.load() || generation_.load() != seen; });
-    }
-    if (stop_.load()) return;
-    const std::function<void(int)>* fn;
-    int n;
-    {
-      std::lock_guard<std::mutex> lock(mutex_);  // fn_ and n_ of this generation
-      seen = generation_.load();
-      fn = fn_;
-      n = n_;
-    }
-    for (int i; (i = next_.fetch_add(1)) < n;) (*fn)(i);
-    if (running_.fetch_sub(1) == 1) {
-      std::lock_guard<std::mutex> lock(mutex_);
-      done_.notify_one();
-    }
   }
 }
 

@@ -11,20 +11,20 @@
 // threads as you run samples). conv2d_output() also fuses the output stage, so the engine
 // never materialises the int64 accumulators.
 #pragma once
-#include <atomic>
-#include <condition_variable>
 #include <cstdint>
-#include <functional>
-#include <mutex>
-#include <thread>
 #include <vector>
 
 #include "ai8xsim/config.h"
+#include "kernels/parallel.h"
 #include "kernels/reference.h"
 #include "kernels/tensor.h"
 
 namespace ai8xsim::fast {
 
+namespace detail {
+enum class Epilogue : int;  // what the row kernel does with an accumulator (kernels/fast_simd.h)
+}
+using kernels::ParallelFor;
 using ref::ConvGeometry;
 using ref::Pair;
 
@@ -62,49 +62,6 @@ bool pool_act(const ActView& in, Act& out, Pair pool, Pair stride, Pair dilation
 bool subsample_act(const ActView& in, Act& out, Pair stride);
 // Concatenation along channels of equally sized Acts.
 void concat_channels_act(const std::vector<ActView>& parts, Act& out);
-
-// While alive, the calling thread blocks SIGINT, SIGTERM and SIGHUP; threads it starts inherit
-// that mask, so those signals always reach the thread that writes the outputs (the command
-// line's handler removes its temporaries and ends the process; run on a worker, it raced with
-// that thread creating the next temporary).
-class WorkerSignalMask {
- public:
-  WorkerSignalMask();
-  ~WorkerSignalMask();
-  WorkerSignalMask(const WorkerSignalMask&) = delete;
-  WorkerSignalMask& operator=(const WorkerSignalMask&) = delete;
-
- private:
-  unsigned char old_[128];  // the caller's sigset_t (at most 128 bytes on Linux)
-};
-
-// A fixed set of worker threads for splitting one sample's layers (created once per run, not
-// per layer). run(n, fn) calls fn(0) .. fn(n-1), spread over the workers and the calling thread,
-// and returns when all are done.
-class ThreadPool {
- public:
-  // threads in all, the calling thread included; std::system_error when one cannot start
-  explicit ThreadPool(int threads);
-  ~ThreadPool();
-  ThreadPool(const ThreadPool&) = delete;
-  ThreadPool& operator=(const ThreadPool&) = delete;
-  int threads() const { return static_cast<int>(workers_.size()) + 1; }
-  void run(int n, const std::function<void(int)>& fn);
-
- private:
-  void work();
-  void stop();
-  std::vector<std::thread> workers_;
-  // A layer's hand-off: workers and the caller spin briefly on these before sleeping (a
-  // condition variable wake-up alone can cost more than a small layer).
-  std::mutex mutex_;
-  std::condition_variable wake_, done_;
-  const std::function<void(int)>* fn_ = nullptr;
-  int n_ = 0;
-  std::atomic<int> next_{0}, running_{0};
-  std::atomic<uint64_t> generation_{0};
-  std::atomic<bool> stop_{false};
-};
 
 // Per-layer scratch of the Act path (one per layer and thread, reused sample after sample: the
 // padded input buffer keeps its border, only its interior is rewritten).
@@ -147,9 +104,9 @@ class PreparedConv {
   // or input cannot take the SIMD path (then nothing is written): use conv2d_output.
   // pool: split the output rows over its threads (nullptr: this thread only).
   bool run_act(const ActView& in, int shift, Activation act, Act& out, ConvScratch& scratch,
-               ThreadPool* pool = nullptr) const;
+               ParallelFor* pool = nullptr) const;
   bool run_act_wide(const ActView& in, int shift, Activation act, Tensor& wide_out,
-                    ConvScratch& scratch, ThreadPool* pool = nullptr) const;
+                    ConvScratch& scratch, ParallelFor* pool = nullptr) const;
   // Whether conv2d(in) runs the SIMD kernel (else the reference): vectorized(), 8-bit data in
   // `in` and a non-empty output.
   bool fast_path(const Tensor& in) const;
@@ -164,11 +121,11 @@ class PreparedConv {
 
  private:
   enum class Mode { Reference, Dense, Grouped };
-  // kind: 0 = raw (AccTensor), 1 = requantized 8-bit, 2 = wide, 3 = 8-bit Act. Returns false
-  // when the layer or geometry cannot take the SIMD path (nothing written then).
-  // Exactly one of out32 (kinds 1, 2), out64 (0), out8 (3) is given.
-  bool run(const ActView& in, int kind, int shift, int act, int threads, ThreadPool* pool,
-           ConvScratch& scratch, Tensor* out32, AccTensor* out64, Act* out8) const;
+  // Returns false when the layer or geometry cannot take the SIMD path (nothing written then).
+  // Exactly one output is given: out64 for Epilogue::Raw, out8 for U8, out32 for the others.
+  bool run(const ActView& in, detail::Epilogue kind, int shift, Activation act, int threads,
+           ParallelFor* pool, ConvScratch& scratch, Tensor* out32, AccTensor* out64,
+           Act* out8) const;
   // Whether the int32 requantizing epilogue is exact for this layer (|dot + bias128| < 2^30).
   bool int32_requant_ok() const;
 

@@ -277,9 +277,9 @@ HWY_INLINE void Finish(const ConvPlan& p, V32 acc, const int32_t* corr, const in
     }
     v = hn::Min(hn::Max(v, hn::Set(d, -128)), hn::Set(d, 127));
   }
-  if (p.act == 1) {  // ReLU: clamp to [0, 127]
+  if (p.act == Activation::ReLU) {  // ReLU: clamp to [0, 127]
     v = hn::Min(hn::Max(v, hn::Zero(d)), hn::Set(d, 127));
-  } else if (p.act == 2) {  // Abs: clamp(|v|, 0, 127); |INT32_MIN| stays negative -> 0
+  } else if (p.act == Activation::Abs) {  // Abs: clamp(|v|, 0, 127); |INT32_MIN| stays negative -> 0
     v = hn::Min(hn::Max(hn::Abs(v), hn::Zero(d)), hn::Set(d, 127));
   }
   if (p.mode == Epilogue::U8) {
@@ -572,7 +572,7 @@ int LanesImpl() { return static_cast<int>(hn::Lanes(D32())); }
 int DenseWeightLayoutImpl() { return kWeightLayout; }
 const char* TargetNameImpl() { return hwy::TargetName(HWY_TARGET); }
 
-void EltwiseIntoImpl(int32_t* a, const int32_t* b, size_t n, int op) {
+void EltwiseIntoImpl(int32_t* a, const int32_t* b, size_t n, Eltwise op) {
   const D32 d;
   const size_t L = hn::Lanes(d);
   size_t i = 0;
@@ -580,10 +580,10 @@ void EltwiseIntoImpl(int32_t* a, const int32_t* b, size_t n, int op) {
     const V32 x = hn::LoadU(d, a + i), y = hn::LoadU(d, b + i);
     V32 r = x;
     switch (op) {
-      case 1: r = hn::Add(x, y); break;  // wraps, as the reference does on int32 overflow
-      case 2: r = hn::Sub(x, y); break;
-      case 3: r = hn::Or(x, y); break;
-      case 4: r = hn::Xor(x, y); break;
+      case Eltwise::Add: r = hn::Add(x, y); break;  // wraps, as the reference does on int32 overflow
+      case Eltwise::Sub: r = hn::Sub(x, y); break;
+      case Eltwise::Or: r = hn::Or(x, y); break;
+      case Eltwise::Xor: r = hn::Xor(x, y); break;
       default: break;
     }
     hn::StoreU(r, d, a + i);
@@ -591,10 +591,10 @@ void EltwiseIntoImpl(int32_t* a, const int32_t* b, size_t n, int op) {
   for (; i < n; ++i) {
     const uint32_t x = static_cast<uint32_t>(a[i]), y = static_cast<uint32_t>(b[i]);
     switch (op) {
-      case 1: a[i] = static_cast<int32_t>(x + y); break;
-      case 2: a[i] = static_cast<int32_t>(x - y); break;
-      case 3: a[i] = static_cast<int32_t>(x | y); break;
-      case 4: a[i] = static_cast<int32_t>(x ^ y); break;
+      case Eltwise::Add: a[i] = static_cast<int32_t>(x + y); break;
+      case Eltwise::Sub: a[i] = static_cast<int32_t>(x - y); break;
+      case Eltwise::Or: a[i] = static_cast<int32_t>(x | y); break;
+      case Eltwise::Xor: a[i] = static_cast<int32_t>(x ^ y); break;
       default: break;
     }
   }
@@ -760,7 +760,8 @@ void MinMaxImpl(const int32_t* a, size_t n, int32_t* mn, int32_t* mx) {
 
 
 // int64 accumulators -> int32 outputs (== ref::output_stage), n elements.
-void OutputStage64Impl(const int64_t* a, size_t n, int shift, int wide, int act, int32_t* out) {
+void OutputStage64Impl(const int64_t* a, size_t n, int shift, int wide, Activation act,
+                       int32_t* out) {
   const hn::ScalableTag<int64_t> d64;
   const hn::RebindToUnsigned<decltype(d64)> du64;
   const hn::Rebind<uint32_t, decltype(d64)> du32;
@@ -769,8 +770,8 @@ void OutputStage64Impl(const int64_t* a, size_t n, int shift, int wide, int act,
   const int s = 7 - shift;
   const int64_t lim = int64_t{1} << 40;  // clamping to +-2^40 changes no requantized result
   auto finish = [&](hn::Vec<decltype(d32)> v) {
-    if (act == 1) v = hn::Min(hn::Max(v, hn::Zero(d32)), hn::Set(d32, 127));
-    if (act == 2) v = hn::Min(hn::Max(hn::Abs(v), hn::Zero(d32)), hn::Set(d32, 127));
+    if (act == Activation::ReLU) v = hn::Min(hn::Max(v, hn::Zero(d32)), hn::Set(d32, 127));
+    if (act == Activation::Abs) v = hn::Min(hn::Max(hn::Abs(v), hn::Zero(d32)), hn::Set(d32, 127));
     return v;
   };
   size_t i = 0;
@@ -793,8 +794,8 @@ void OutputStage64Impl(const int64_t* a, size_t n, int shift, int wide, int act,
       v = v < -128 ? -128 : v > 127 ? 127 : v;
     }
     int32_t r = static_cast<int32_t>(static_cast<uint32_t>(static_cast<uint64_t>(v)));
-    if (act == 1) r = r < 0 ? 0 : r > 127 ? 127 : r;
-    if (act == 2) {
+    if (act == Activation::ReLU) r = r < 0 ? 0 : r > 127 ? 127 : r;
+    if (act == Activation::Abs) {
       r = r < 0 ? static_cast<int32_t>(0u - static_cast<uint32_t>(r)) : r;
       r = r < 0 ? 0 : r > 127 ? 127 : r;
     }
@@ -862,7 +863,7 @@ void ConvRows(const ConvPlan& p, int y0, int y1) { HWY_DYNAMIC_DISPATCH(ConvRows
 int Lanes() { return HWY_DYNAMIC_DISPATCH(LanesImpl)(); }
 int DenseWeightLayout() { return HWY_DYNAMIC_DISPATCH(DenseWeightLayoutImpl)(); }
 const char* TargetName() { return HWY_DYNAMIC_DISPATCH(TargetNameImpl)(); }
-void EltwiseInto(int32_t* a, const int32_t* b, size_t n, int op) {
+void EltwiseInto(int32_t* a, const int32_t* b, size_t n, Eltwise op) {
   HWY_DYNAMIC_DISPATCH(EltwiseIntoImpl)(a, b, n, op);
 }
 void Clamp8(int32_t* a, size_t n) { HWY_DYNAMIC_DISPATCH(Clamp8Impl)(a, n); }
@@ -885,7 +886,8 @@ void SplitInput16(const uint8_t* src, size_t n, int16_t* dst) {
 bool ToActU8(const int32_t* src, size_t plane, int channels, int cs, uint8_t* dst) {
   return HWY_DYNAMIC_DISPATCH(ToActU8Impl)(src, plane, channels, cs, dst);
 }
-void OutputStage64(const int64_t* acc, size_t n, int shift, bool wide, int act, int32_t* out) {
+void OutputStage64(const int64_t* acc, size_t n, int shift, bool wide, Activation act,
+                   int32_t* out) {
   HWY_DYNAMIC_DISPATCH(OutputStage64Impl)(acc, n, shift, wide ? 1 : 0, act, out);
 }
 void TransposeOut(const int32_t* src, size_t pixels, int opad, int channels, int32_t* dst) {

@@ -5,6 +5,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "ai8xsim/config.h"
+
 namespace ai8xsim::fast::detail {
 
 // What the row kernel does with a finished accumulator (true dot product, int32):
@@ -51,7 +53,7 @@ struct ConvPlan {
   // Epilogue.
   Epilogue mode = Epilogue::Raw;
   int shift = 0;
-  int act = 0;                     // ai8xsim::Activation as int
+  Activation act = Activation::None;
   const int32_t* bias32 = nullptr;  // [opad]: Requant8: bias128 (|.| < 2^30); Wide: low 32 bits
   int32_t* out = nullptr;           // Raw, Requant8, Wide: [oh * ow][opad] int32, HWC
   uint8_t* out8 = nullptr;          // U8: [oh * ow][out_cs] bytes, HWC
@@ -67,8 +69,8 @@ int DenseWeightLayout();
 const char* TargetName();  // its name (e.g. "AVX3_DL")
 // Rows [y0, y1) of the output. Thread-safe for disjoint row ranges.
 void ConvRows(const ConvPlan& p, int y0, int y1);
-// Element-wise op (ai8xsim::Eltwise as int) of b into a, n elements; clamp to int8 if clamp.
-void EltwiseInto(int32_t* a, const int32_t* b, size_t n, int op);
+// Element-wise op of b into a, n elements.
+void EltwiseInto(int32_t* a, const int32_t* b, size_t n, Eltwise op);
 void Clamp8(int32_t* a, size_t n);
 // The input of the split-layout kernel (DenseWeightLayout() == 1): bytes u0 u1 u2 u3 of each
 // quad -> int16 u0 u2 u1 u3, zero-extended (the operand pairs of the split weights). n: bytes,
@@ -89,8 +91,9 @@ bool ToActU8(const int32_t* src, size_t plane, int channels, int cs, uint8_t* ds
 // Largest and smallest value of n int32.
 void MinMax(const int32_t* a, size_t n, int32_t* mn, int32_t* mx);
 
-// == ref::output_stage on n accumulators (act: ai8xsim::Activation as int).
-void OutputStage64(const int64_t* acc, size_t n, int shift, bool wide, int act, int32_t* out);
+// == ref::output_stage on n accumulators.
+void OutputStage64(const int64_t* acc, size_t n, int shift, bool wide, Activation act,
+                   int32_t* out);
 // HWC -> CHW: dst[o * pixels + p] = src[p * opad + o] for o < channels.
 void TransposeOut(const int32_t* src, size_t pixels, int opad, int channels, int32_t* dst);
 

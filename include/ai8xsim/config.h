@@ -14,11 +14,20 @@ enum class Device { MAX78000, MAX78002 };
 enum class Operator { Conv1d, Conv2d, ConvTranspose2d, Passthrough, Linear };
 enum class Eltwise { None, Add, Sub, Or, Xor };
 enum class Activation { None, ReLU, Abs };
+// The kernels the engine runs on, chosen when a network is loaded (as TensorFlow Lite Micro
+// swaps its kernels): Fast = the SIMD kernels (kernels/fast.h) on activations kept in their
+// byte layout; Reference = the readable definitions alone (kernels/reference.h), scalar, slow.
+// Both give the same results bit for bit (tests/parity/test_engine_paths.py).
+enum class KernelSet { Fast, Reference };
 
 const char* device_name(Device d);
 const char* operator_name(Operator o);
 const char* eltwise_name(Eltwise e);
 const char* activation_name(Activation a);
+const char* kernel_set_name(KernelSet k);  // "fast", "reference"
+// "fast" or "reference"; throws Error(Input) naming `what` (e.g. "--kernels"), the value and
+// the accepted spellings.
+KernelSet parse_kernel_set(const std::string& name, const std::string& what);
 // "MAX78000"/"MAX78002" in any case, also "ai85"/"ai87" and "85"/"87". Throws
 // Error(Config) naming the value and the accepted spellings.
 Device parse_device(const std::string& name);

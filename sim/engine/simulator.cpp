@@ -12,6 +12,7 @@
 
 #include "ai8xsim/ai8xsim.h"
 #include "sim/model/checkpoint.h"
+#include "sim/engine/thread_pool.h"
 #include "sim/io/npy.h"
 
 namespace ai8xsim {
@@ -135,7 +136,7 @@ void Simulator::Impl::run_samples(const Resolved& r, size_t n, const SampleSourc
   };
   std::vector<std::thread> pool;
   try {
-    const fast::WorkerSignalMask mask;  // the workers never take the command line's signals
+    const WorkerSignalMask mask;  // the workers never take the command line's signals
     for (size_t t = 1; t < n_threads; ++t) pool.emplace_back(worker);
   } catch (const std::system_error& e) {  // the system refuses another thread (ulimit -u)
     next = n;

@@ -43,6 +43,22 @@ const char* activation_name(Activation a) {
   return "?";
 }
 
+const char* kernel_set_name(KernelSet k) {
+  switch (k) {
+    case KernelSet::Fast: return "fast";
+    case KernelSet::Reference: return "reference";
+  }
+  return "?";
+}
+
+KernelSet parse_kernel_set(const std::string& name, const std::string& what) {
+  for (KernelSet k : {KernelSet::Fast, KernelSet::Reference})
+    if (name == kernel_set_name(k)) return k;
+  fail(ErrorKind::Input, what + ": found '" + name +
+                             "'; allowed: fast (the SIMD kernels, the default) or reference "
+                             "(the readable definitions, slow)");
+}
+
 }  // namespace ai8xsim
 
 namespace ai8xsim {

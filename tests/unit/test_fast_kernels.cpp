@@ -127,11 +127,11 @@ void check_conv(Rng& r, const Tensor& in, const std::vector<int8_t>& w, int out_
   const AccTensor got = pc.conv2d(in, threads);
   const std::string m = first_mismatch(got, want);
   CHECK_MESSAGE(m.empty(), what << ": conv2d: " << m);
-  // The forwarding kernel (what the engine calls).
+  // The Fast set's table entry (the drop-in kernel).
   if (r.chance(0.2)) {
-    const std::string m2 =
-        first_mismatch(kernels::conv2d(in, w.data(), out_channels, bias, g), want);
-    CHECK_MESSAGE(m2.empty(), what << ": kernels::conv2d: " << m2);
+    const std::string m2 = first_mismatch(
+        kernels::kernel_table(KernelSet::Fast).conv2d(in, w.data(), out_channels, bias, g), want);
+    CHECK_MESSAGE(m2.empty(), what << ": the Fast set's conv2d: " << m2);
   }
   for (int k = 0; k < 2; ++k) {
     const int shift = r.uni(-15, 15);
