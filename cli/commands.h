@@ -50,8 +50,11 @@ struct NetworkArgs {
   std::string config_file, checkpoint_file, device = "MAX78000";
   std::vector<int> no_bias;
   bool avg_pool_rounding = false, fifo = false, fast_fifo = false, overlap_data = false;
+  std::string kernels = "fast";  // --kernels (the commands that run samples: run, eval)
 };
 void add_network_options(CLI::App* cmd, NetworkArgs& a);
+// --kernels {fast,reference}: the kernel set the engine runs on (LoadOptions::kernels).
+void add_kernels_option(CLI::App* cmd, NetworkArgs& a);
 // The library's load options for those command-line options (cli/run.cpp).
 LoadOptions load_options(const NetworkArgs& a);
 // Simulator::load with those options; prints the load's notes (e.g. "quantized") on stderr.

@@ -235,6 +235,7 @@ Command add_eval_command(CLI::App& app) {
   CLI::App* cmd =
       app.add_subcommand("eval", "Accuracy on a labelled data set, every sample run bit-exactly");
   add_network_options(cmd, a->net);
+  add_kernels_option(cmd, a->net);
   cmd->add_option("--samples", a->samples, "samples .npy: N x C x H x W or N x C x L, int8 range")
       ->required();
   cmd->add_option("--labels", a->labels,

@@ -34,6 +34,12 @@ void add_network_options(CLI::App* cmd, NetworkArgs& a) {
   cmd->add_flag("--overlap-data", a.overlap_data, "allow a layer's output to overlap its input");
 }
 
+void add_kernels_option(CLI::App* cmd, NetworkArgs& a) {
+  cmd->add_option("--kernels", a.kernels,
+                  "fast (SIMD) or reference (the readable definitions, slow); same results")
+      ->capture_default_str();
+}
+
 LoadOptions load_options(const NetworkArgs& a) {
   LoadOptions opt;
   opt.device = parse_device(a.device);
@@ -42,6 +48,7 @@ LoadOptions load_options(const NetworkArgs& a) {
   opt.fifo = a.fifo;
   opt.fast_fifo = a.fast_fifo;
   opt.overlap_data = a.overlap_data;
+  opt.kernels = parse_kernel_set(a.kernels, "--kernels");
   return opt;
 }
 
@@ -360,6 +367,7 @@ Command add_run_command(CLI::App& app) {
   auto a = std::make_shared<RunArgs>();
   CLI::App* run = app.add_subcommand("run", "Run a synthesized network on a sample");
   add_network_options(run, a->net);
+  add_kernels_option(run, a->net);
   run->add_option("--sample-input", a->sample_input,
                   "sample .npy: C x H x W or C x L; or a batch N x C x H x W (N x C x L for a "
                   "Conv1d network), then --output holds N results")

@@ -7,6 +7,9 @@ import numpy as np
 from ._core import core
 from .simulator import OPTIONS, _layer_list
 
+# The load options that bear on a plan (the kernel set runs samples; a plan runs none).
+PLAN_OPTIONS = tuple(o for o in OPTIONS if o != "kernels")
+
 
 def plan(config_file, checkpoint_file, device="MAX78000", sample=None, input_shape=None,
          objective="latency", keep=(), **options):
@@ -18,10 +21,10 @@ def plan(config_file, checkpoint_file, device="MAX78000", sample=None, input_sha
     (processors, output_processors, in_offset, out_offset). `options`: no_bias,
     avg_pool_rounding, fifo, fast_fifo, overlap_data. Raises ai8xsim.Error (kind "capacity")
     naming the limit when no placement exists."""
-    unknown = sorted(set(options) - set(OPTIONS))
+    unknown = sorted(set(options) - set(PLAN_OPTIONS))
     if unknown:
         raise TypeError(f"ai8xsim.plan: unknown option(s) {', '.join(unknown)}; "
-                        f"allowed: {', '.join(OPTIONS)}")
+                        f"allowed: {', '.join(PLAN_OPTIONS)}")
     if sample is not None:
         x = np.load(os.fspath(sample)) if isinstance(sample, (str, os.PathLike)) else np.asarray(sample)
         input_shape = tuple(int(d) for d in x.shape)

@@ -11,7 +11,8 @@ from . import _progress
 from ._core import Error, core
 
 # The LoadOptions fields (include/ai8xsim/ai8xsim.h) besides the device.
-OPTIONS = ("no_bias", "avg_pool_rounding", "fifo", "fast_fifo", "overlap_data", "weight_bits")
+OPTIONS = ("no_bias", "avg_pool_rounding", "fifo", "fast_fifo", "overlap_data", "weight_bits",
+           "kernels")
 
 
 @dataclass
@@ -140,8 +141,10 @@ def load(config_file, checkpoint_file, device="MAX78000", **options):
     quantize.py does, and a one-line note on stderr says so (also in `net.notes`);
     weight_bits={yaml_layer: bits} overrides the width of those layers then.
     The other `options` are izer's flags that change results: no_bias (a layer index or a
-    list), avg_pool_rounding, fifo, fast_fifo, overlap_data. Raises ai8xsim.Error with the
-    library's message for anything wrong in the files."""
+    list), avg_pool_rounding, fifo, fast_fifo, overlap_data. kernels="reference" runs the
+    engine on the readable reference kernels alone instead of the SIMD ones ("fast", the
+    default): the same results, much slower. Raises ai8xsim.Error with the library's message
+    for anything wrong in the files."""
     unknown = sorted(set(options) - set(OPTIONS))
     if unknown:
         raise TypeError(f"ai8xsim.load: unknown option(s) {', '.join(unknown)}; "

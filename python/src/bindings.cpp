@@ -106,9 +106,10 @@ LoadOptions load_options(const std::string& device, const std::vector<int>& no_b
 Simulator load(const std::string& config, const std::string& checkpoint,
                const std::string& device, const std::vector<int>& no_bias,
                bool avg_pool_rounding, bool fifo, bool fast_fifo, bool overlap_data,
-               const std::map<int, int>& weight_bits) {
+               const std::map<int, int>& weight_bits, const std::string& kernels) {
   LoadOptions o = load_options(device, no_bias, avg_pool_rounding, fifo, fast_fifo, overlap_data);
   o.quantize.weight_bits = weight_bits;
+  o.kernels = parse_kernel_set(kernels, "kernels");
   py::gil_scoped_release release;
   return Simulator::load(config, checkpoint, o);
 }
@@ -573,7 +574,7 @@ void bind_simulator(py::module_& m) {
                   py::arg("device") = "MAX78000", py::arg("no_bias") = std::vector<int>{},
                   py::arg("avg_pool_rounding") = false, py::arg("fifo") = false,
                   py::arg("fast_fifo") = false, py::arg("overlap_data") = false,
-                  py::arg("weight_bits") = std::map<int, int>{})
+                  py::arg("weight_bits") = std::map<int, int>{}, py::arg("kernels") = "fast")
       .def("run", &run, py::arg("x"), py::arg("keep_layers") = true,
            py::arg("memory_fed") = false, py::arg("threads") = py::int_(0),
            "(output, {yaml_index: layer output}) for one sample; memory_fed: layers read "
@@ -641,6 +642,7 @@ void bind_simulator(py::module_& m) {
         d["fifo"] = o.fifo;
         d["fast_fifo"] = o.fast_fifo;
         d["overlap_data"] = o.overlap_data;
+        d["kernels"] = kernel_set_name(o.kernels);
         return d;
       });
 }

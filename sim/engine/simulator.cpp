@@ -70,7 +70,7 @@ struct Simulator::Impl {
   mutable std::mutex mutex;
   struct Resolved {
     Network net;
-    PreparedNetwork prepared;  // weights packed for the fast kernels, once per network
+    PreparedNetwork prepared;  // the layer plans on the options' kernel set, once per network
     std::optional<InputShape> output;  // the final output's shape (guarded by `mutex`)
   };
   mutable std::map<std::tuple<int, int, int>, std::unique_ptr<Resolved>> networks;
@@ -82,7 +82,7 @@ struct Simulator::Impl {
     if (it != networks.end()) return *it->second;
     auto r = std::make_unique<Resolved>();
     r->net = resolve_network(config, weights, input, resolve_options(options));
-    r->prepared = prepare_network(r->net);
+    r->prepared = prepare_network(r->net, options.kernels);
     return *networks.emplace(key, std::move(r)).first->second;
   }
 

@@ -1,11 +1,16 @@
-// The engine's two paths agree: runs a network on random samples through the fast path
-// (activations in the kernels' layout, prepared weights; and split over 2 threads) and through
-// the int32-tensor path (no prepared weights: the engine steps one by one), and compares every
-// layer. Exit 0 when all agree, 1 when a layer differs, 2 on a load or argument error.
+// The engine on its two kernel sets agrees: runs a network on samples on the Fast set (SIMD
+// kernels, activations in their byte layout; on one thread and with rows split over 2) and on
+// the Reference set (kernels/reference.h alone: scalar, no SIMD, nothing of kernels/fast*),
+// and compares every layer's output. Exit 0 when all agree, 1 when a layer differs, 2 on a
+// load or argument error.
 // Samples: the given one, then random ones in four styles (uniform, small, extremes, sparse).
+// --budget-macs N: when the network's MACs times the samples exceed N, only the given sample
+// runs (the line printed says so). --inject-difference: the Reference set's output stage adds
+// 1 to its first value (proves the comparison can fail; tests/parity/test_engine_paths.py).
 //
 //   engine_paths --config-file NET.yaml --checkpoint-file W.npz --device MAX78000 [--fifo ...]
-//                --sample-input input.npy [--samples 8] [--seed 1]
+//                --sample-input input.npy [--samples 8] [--seed 1] [--budget-macs N]
+//                [--inject-difference]
 #include <cstdio>
 #include <iostream>
 #include <random>
@@ -13,6 +18,7 @@
 #include <vector>
 
 #include "ai8xsim/ai8xsim.h"
+#include "kernels/reference.h"
 #include "sim/engine/engine.h"
 #include "sim/io/npy.h"
 
@@ -30,6 +36,13 @@ Tensor random_like(const Tensor& shape, std::mt19937_64& g, int style) {
     else v = coin(g) ? any(g) : 0;
   }
   return t;
+}
+
+// The Reference set with a wrong output stage (--inject-difference).
+Tensor off_by_one_output_stage(const AccTensor& acc, int shift, bool wide, Activation act) {
+  Tensor out = ref::output_stage(acc, shift, wide, act);
+  if (!out.data.empty()) out.data[0] += 1;
+  return out;
 }
 
 std::string first_difference(const RunResult& a, const RunResult& b, const Network& net) {
@@ -53,6 +66,8 @@ int run(int argc, char** argv) {
   std::string config, checkpoint, device = "MAX78000", sample;
   int samples = 8;
   uint64_t seed = 1;
+  int64_t budget = -1;
+  bool inject = false;
   LoadOptions opt;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -66,6 +81,8 @@ int run(int argc, char** argv) {
     else if (a == "--sample-input") sample = value();
     else if (a == "--samples") samples = std::stoi(value());
     else if (a == "--seed") seed = std::stoull(value());
+    else if (a == "--budget-macs") budget = std::stoll(value());
+    else if (a == "--inject-difference") inject = true;
     else if (a == "--avg-pool-rounding") opt.avg_pool_rounding = true;
     else if (a == "--fifo") opt.fifo = true;
     else if (a == "--fast-fifo") opt.fifo = opt.fast_fifo = true;
@@ -88,23 +105,33 @@ int run(int argc, char** argv) {
     const Simulator sim = Simulator::load(config, checkpoint, opt);
     const Tensor input = sample_to_tensor(read_npy(sample), sample);
     const Network& net = sim.network(InputShape{input.c, input.h, input.w});
-    const PreparedNetwork prepared = prepare_network(net);
+    const PreparedNetwork fast = prepare_network(net, KernelSet::Fast);
+    kernels::KernelTable wrong = kernels::kernel_table(KernelSet::Reference);
+    wrong.output_stage = off_by_one_output_stage;
+    const PreparedNetwork reference =
+        inject ? prepare_network(net, wrong) : prepare_network(net, KernelSet::Reference);
+    int64_t macs = 0;
+    for (int ll : net.order) macs += net.layers[ll].macs();
+    const bool within = budget < 0 || macs * (samples + 1) <= budget;
+    const int runs = within ? samples + 1 : 1;
     std::mt19937_64 g(seed);
-    for (int s = 0; s <= samples; ++s) {
+    for (int s = 0; s < runs; ++s) {
       const Tensor in = s == 0 ? input : random_like(input, g, s % 4);
-      const RunResult slow = run_network(net, in, true, nullptr, nullptr);
-      const RunResult fast1 = run_network(net, in, true, nullptr, &prepared, 1);
-      const RunResult fast2 = run_network(net, in, true, nullptr, &prepared, 2);
+      const RunResult ref = run_network(net, in, true, nullptr, &reference);
+      const RunResult fast1 = run_network(net, in, true, nullptr, &fast, 1);
+      const RunResult fast2 = run_network(net, in, true, nullptr, &fast, 2);
       for (const RunResult* r : {&fast1, &fast2}) {
-        const std::string d = first_difference(*r, slow, net);
+        const std::string d = first_difference(*r, ref, net);
         if (!d.empty()) {
-          std::cout << config << ": sample " << s << " (threads " << (r == &fast1 ? 1 : 2)
-                    << "): " << d << "\n";
+          std::cout << config << ": sample " << s << " (Fast set, threads "
+                    << (r == &fast1 ? 1 : 2) << " vs Reference set): " << d << "\n";
           return 1;
         }
       }
     }
-    std::cout << config << ": " << samples + 1 << " samples, every layer equal\n";
+    std::cout << config << ": " << runs << " samples, every layer equal (" << macs
+              << " MACs per sample" << (within ? "" : ", over the budget: the given sample only")
+              << ")\n";
     return 0;
   }
 }
