@@ -60,3 +60,16 @@ def pytest_collection_modifyitems(config, items):
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = selected
+
+
+def pytest_terminal_summary(terminalreporter):
+    """tests/parity/test_engine_paths.py: how many networks were compared on all samples."""
+    counts = {}
+    for report in terminalreporter.stats.get("passed", []):
+        for name, value in getattr(report, "user_properties", ()):
+            if name == "engine_paths" and report.when == "call":
+                counts[value] = counts.get(value, 0) + 1
+    if counts:
+        terminalreporter.write_line(
+            "engine paths (Fast vs Reference kernel set, every layer): " +
+            ", ".join(f"{n} networks on {what}" for what, n in sorted(counts.items())))

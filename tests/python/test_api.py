@@ -456,3 +456,28 @@ def test_one_d_sample_as_c_l_1_is_a_sample_not_a_batch():
     want = net.run(x2)
     assert np.array_equal(net.run(x2[:, :, None]), want)
     assert np.array_equal(net.run_batch(np.stack([x2[:, :, None]] * 2))[1], want)
+
+
+@pytest.mark.parametrize("case", DEMOS)
+def test_reference_kernels_give_the_same_layers(case):
+    """ai8xsim.load(..., kernels="reference"): the engine on the readable kernels alone gives
+    every layer as the default (fast) kernels do, and izer's output."""
+    S.require_corpus()
+    net, x, expected, _ = S.load_case(ai8xsim, case)
+    ref = net.with_options(kernels="reference")
+    assert net.options["kernels"] == "fast" and ref.options["kernels"] == "reference"
+    a, b = net.run(x, layers=True), ref.run(x, layers=True)
+    assert len(a.layers) > 1 and a.layers.keys() == b.layers.keys()
+    for i in a.layers:
+        assert np.array_equal(a.layers[i], b.layers[i]), f"layer {i}"
+    assert np.array_equal(a.output, b.output)
+    _assert_layers_equal(b.layers, expected)
+
+
+def test_unknown_kernel_set_is_refused():
+    S.require_corpus()
+    m = S.meta(DEMOS[0])
+    d = S.case_dir(DEMOS[0])
+    with pytest.raises(ai8xsim.Error, match="kernels: found 'simd'; allowed: fast"):
+        ai8xsim.load(d / m["config"], (d / m["weights"]).resolve(), device=m["device"],
+                     kernels="simd")
