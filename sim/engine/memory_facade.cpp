@@ -263,8 +263,9 @@ MemoryCheck check_memory(const Network& net, const Tensor& input, const MemoryCh
 KatFiles kat_files(const Network& net, const std::vector<Tensor>& inputs, long max_checklines,
                    bool harness, const std::string& dir) {
   std::vector<KatSample> runs;
+  const PreparedNetwork prepared = prepare_network(net);
   for (const Tensor& in : inputs) {
-    const RunResult r = run_network(net, in, true);
+    const RunResult r = run_network(net, in, true, nullptr, &prepared);
     runs.push_back({sample_input_arrays(net, in), kat_words(net, r.layers, max_checklines)});
   }
   KatFiles out;
