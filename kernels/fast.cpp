@@ -222,7 +222,8 @@ AccTensor PreparedConv::conv2d(const Tensor& in, int threads) const {
   AccTensor out;
   TensorScratch& ts = tensor_scratch();
   if (vectorized() && to_act(in, ts.act) &&
-      run(ts.act.view(), Epilogue::Raw, 0, Activation::None, threads, nullptr, ts.conv, nullptr, &out, nullptr))
+      run(ts.act.view(), Epilogue::Raw, 0, Activation::None, threads, nullptr, ts.conv, nullptr,
+          &out, nullptr))
     return out;
   return ref::conv2d(in, weights_.data(), out_channels_, bias128_, g_);
 }
@@ -259,8 +260,8 @@ bool PreparedConv::run_act_wide(const ActView& in, int shift, Activation act, Te
 }
 
 bool PreparedConv::run(const ActView& in, Epilogue kind, int shift, Activation act,
-                       int threads, kernels::ParallelFor* pool, ConvScratch& sc, Tensor* out32, AccTensor* out64,
-                       Act* out8) const {
+                       int threads, kernels::ParallelFor* pool, ConvScratch& sc, Tensor* out32,
+                       AccTensor* out64, Act* out8) const {
   if (mode_ == Mode::Reference || lanes_ != detail::Lanes() || in.c != in_channels_ ||
       (mode_ == Mode::Dense && wlayout_ != detail::DenseWeightLayout()) ||
       in.cs != Act::stride_for(in.c) || !in.data)
@@ -462,8 +463,7 @@ AccTensor conv2d(const Tensor& in, const int8_t* weights, int out_channels,
 
 Tensor output_stage(const AccTensor& acc, int shift, bool wide, Activation act) {
   Tensor out(acc.c, acc.h, acc.w);
-  detail::OutputStage64(acc.data.data(), acc.data.size(), shift, wide, act,
-                        out.data.data());
+  detail::OutputStage64(acc.data.data(), acc.data.size(), shift, wide, act, out.data.data());
   return out;
 }
 

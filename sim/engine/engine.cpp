@@ -463,7 +463,8 @@ std::optional<fast::PreparedConv> prepare_flat(const Layer& L, const std::vector
   for (int o = 0; o < L.out_channels; ++o)
     for (int c = 0; c < C; ++c)
       for (int q = 0; q < P; ++q)
-        hwc[(static_cast<size_t>(o) * P + q) * cs + c] = w[(static_cast<size_t>(o) * C + c) * P + q];
+        hwc[(static_cast<size_t>(o) * P + q) * cs + c] =
+            w[(static_cast<size_t>(o) * C + c) * P + q];
   kernels::ConvGeometry g;
   g.kernel = {1, 1};
   g.pad_before = g.pad_after = {0, 0};

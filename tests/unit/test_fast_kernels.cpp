@@ -580,3 +580,18 @@ TEST_CASE("The kernels' input forms: SplitInput16 (u0 u1 u2 u3 -> int16 u0 u2 u1
     }
   });
 }
+
+TEST_CASE("the Reference kernel set is kernels/reference.h alone") {
+  const kernels::KernelTable& r = kernels::kernel_table(KernelSet::Reference);
+  CHECK(r.set == KernelSet::Reference);
+  CHECK((r.pool2d == &ref::pool2d));
+  CHECK((r.pool1d == &ref::pool1d));
+  CHECK((r.subsample == &ref::subsample));
+  CHECK((r.eltwise == &ref::eltwise));
+  CHECK((r.conv2d == &ref::conv2d));
+  CHECK((r.output_stage == &ref::output_stage));
+  const kernels::KernelTable& f = kernels::kernel_table(KernelSet::Fast);
+  CHECK(f.set == KernelSet::Fast);
+  CHECK((f.pool2d == &fast::pool2d));
+  CHECK((f.output_stage == &fast::output_stage));
+}
