@@ -15,7 +15,7 @@
 #include "sim/memory/kat.h"
 #include "sim/memory/kernelmem.h"
 #include "sim/io/torch_checkpoint.h"
-#include "sim/model/network.h"
+#include "ai8xsim/network.h"
 
 namespace ai8xsim::fuzz {
 

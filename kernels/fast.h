@@ -17,7 +17,7 @@
 #include "ai8xsim/config.h"
 #include "kernels/parallel.h"
 #include "kernels/reference.h"
-#include "kernels/tensor.h"
+#include "ai8xsim/tensor.h"
 
 namespace ai8xsim::fast {
 

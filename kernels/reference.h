@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "ai8xsim/config.h"
-#include "kernels/tensor.h"
+#include "ai8xsim/tensor.h"
 
 namespace ai8xsim::ref {
 

@@ -12,16 +12,11 @@
 #include "ai8xsim/error.h"
 #include "ai8xsim/ndarray.h"
 #include "ai8xsim/weights.h"
-// The model's types the facade hands out, still defined inside the library: Tensor (the
-// engine's int32 C x H x W tensor), Network and Layer (the resolved network), Violation (a
-// device rule broken), QuantizeSettings, DeviceSpec (the device's constants), RunResult.
-// tests/tools/test_boundary.py allows exactly these here.
-#include "kernels/tensor.h"
-#include "sim/engine/engine.h"
-#include "sim/model/checks.h"
-#include "sim/model/device.h"
-#include "sim/model/network.h"
-#include "sim/model/quantize.h"
+#include "ai8xsim/checks.h"   // Violation, LayerPasses
+#include "ai8xsim/device.h"   // DeviceSpec
+#include "ai8xsim/network.h"  // Network, Layer
+#include "ai8xsim/result.h"   // RunResult
+#include "ai8xsim/tensor.h"   // Tensor
 
 namespace ai8xsim {
 

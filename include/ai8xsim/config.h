@@ -4,6 +4,7 @@
 #pragma once
 #include <array>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -34,7 +35,7 @@ Device parse_device(const std::string& name);
 
 // How a network is resolved and run, as izer's command line says it (--device,
 // --avg-pool-rounding, --fifo, --fast-fifo, --overlap-data). Defined once: LoadOptions
-// (ai8xsim.h) and ResolveOptions (sim/model/network.h) add their own settings to it, and a
+// (ai8xsim.h) and ResolveOptions (ai8xsim/network.h) add their own settings to it, and a
 // resolved Network carries the options it was resolved under.
 struct NetworkOptions {
   Device device = Device::MAX78000;
@@ -128,5 +129,12 @@ struct NetworkConfig {
 // Parse an izer network YAML. Throws ai8xsim::Error (Config) naming file, line, layer, key,
 // value and what is allowed. `device` bounds the values (layers, processors).
 NetworkConfig load_network_config(const std::string& path, Device device);
+
+// How a float checkpoint (ai8x-training's output) is quantized on loading (sim/model/quantize.h).
+struct QuantizeSettings {
+  // Weight bits (1, 2, 4 or 8) per YAML layer index, overriding the YAML and the checkpoint;
+  // the checkpoint's `<layer>.weight_bits` is then set to the same width.
+  std::map<int, int> weight_bits;
+};
 
 }  // namespace ai8xsim

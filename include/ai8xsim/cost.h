@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "ai8xsim/cycles.h"
-#include "sim/model/network.h"
+#include "ai8xsim/network.h"
 
 namespace ai8xsim {
 

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "ai8xsim/config.h"
-#include "sim/model/network.h"
+#include "ai8xsim/network.h"
 
 namespace ai8xsim {
 

@@ -30,7 +30,7 @@
 
 #include "ai8xsim/ai8xsim.h"
 #include "ai8xsim/ndarray.h"
-#include "kernels/tensor.h"
+#include "ai8xsim/tensor.h"
 
 namespace ai8xsim {
 

@@ -471,7 +471,7 @@ py::object bias_array(const Layer& L) {
 }
 
 void bind_layer(py::module_& m) {
-  py::class_<Layer>(m, "Layer", "One resolved layer (sim/model/network.h), by YAML index.")
+  py::class_<Layer>(m, "Layer", "One resolved layer (ai8xsim/network.h), by YAML index.")
       .def_readonly("index", &Layer::index)
       .def_property_readonly("op", [](const Layer& L) { return operator_name(L.op); })
       .def_property_readonly("eltwise", [](const Layer& L) { return eltwise_name(L.eltwise); })

@@ -7,16 +7,11 @@
 
 #include "kernels/fast.h"
 #include "kernels/kernels.h"
-#include "kernels/tensor.h"
-#include "sim/model/network.h"
+#include "ai8xsim/result.h"
+#include "ai8xsim/tensor.h"
+#include "ai8xsim/network.h"
 
 namespace ai8xsim {
-
-struct RunResult {
-  Tensor output;                              // the final layer's output (C x H x W)
-  std::vector<std::optional<Tensor>> layers;  // by YAML index; set for layers that ran
-  std::optional<Tensor> buffer;  // the data buffer after the run (networks with `data_buffer`)
-};
 
 // ---- data-memory hook (sim/memory/datamem.h implements it) ----------------------------------------
 // Observes a run layer by layer. `before_layer` sees the input the engine gathered for layer L

@@ -13,7 +13,7 @@
 #include "sim/memory/kat.h"
 #include "sim/memory/kat_harness.h"
 #include "sim/memory/kernelmem.h"
-#include "sim/model/device.h"
+#include "ai8xsim/device.h"
 
 namespace ai8xsim {
 

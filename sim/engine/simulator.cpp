@@ -11,7 +11,10 @@
 #include <thread>
 
 #include "ai8xsim/ai8xsim.h"
+#include "sim/engine/engine.h"
 #include "sim/model/checkpoint.h"
+#include "sim/model/checks.h"
+#include "sim/model/quantize.h"
 #include "sim/engine/thread_pool.h"
 #include "sim/io/npy.h"
 

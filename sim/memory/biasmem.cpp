@@ -8,7 +8,7 @@
 
 #include "ai8xsim/error.h"
 #include "sim/model/bits.h"
-#include "sim/model/device.h"
+#include "ai8xsim/device.h"
 #include "sim/io/c_source.h"
 
 namespace ai8xsim {

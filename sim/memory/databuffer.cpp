@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "ai8xsim/error.h"
-#include "sim/model/device.h"
+#include "ai8xsim/device.h"
 
 namespace ai8xsim {
 

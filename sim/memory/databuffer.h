@@ -17,9 +17,9 @@
 #include <cstdint>
 #include <string>
 
-#include "kernels/tensor.h"
+#include "ai8xsim/tensor.h"
 #include "sim/memory/datamem.h"
-#include "sim/model/network.h"
+#include "ai8xsim/network.h"
 
 namespace ai8xsim {
 

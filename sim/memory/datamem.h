@@ -23,10 +23,10 @@
 #include <string>
 #include <vector>
 
-#include "kernels/tensor.h"
-#include "sim/model/device.h"
+#include "ai8xsim/tensor.h"
+#include "ai8xsim/device.h"
 #include "sim/engine/engine.h"
-#include "sim/model/network.h"
+#include "ai8xsim/network.h"
 
 namespace ai8xsim {
 

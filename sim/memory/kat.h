@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "sim/memory/datamem.h"
-#include "sim/model/network.h"
+#include "ai8xsim/network.h"
 
 namespace ai8xsim {
 

@@ -4,7 +4,7 @@
 #include <sstream>
 
 #include "ai8xsim/error.h"
-#include "sim/model/device.h"
+#include "ai8xsim/device.h"
 #include "sim/io/c_source.h"
 
 namespace ai8xsim {

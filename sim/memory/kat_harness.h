@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "sim/memory/kat.h"
-#include "sim/model/network.h"
+#include "ai8xsim/network.h"
 
 namespace ai8xsim {
 

@@ -11,7 +11,7 @@
 #include "ai8xsim/error.h"
 #include "sim/memory/biasmem.h"
 #include "sim/model/bits.h"
-#include "sim/model/device.h"
+#include "ai8xsim/device.h"
 #include "sim/io/c_source.h"
 
 namespace ai8xsim {

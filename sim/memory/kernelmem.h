@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "sim/model/checks.h"
-#include "sim/model/network.h"
+#include "ai8xsim/network.h"
 
 namespace ai8xsim {
 

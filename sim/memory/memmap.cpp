@@ -9,7 +9,7 @@
 #include "sim/memory/biasmem.h"
 #include "sim/memory/databuffer.h"
 #include "sim/memory/datamem.h"
-#include "sim/model/device.h"
+#include "ai8xsim/device.h"
 #include "sim/memory/kernelmem.h"
 #include "sim/memory/overlap.h"
 

@@ -8,7 +8,7 @@
 
 #include "ai8xsim/error.h"
 #include "sim/memory/datamem.h"
-#include "sim/model/device.h"
+#include "ai8xsim/device.h"
 
 namespace ai8xsim {
 

@@ -19,7 +19,7 @@
 
 #include "ai8xsim/memmap.h"
 #include "sim/model/checks.h"
-#include "sim/model/network.h"
+#include "ai8xsim/network.h"
 
 namespace ai8xsim {
 

@@ -8,7 +8,7 @@
 #include <sstream>
 
 #include "ai8xsim/error.h"
-#include "sim/model/device.h"
+#include "ai8xsim/device.h"
 #include "sim/io/npy.h"
 
 namespace ai8xsim {

@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <sstream>
 
-#include "sim/model/device.h"
+#include "ai8xsim/device.h"
 #include "sim/memory/kernelmem.h"
 #include "sim/memory/overlap.h"
 

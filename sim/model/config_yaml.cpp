@@ -20,7 +20,7 @@
 #include "ai8xsim/config.h"
 #include "ai8xsim/error.h"
 #include "sim/model/config_yaml.h"
-#include "sim/model/device.h"
+#include "ai8xsim/device.h"
 
 namespace ai8xsim {
 

@@ -1,4 +1,4 @@
-#include "sim/model/device.h"
+#include "ai8xsim/device.h"
 
 #include <algorithm>
 #include <cctype>

@@ -1,4 +1,4 @@
-#include "sim/model/network.h"
+#include "ai8xsim/network.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -8,7 +8,7 @@
 #include "ai8xsim/error.h"
 #include "sim/model/checkpoint.h"
 #include "sim/model/checks.h"
-#include "sim/model/device.h"
+#include "ai8xsim/device.h"
 
 namespace ai8xsim {
 

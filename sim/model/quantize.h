@@ -24,12 +24,6 @@
 
 namespace ai8xsim {
 
-struct QuantizeSettings {
-  // Weight bits (1, 2, 4 or 8) per YAML layer index, overriding the YAML and the checkpoint;
-  // the checkpoint's `<layer>.weight_bits` is then set to the same width.
-  std::map<int, int> weight_bits;
-};
-
 struct QuantizedLayer {
   std::string weight_key;
   int yaml_layer = -1;  // the YAML layer that takes this tensor (izer's loader), -1 none

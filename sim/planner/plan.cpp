@@ -23,7 +23,7 @@
 
 #include "sim/model/checks.h"
 #include "ai8xsim/cycles.h"
-#include "sim/model/device.h"
+#include "ai8xsim/device.h"
 #include "ai8xsim/files.h"
 #include "sim/memory/kernelmem.h"
 #include "sim/planner/plan_yaml.h"

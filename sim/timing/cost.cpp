@@ -4,7 +4,7 @@
 #include <algorithm>
 
 #include "sim/model/bits.h"
-#include "sim/model/device.h"
+#include "ai8xsim/device.h"
 #include "sim/memory/kernelmem.h"
 
 namespace ai8xsim {

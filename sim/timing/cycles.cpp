@@ -13,7 +13,7 @@
 #include "ai8xsim/error.h"
 #include "sim/model/bits.h"
 #include "sim/model/checks.h"
-#include "sim/model/device.h"
+#include "ai8xsim/device.h"
 #include "sim/memory/kernelmem.h"
 
 namespace ai8xsim {

@@ -13,7 +13,7 @@
 
 #include "ai8xsim/config.h"
 #include "ai8xsim/error.h"
-#include "sim/model/device.h"
+#include "ai8xsim/device.h"
 #include "tests/unit/support.h"
 
 using namespace ai8xsim;

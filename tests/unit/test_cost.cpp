@@ -6,7 +6,7 @@
 
 #include "ai8xsim/cost.h"
 #include "ai8xsim/cycles.h"
-#include "sim/model/network.h"
+#include "ai8xsim/network.h"
 #include "tests/unit/support.h"
 
 using namespace ai8xsim;

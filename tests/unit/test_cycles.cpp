@@ -20,7 +20,7 @@
 #include "ai8xsim/cycles.h"
 #include "sim/memory/kernelmem.h"
 #include "sim/io/npy.h"
-#include "sim/model/network.h"
+#include "ai8xsim/network.h"
 #include "tests/unit/support.h"
 
 using namespace ai8xsim;

@@ -7,7 +7,7 @@
 #include "sim/memory/databuffer.h"
 #include "sim/memory/datamem.h"
 #include "sim/engine/engine.h"
-#include "sim/model/network.h"
+#include "ai8xsim/network.h"
 #include "tests/unit/support.h"
 
 using namespace ai8xsim;

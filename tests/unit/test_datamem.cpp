@@ -12,9 +12,9 @@
 #include "sim/model/checkpoint.h"
 #include "sim/model/checks.h"
 #include "sim/memory/datamem.h"
-#include "sim/model/device.h"
+#include "ai8xsim/device.h"
 #include "sim/engine/engine.h"
-#include "sim/model/network.h"
+#include "ai8xsim/network.h"
 #include "sim/memory/overlap.h"
 #include "tests/unit/support.h"
 

@@ -15,12 +15,12 @@
 #include "ai8xsim/error.h"
 #include "sim/memory/biasmem.h"
 #include "sim/model/checkpoint.h"
-#include "sim/model/device.h"
+#include "ai8xsim/device.h"
 #include "ai8xsim/files.h"
 #include "sim/io/npy.h"
 #include "sim/model/bits.h"
 #include "sim/memory/kernelmem.h"
-#include "sim/model/network.h"
+#include "ai8xsim/network.h"
 #include "tests/unit/support.h"
 
 using namespace ai8xsim;

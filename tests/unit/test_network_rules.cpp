@@ -9,7 +9,7 @@
 #include "sim/model/checkpoint.h"
 #include "sim/model/checks.h"
 #include "sim/engine/engine.h"
-#include "sim/model/network.h"
+#include "ai8xsim/network.h"
 #include "tests/unit/support.h"
 
 using namespace ai8xsim;
