@@ -26,8 +26,6 @@ struct LoadOptions : NetworkOptions {
   // A checkpoint with float weights (ai8x-training's output) is quantized as ai8x-synthesis's
   // quantize.py does; these settings (per-layer widths) apply then.
   QuantizeSettings quantize;
-  // The kernels the engine runs on (config.h); the results are the same either way.
-  KernelSet kernels = KernelSet::Fast;
 };
 
 // Samples read where they are stored (a memory-mapped .npy file, a NumPy array), converted one

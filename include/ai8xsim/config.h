@@ -44,6 +44,9 @@ struct NetworkOptions {
                                    // for the fast FIFO too (resolve_network, the one place)
   bool fast_fifo = false;          // the fast FIFO
   bool overlap_data = false;       // allow an output over data izer protects
+  // The kernels the engine runs the network on (every run: batches, memory-fed, kat); the
+  // results are the same either way.
+  KernelSet kernels = KernelSet::Fast;
 };
 
 // One entry of the YAML `layers:` list (izer's yamlcfg.parse settings for one layer).

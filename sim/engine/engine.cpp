@@ -522,7 +522,7 @@ RunResult run_network(const Network& net, const Tensor& input, bool keep_layers,
   std::optional<PreparedNetwork> own;
   std::unique_ptr<Workspace> own_ws;
   if (!prepared) {
-    own = prepare_network(net);
+    own = prepare_network(net, net.kernels);
     prepared = &*own;
     own_ws = std::make_unique<Workspace>(prepared->id, net.layers.size());
   }

@@ -263,7 +263,7 @@ MemoryCheck check_memory(const Network& net, const Tensor& input, const MemoryCh
 KatFiles kat_files(const Network& net, const std::vector<Tensor>& inputs, long max_checklines,
                    bool harness, const std::string& dir) {
   std::vector<KatSample> runs;
-  const PreparedNetwork prepared = prepare_network(net);
+  const PreparedNetwork prepared = prepare_network(net, net.kernels);
   for (const Tensor& in : inputs) {
     const RunResult r = run_network(net, in, true, nullptr, &prepared);
     runs.push_back({sample_input_arrays(net, in), kat_words(net, r.layers, max_checklines)});

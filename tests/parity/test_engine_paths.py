@@ -111,3 +111,19 @@ def test_cli_refuses_an_unknown_kernel_set(tmp_path):
     assert p.returncode != 0
     assert "--kernels: found 'slow'; allowed: fast" in p.stderr and "reference" in p.stderr
     assert "Traceback" not in p.stderr and not out.exists()
+
+
+def test_memory_fed_run_takes_the_kernel_set(tmp_path):
+    """`run --kat` (every layer fed from the data memory model) on the Reference set matches
+    izer's known-answer test as the Fast set does: the kernel set is the network's, for every
+    kind of run."""
+    corpus = require_corpus()
+    case = _first_demo()
+    m = C.meta(corpus, case)
+    kat = C.generated_file(C.case_dir(corpus, case) / "generated", "sampleoutput.h")
+    for kernels in ("fast", "reference"):
+        p = subprocess.run([str(build_dir() / "ai8xsim")] + C.cli_args(corpus, case, m, m["weights"])
+                           + ["--kernels", kernels, "--kat", str(kat)],
+                           capture_output=True, text=True, timeout=600)
+        assert p.returncode == 0, p.stdout + p.stderr
+        assert re.search(r"KAT: (\d+)/\1 words match", p.stdout + p.stderr), p.stdout
