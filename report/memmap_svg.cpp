@@ -273,7 +273,7 @@ std::string memory_map_svg(const MemoryMap& m) {
                                            std::to_string(max_rows) + " shown",
                "font-size=\"11\" text-anchor=\"end\" fill=\"#555\"");
     max_rows = shown;
-    if (overflow_end > max_rows)  // the overflow at most a fifth of the panel, at least 8 px
+    if (overflow_end > max_rows)  // room for the overflow: to its end, at least 1/30 more
       max_rows = std::max(overflow_end, max_rows + std::max(max_rows / 30, 1));
   }
   const double kw = kPanelW / static_cast<double>(std::max<size_t>(m.processors.size(), 1));
