@@ -5,9 +5,16 @@ compiled module _ai8xsim, built by CMake (python/CMakeLists.txt) for the running
     /tmp/v/bin/pip install --no-build-isolation /path/to/repo
 
 Environment: AI8XSIM_CMAKE_ARGS adds CMake arguments; CMAKE_BUILD_PARALLEL_LEVEL sets the
-build jobs (default: all cores). setuptools' build directory lives outside the source tree
+build jobs (default: all cores); CMAKE_CXX_COMPILER_LAUNCHER=ccache (read by CMake when it
+configures) compiles through ccache. setuptools' build directory lives outside the source tree
 (the system temp directory, as is the egg-info) so that nothing is written into the
-source tree; a second install rebuilds incrementally."""
+source tree; a second install rebuilds incrementally.
+
+AI8XSIM_CMAKE_BUILD_DIR=build uses an existing CMake build directory instead (one configured
+with -DAI8XSIM_PYTHON=ON for this interpreter, as the README's build is): its `_ai8xsim`
+module and `ai8xsim` command are brought up to date there and copied, its configuration is
+left as it is. With the README's build done, an install then takes seconds instead of a
+full compile."""
 import hashlib
 import os
 import pathlib
@@ -15,6 +22,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import sysconfig
 import tempfile
 
 from setuptools import Extension, setup
@@ -38,13 +46,27 @@ class CMakeBuild(build_ext):
     the `ai8xsim` console script)."""
 
     def build_extension(self, ext):
-        build_dir = pathlib.Path(self.build_temp).resolve() / "cmake"
-        self._cmake(["-S", str(ROOT), "-B", str(build_dir)] + self._configure_args())
+        existing = os.environ.get("AI8XSIM_CMAKE_BUILD_DIR")
+        if existing:
+            build_dir = pathlib.Path(existing).resolve()
+            if not (build_dir / "CMakeCache.txt").is_file():
+                raise RuntimeError(f"AI8XSIM_CMAKE_BUILD_DIR={existing}: no CMakeCache.txt in "
+                                   f"{build_dir}; configure it first (README: Build) or unset it")
+        else:
+            build_dir = pathlib.Path(self.build_temp).resolve() / "cmake"
+            self._cmake(["-S", str(ROOT), "-B", str(build_dir)] + self._configure_args())
         self._cmake(["--build", str(build_dir), "--target", "_ai8xsim", "ai8xsim",
                      "-j", os.environ.get("CMAKE_BUILD_PARALLEL_LEVEL", str(os.cpu_count()))])
+        suffix = sysconfig.get_config_var("EXT_SUFFIX")
         built = sorted((build_dir / "python" / "ai8xsim").glob("_ai8xsim*.so"))
         if not built:
             raise RuntimeError(f"CMake built no _ai8xsim module in {build_dir}/python/ai8xsim")
+        if not any(b.name == "_ai8xsim" + suffix for b in built):
+            raise RuntimeError(f"{build_dir} holds {', '.join(b.name for b in built)}, not "
+                               f"_ai8xsim{suffix} for {sys.executable}: configure it with "
+                               f"-DPython3_EXECUTABLE={sys.executable} or unset "
+                               "AI8XSIM_CMAKE_BUILD_DIR")
+        built = [b for b in built if b.name == "_ai8xsim" + suffix]
         dest = pathlib.Path(self.get_ext_fullpath(ext.name))
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(built[-1], dest)

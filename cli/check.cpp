@@ -133,7 +133,8 @@ void print_memory_use(const MemoryMap& m, std::ostream& os) {
     bias_failed = bias_failed || n.rfind("bias memory: ", 0) == 0;
   }
   if (kernel_failed) {
-    os << "kernel memory: does not fit (below)\n";
+    os << "kernel memory: does not fit (below); " << m.kernel_rows_used() << " of "
+       << m.kernel_rows() << " rows placed before\n";
   } else if (!m.processors.empty()) {
     const KernelProcessorUse* top = &m.processors.front();
     for (const KernelProcessorUse& u : m.processors)

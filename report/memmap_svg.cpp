@@ -147,11 +147,9 @@ std::string memory_map_svg(const MemoryMap& m) {
                std::to_string(m.data_bytes()) + " bytes (" + pct(m.data_bytes_used(), m.data_bytes()) +
                ") in " + std::to_string(m.instances.size()) + " instances of " +
                std::to_string(spec.instance_bytes()) + " bytes; kernel memory " +
-               (failed_in("kernel memory: ")
-                    ? std::string("not allocated (above)")
-                    : std::to_string(m.kernel_rows_used()) + " of " +
-                          std::to_string(m.kernel_rows()) + " rows (" +
-                          pct(m.kernel_rows_used(), m.kernel_rows()) + ")") +
+               std::to_string(m.kernel_rows_used()) + " of " + std::to_string(m.kernel_rows()) +
+               " rows (" + pct(m.kernel_rows_used(), m.kernel_rows()) + ")" +
+               (failed_in("kernel memory: ") ? std::string(" placed before the failure") : "") +
                "; bias memory " +
                (failed_in("bias memory: ")
                     ? std::string("not allocated (above)")
@@ -260,8 +258,14 @@ std::string memory_map_svg(const MemoryMap& m) {
   const double ky0 = y + 24;
   int max_rows = 1, top_row = 0;
   for (const KernelProcessorUse& u : m.processors) max_rows = std::max(max_rows, u.capacity);
-  for (const KernelRegion& r : m.kernel) top_row = std::max(top_row, r.first_row + r.rows);
-  {  // as for data: up to the highest row used, in quarters of the largest memory
+  int overflow_end = 0;  // the end of the rows the layer that ran out would take
+  for (const KernelRegion& r : m.kernel) {
+    top_row = std::max(top_row, r.first_row + r.rows);
+    if (r.overflow) overflow_end = std::max(overflow_end, r.first_row + r.rows);
+  }
+  const int capacity_rows = max_rows;
+  {  // as for data: up to the highest row used, in quarters of the largest memory; past its
+     // end when a layer ran out of rows (the overflow is drawn there)
     const int quarter = std::max(max_rows / 4, 1);
     const int shown = std::min(max_rows, std::max(1, (top_row + quarter - 1) / quarter) * quarter);
     if (shown < max_rows)
@@ -269,6 +273,8 @@ std::string memory_map_svg(const MemoryMap& m) {
                                            std::to_string(max_rows) + " shown",
                "font-size=\"11\" text-anchor=\"end\" fill=\"#555\"");
     max_rows = shown;
+    if (overflow_end > max_rows)  // room for the overflow: to its end, at least 1/30 more
+      max_rows = std::max(overflow_end, max_rows + std::max(max_rows / 30, 1));
   }
   const double kw = kPanelW / static_cast<double>(std::max<size_t>(m.processors.size(), 1));
   for (size_t i = 0; i < m.processors.size(); ++i) {
@@ -281,13 +287,53 @@ std::string memory_map_svg(const MemoryMap& m) {
     if (u.processor % 4 == 0)
       svg.text(x, ky0 + kKernelH + 14, std::to_string(u.processor), "font-size=\"9\"");
   }
-  for (int t = 0; t <= 4; ++t) {
-    const double ty = ky0 + kKernelH * t / 4.0;
-    svg.text(kLeft - 6, ty + 4, std::to_string(max_rows * t / 4),
-             "font-size=\"10\" text-anchor=\"end\"");
+  // Quarters of the rows shown; past the end of the memory, quarters of the memory (its end
+  // is labelled below).
+  const bool past_end = overflow_end > capacity_rows;
+  for (int t = 0; t < (past_end ? 4 : 5); ++t) {
+    const int row = (past_end ? capacity_rows : max_rows) * t / 4;
+    const double ty = ky0 + kKernelH * row / max_rows;
+    svg.text(kLeft - 6, ty + 4, std::to_string(row), "font-size=\"10\" text-anchor=\"end\"");
+  }
+  if (past_end) {  // the end of kernel memory
+    const double ey = ky0 + kKernelH * capacity_rows / max_rows;
+    svg.line(kLeft - 3, ey, kLeft + kPanelW, ey,
+             "class=\"kernel-end\" stroke=\"#cc0000\" stroke-width=\"1\" "
+             "stroke-dasharray=\"4,3\"",
+             "end of kernel memory: " + std::to_string(capacity_rows) + " rows per processor");
+    svg.text(kLeft - 6, ey + 4, std::to_string(capacity_rows),
+             "font-size=\"10\" text-anchor=\"end\" fill=\"#cc0000\"");
   }
   for (const KernelRegion& r : m.kernel) {
     const double x = kLeft + kw * r.processor;
+    if (r.overflow) {
+      // The rows the layer would take: outlined in red inside the memory, filled red past its
+      // end (izer's "kernel memory exhausted").
+      const int cap = std::min(capacity_rows, m.processors[static_cast<size_t>(r.processor)].capacity);
+      const int in_end = std::min(r.first_row + r.rows, cap);
+      const std::string tip = "layer " + std::to_string(r.layer) + " would take rows " +
+                              std::to_string(r.first_row) + "-" +
+                              std::to_string(r.first_row + r.rows - 1) + " of processor " +
+                              std::to_string(r.processor) + ", which has " + std::to_string(cap);
+      if (in_end > r.first_row)
+        svg.rect(x + 1, ky0 + kKernelH * r.first_row / max_rows, kw - 5,
+                 std::max(1.0, kKernelH * (in_end - r.first_row) / max_rows),
+                 "class=\"region kernel overflow-fits\" data-memory=\"kernel\" data-layer=\"" +
+                     std::to_string(r.layer) + "\" data-processor=\"" +
+                     std::to_string(r.processor) +
+                     "\" fill=\"#cc0000\" fill-opacity=\"0.12\" stroke=\"#cc0000\" "
+                     "stroke-width=\"0.8\" stroke-dasharray=\"2,1\"",
+                 tip);
+      const int past = r.first_row + r.rows - std::max(cap, r.first_row);
+      if (past > 0)
+        svg.rect(x + 1, ky0 + kKernelH * std::max(cap, r.first_row) / max_rows, kw - 5,
+                 std::max(6.0, kKernelH * past / max_rows),
+                 "class=\"region kernel overflow\" data-memory=\"kernel\" data-layer=\"" +
+                     std::to_string(r.layer) + "\" data-processor=\"" +
+                     std::to_string(r.processor) + "\" fill=\"#cc0000\" stroke=\"#cc0000\"",
+                 tip + ": " + std::to_string(past) + " rows past the end");
+      continue;
+    }
     const std::string c = col_of(r.layer);
     const double ry = ky0 + kKernelH * r.first_row / max_rows;
     const double rh = std::max(1.0, kKernelH * r.rows / max_rows);
@@ -302,6 +348,18 @@ std::string memory_map_svg(const MemoryMap& m) {
                  (r.shared_from >= 0 ? " (reuses layer " + std::to_string(r.shared_from) + "'s)"
                                      : ""));
   }
+
+  for (const KernelRegion& r : m.kernel)
+    if (r.overflow) {  // named on the panel's title line
+      const int past =
+          r.first_row + r.rows - m.processors[static_cast<size_t>(r.processor)].capacity;
+      svg.text(kLeft + 420, ky0 - 24,
+               "overflow: layer " + std::to_string(r.layer) + " needs rows " +
+                   std::to_string(r.first_row) + "-" + std::to_string(r.first_row + r.rows - 1) +
+                   (past > 0 ? ", " + std::to_string(past) + " past the end (red)" : ""),
+               "class=\"overflow-label\" font-size=\"13\" font-weight=\"bold\" fill=\"#cc0000\"");
+      break;
+    }
 
   // ---- bias memory ----
   y = ky0 + kKernelH + 50;
@@ -363,6 +421,12 @@ std::string memory_map_svg(const MemoryMap& m) {
   svg.rect(lx, ly - 8, 12, 10, "fill=\"#888888\" fill-opacity=\"0.2\" stroke=\"#888888\" "
                                "stroke-dasharray=\"3,2\"");
   svg.text(lx + 18, ly, "output streamed to the next layer", "font-size=\"11\"");
+  if (overflow_end > 0) {
+    ly += 16;
+    svg.rect(lx, ly - 8, 12, 10, "fill=\"#cc0000\"");
+    svg.text(lx + 18, ly, "kernel rows a layer needs past the end of kernel memory (overflow)",
+             "font-size=\"11\"");
+  }
 
   const double width = lx + 420;
   const double height = std::max(bottom, ly + 30);

@@ -65,6 +65,8 @@ struct KernelRegion {
   int first_row = 0;         // calcx4 layers: before the loader's x4 row interleave
   int rows = 0;
   int shared_from = -1;      // the layer whose kernels this one reuses (it writes nothing)
+  bool overflow = false;     // the layer that ran out of rows: the rows it would take (to
+                             // first_row + rows, past the processor's end), none written
 };
 
 struct KernelProcessorUse {
@@ -100,8 +102,8 @@ struct MemoryMap {
   std::vector<LayerInfo> layers;          // the same order
   std::vector<DataRegion> data;           // loader first, then per layer: write, read
   std::vector<DataInstanceUse> instances; // 16, group-major
-  std::vector<KernelRegion> kernel;
-  std::vector<KernelProcessorUse> processors;  // 64
+  std::vector<KernelRegion> kernel;            // the layers placed, then any overflow
+  std::vector<KernelProcessorUse> processors;  // 64 (written: the rows of the layers placed)
   std::vector<BiasRegion> bias;
   std::vector<BiasGroupUse> bias_groups;       // 4
   std::vector<OverlapFinding> overlaps;   // izer's findings (whether or not --overlap-data)

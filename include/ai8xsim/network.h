@@ -127,4 +127,15 @@ struct Network : NetworkOptions {
 Network resolve_network(const NetworkConfig& cfg, const std::vector<LayerWeights>& weights,
                         const InputShape& input, const ResolveOptions& options);
 
+// The first layer without `in_dim` takes the sample's rows and columns; a sample of another
+// size than the network was made for shows only further down, where the layers' shapes stop
+// agreeing (a flatten layer's weights, say). Given that failure's message, the sentence for
+// layer 0: the size taken, the failure at that size and the nearest size at which every
+// layer's shapes agree (the device's limits aside; resolve_network throws it as an Input
+// error). Empty when the first layer states in_dim, the shapes agree at `input`, or at no size
+// tried.
+std::string input_size_hint(const NetworkConfig& cfg, const std::vector<LayerWeights>& weights,
+                            const InputShape& input, const ResolveOptions& options,
+                            const std::string& failure);
+
 }  // namespace ai8xsim

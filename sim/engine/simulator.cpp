@@ -270,6 +270,22 @@ Simulator::CheckResult Simulator::check(const InputShape& input) const {
   ro.enforce_limits = false;
   CheckResult r{resolve_network(impl_->config, impl_->weights, input, ro), {}};
   r.violations = find_violations(r.network);
+  // A layer whose input does not hold what it expects, the size taken from the sample: the
+  // sample's size is named first (what resolve_network throws when it enforces the limits).
+  for (const Violation& v : r.violations) {
+    if (v.rule != "input-channels") continue;
+    const std::string hint =
+        input_size_hint(impl_->config, impl_->weights, input, ro, v.message);
+    if (!hint.empty()) {
+      Violation size;
+      size.layer = 0;
+      size.rule = "input-size";
+      size.resource = "input";
+      size.message = "layer 0: " + hint;
+      r.violations.insert(r.violations.begin(), size);
+    }
+    break;
+  }
   return r;
 }
 

@@ -214,6 +214,15 @@ class KernelAllocator {
   }
 
   void exhausted(int ll, int p, int64_t offs, int64_t length) {
+    // Where the layer would go: from its start row when it has one (the rows are being filled)
+    // to the end of what it needs.
+    KernelAllocation& o = out_.overflow;
+    o.layer = ll;
+    o.processors = net_.layers[static_cast<size_t>(ll)].processors;
+    o.first_row = static_cast<int>(placing_offs_ >= 0 ? placing_offs_ : offs);
+    o.rows = static_cast<int>(
+        std::max(offs + length, placing_offs_ >= 0 ? placing_offs_ + placing_len_ : 0) -
+        o.first_row);
     Violation v;
     v.layer = ll;
     v.rule = "kernel-memory";
@@ -428,6 +437,8 @@ class KernelAllocator {
     const int64_t res = (kc % qf) * ksize * (qf - 1);
     int64_t kern_len = (kc * ksize * q + res + 71) / 72;
     if (kern_len < 1 || rows < 1) return true;  // nothing to store (inconsistent shapes)
+    placing_offs_ = -1;
+    placing_len_ = kern_len;
 
     // Find the start row.
     int64_t search_col = -1;
@@ -463,6 +474,7 @@ class KernelAllocator {
     }
     if (!room(ll, last_proc, kern_offs, kern_len, false, true)) return false;
     kern_offs_[static_cast<size_t>(ll)] = kern_offs;
+    placing_offs_ = kern_offs;
 
     // Fill the rows, processor by processor.
     const uint64_t proc_mask = (uint64_t{1} << qf) - 1;
@@ -569,12 +581,15 @@ class KernelAllocator {
 
   // The image the loader writes; calcx4 layers' rows are interleaved by the loader (izer's
   // write_kern): the four quarters of the layer's rows go to the four quarters of the memory.
+  // After a violation (!ok) the rows of the layers placed before it (the memory map shows them).
   KernelLayout finish(bool ok, const std::vector<int>& source) {
-    if (ok) {
+    std::vector<bool> placed(static_cast<size_t>(layers_), false);
+    for (const KernelAllocation& a : out_.layers) placed[static_cast<size_t>(a.layer)] = true;
+    {
       // Kernel size per calcx4 layer (hw_kernel builds the whole kernel array: once per layer).
       std::vector<int64_t> ksizes(static_cast<size_t>(layers_), 0);
       for (int ll = 0; ll < layers_; ++ll)
-        if (calcx4(ll)) {
+        if (calcx4(ll) && placed[static_cast<size_t>(ll)]) {
           const HwKernel hk =
               hw_kernel(net_, net_.layers[static_cast<size_t>(ll)], spec_, layers_);
           ksizes[static_cast<size_t>(ll)] = int64_t{hk.kh} * hk.kw;
@@ -582,7 +597,7 @@ class KernelAllocator {
       for (int p = 0; p < spec_.max_proc; ++p)
         for (int col = 0; col < width(p); ++col) {
           const int ll = map_[static_cast<size_t>(p)][static_cast<size_t>(col)];
-          if (ll == kFree) continue;
+          if (ll == kFree || !placed[static_cast<size_t>(ll)]) continue;
           int64_t idx = col;
           if (calcx4(ll)) {
             const Layer& L = net_.layers[static_cast<size_t>(ll)];
@@ -602,6 +617,7 @@ class KernelAllocator {
               idx = mem * ((spec_.mask_width_large - spec_.mask_width_small) / 4) + rem +
                     spec_.mask_width_small + start;
             if (idx < 0 || idx >= width(p)) {
+              if (!ok) continue;  // izer stopped at the first violation
               refused(ll, "kernel memory rows",
                       "calcx4: kernel row " + std::to_string(col) + " of processor " +
                           std::to_string(p) + " maps to row " + std::to_string(idx) +
@@ -611,6 +627,8 @@ class KernelAllocator {
           }
           out_.memory.write(p, static_cast<int>(idx), data_[static_cast<size_t>(p)][static_cast<size_t>(col)]);
         }
+    }
+    if (ok) {
       // Layers sharing another layer's kernels.
       for (int ll = 0; ll < layers_; ++ll) {
         const int src = source[static_cast<size_t>(ll)];
@@ -635,6 +653,7 @@ class KernelAllocator {
   std::vector<std::vector<uint8_t>> used_;    // [p][row]: bytes filled (0..9)
   std::vector<std::vector<KernelRow>> data_;  // [p][row]: bytes
   std::vector<int64_t> kern_offs_;
+  int64_t placing_offs_ = -1, placing_len_ = 0;  // the layer being placed: start row, rows
   KernelLayout out_;
 };
 

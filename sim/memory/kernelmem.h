@@ -66,10 +66,14 @@ struct KernelAllocation {
 };
 
 struct KernelLayout {
+  // The rows written; after a violation, those of the layers placed before it.
   KernelMemory memory;
   std::vector<KernelAllocation> layers;  // in placement order (izer's order)
   // izer stops at its first error: at most one violation, and the layout then stops there.
   std::vector<Violation> violations;
+  // The layer that ran out of rows (kernel memory exhausted): the rows it would take from
+  // first_row on its processors, past the end of the memory included; layer -1 when none.
+  KernelAllocation overflow;
   const KernelAllocation* find(int layer) const;
 };
 

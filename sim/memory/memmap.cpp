@@ -197,6 +197,17 @@ MemoryMap memory_map(const Network& net) {
       m.kernel.push_back(r);
     }
   }
+  if (k.overflow.layer >= 0)
+    for (int p = 0; p < spec.max_proc; ++p) {
+      if (!(k.overflow.processors >> p & 1)) continue;
+      KernelRegion r;
+      r.layer = k.overflow.layer;
+      r.processor = p;
+      r.first_row = k.overflow.first_row;
+      r.rows = k.overflow.rows;
+      r.overflow = true;
+      m.kernel.push_back(r);
+    }
   for (const Violation& v : k.violations) m.notes.push_back("kernel memory: " + v.message);
 
   // ---- bias memory ----
@@ -284,6 +295,7 @@ nlohmann::json memory_map_json(const MemoryMap& m) {
               {"first_row", r.first_row},
               {"rows", r.rows}};
     if (r.shared_from >= 0) j["shared_from"] = r.shared_from;
+    if (r.overflow) j["overflow"] = true;
     kernel["regions"].push_back(j);
   }
   json bias = {{"used_bytes", m.bias_bytes_used()},

@@ -673,11 +673,108 @@ class Resolver {
 
 }  // namespace
 
-Network resolve_network(const NetworkConfig& cfg, const std::vector<LayerWeights>& weights,
-                        const InputShape& input, const ResolveOptions& options) {
+namespace {
+
+ResolveOptions own_options(const ResolveOptions& options) {
   ResolveOptions o = options;
   o.fifo = o.fifo || o.fast_fifo;  // the fast FIFO is a FIFO: net.fifo says both
-  return Resolver(cfg, weights, input, o).run();
+  return o;
+}
+
+std::string shape_str(const InputShape& s, bool one_d) {
+  return std::to_string(s.c) + "x" + std::to_string(s.h) + (one_d ? "" : "x" + std::to_string(s.w));
+}
+
+// At `input` the layers' shapes agree: the trace (channels, dimensions, weights) succeeds and
+// every layer's input holds what its in_channels and in_dim say. The device's limits aside.
+bool shapes_agree(const NetworkConfig& cfg, const std::vector<LayerWeights>& weights,
+                  const InputShape& input, const ResolveOptions& o) {
+  ResolveOptions trace = o;
+  trace.enforce_limits = false;
+  try {
+    const Network net = Resolver(cfg, weights, input, trace).run();
+    for (const Violation& v : find_violations(net, false))
+      if (v.rule == "input-channels") return false;
+    return true;
+  } catch (const Error&) {
+    return false;
+  }
+}
+
+}  // namespace
+
+std::string input_size_hint(const NetworkConfig& cfg, const std::vector<LayerWeights>& weights,
+                            const InputShape& input, const ResolveOptions& options,
+                            const std::string& failure) {
+  if (cfg.layers.empty() || cfg.layers[0].in_dim || cfg.layers[0].in_sequences ||
+      cfg.data_buffer || input.c <= 0 || input.h <= 0 || input.w <= 0)
+    return "";
+  const ResolveOptions o = own_options(options);
+  if (shapes_agree(cfg, weights, input, o)) return "";
+  const bool one_d = cfg.layers[0].op == Operator::Conv1d;
+  // Candidate sizes by distance (rows changed plus columns changed) from the sample's: rows
+  // or columns alone at distance m, both at once when m is even; at most twice the size and
+  // 512 traces (a failure that no size mends costs them all).
+  const bool two_d = input.w > 1;
+  const int reach = std::min(std::max(input.h, input.w), 1024);
+  auto at = [&](std::pair<int, int> s, int d) {
+    return InputShape{input.c, input.h + s.first * d, input.w + s.second * d};
+  };
+  int budget = 512;
+  auto valid = [](const InputShape& s) { return s.h >= 1 && s.w >= 1; };
+  auto agree = [&](const InputShape& s) {
+    return valid(s) && budget-- > 0 && shapes_agree(cfg, weights, s, o);
+  };
+  for (int m = 1; m <= 2 * reach && budget > 0; ++m) {
+    std::vector<std::pair<std::pair<int, int>, int>> tries;  // (step, distance in steps)
+    if (m <= reach) {
+      tries.push_back({{1, 0}, m});
+      if (two_d) tries.push_back({{0, 1}, m});
+    }
+    if (two_d && m % 2 == 0) tries.push_back({{1, 1}, m / 2});
+    for (const auto& [s, k] : tries)
+      for (int d : {k, -k}) {
+        if (!agree(at(s, d))) continue;
+        // The sizes next to it that agree too (at most 64 each way).
+        budget += 128;
+        int low = d, high = d;
+        for (int n = 0; n < 64 && agree(at(s, low - 1)); ++n) --low;
+        for (int n = 0; n < 64 && agree(at(s, high + 1)); ++n) ++high;
+        // The failure without its "file:line: " (it is the same file).
+        std::string why = failure;
+        const size_t layer_at = why.find(": layer ");
+        if (why.rfind(cfg.file, 0) == 0 && layer_at != std::string::npos)
+          why = why.substr(layer_at + 2);
+        const std::string size = one_d ? std::to_string(input.h)
+                                       : std::to_string(input.h) + "x" + std::to_string(input.w);
+        return "the input is " + shape_str(input, one_d) +
+               " and layer 0 states no `in_dim`, so the network takes the input's " + size +
+               "; at that size " + why + ". This network expects " +
+               shape_str(at(s, low), one_d) +
+               (high != low ? " (its layers agree with " + shape_str(at(s, low), one_d) +
+                                  " to " + shape_str(at(s, high), one_d) + ")"
+                            : std::string()) +
+               ": give a sample of that size";
+      }
+  }
+  return "";
+}
+
+Network resolve_network(const NetworkConfig& cfg, const std::vector<LayerWeights>& weights,
+                        const InputShape& input, const ResolveOptions& options) {
+  const ResolveOptions o = own_options(options);
+  try {
+    return Resolver(cfg, weights, input, o).run();
+  } catch (const Error& e) {
+    if (e.kind() == ErrorKind::Input || e.kind() == ErrorKind::IO ||
+        e.kind() == ErrorKind::Internal)
+      throw;
+    const std::string hint = input_size_hint(cfg, weights, input, o, e.what());
+    if (hint.empty()) throw;
+    const int line = cfg.layers[0].yaml_line;
+    fail(ErrorKind::Input, cfg.file + (line > 0 ? ":" + std::to_string(line) : "") +
+                               ": layer 0: " + hint);
+  }
 }
 
 }  // namespace ai8xsim

@@ -406,6 +406,47 @@ def test_sample_of_the_wrong_shape(cli, tmp_path, case):
             f"layer 0 reads {good.shape[0]}", "`processors`", f"({want})")
 
 
+def test_sample_of_the_wrong_size_without_in_dim(cli, tmp_path, case):
+    """Issue 20 item 9: layer 0 states no in_dim, so the network takes the sample's rows and
+    columns; a sample 4 rows and columns short is refused at layer 0, naming the size taken and
+    the size the network expects (the case's own), not at the layer where shapes stop agreeing."""
+    import yaml as pyyaml
+    assert "in_dim" not in pyyaml.safe_load(case.yaml_text)["layers"][0]
+    good = np.load(case.sample)
+    bad = np.ascontiguousarray(good[:, 4:, 4:])
+    path = tmp_path / "small.npy"
+    np.save(path, bad)
+    yaml = write_yaml(tmp_path, case.yaml_text)
+    o = run(cli, tmp_path, case, yaml=yaml, sample=path)
+    taken = "x".join(str(d) for d in bad.shape)
+    want = "x".join(str(d) for d in good.shape)
+    msg = refused(o, str(path), f"{yaml}:{layer_line(case.yaml_text, 0)}: layer 0: ",
+                  f"the input is {taken} and layer 0 states no `in_dim`",
+                  f"takes the input's {bad.shape[1]}x{bad.shape[2]}",
+                  f"This network expects {want}", "give a sample of that size")
+    # the layer where the shapes stopped agreeing is named after the size, not instead of it
+    assert re.search(r"; at that size layer [1-9]\d*: ", msg), msg
+    # the expected size runs
+    assert run(cli, tmp_path, case, yaml=yaml, sample=case.sample).returncode == 0
+
+
+def test_check_of_the_wrong_size_without_in_dim(cli, tmp_path, case):
+    """`check --input-shape` with that size: layer 0 and the size are the verdict (a list of
+    violations when the shapes trace, else the one error line), not the later layer."""
+    good = np.load(case.sample)
+    taken = f"{good.shape[0]}x{good.shape[1] - 4}x{good.shape[2] - 4}"
+    p = subprocess.run([str(cli), "check", "--config-file", str(write_yaml(tmp_path, case.yaml_text)),
+                        "--checkpoint-file", str(case.checkpoint), "--device", case.device,
+                        "--input-shape", taken], capture_output=True, text=True, timeout=300)
+    verdict = (next(line for line in p.stdout.splitlines() if line.startswith("does not fit: "))
+               if p.returncode == 2 else p.stderr.strip())
+    assert p.returncode in (1, 2) and len(verdict.splitlines()) == 1, p.stdout + p.stderr
+    want = "x".join(str(d) for d in good.shape)
+    assert re.search(rf"^(does not fit: |ai8xsim: error: .*: )layer 0: the input is {taken} and "
+                     r"layer 0 states no `in_dim`", verdict), verdict
+    assert f"This network expects {want}" in verdict
+
+
 def test_sample_out_of_range(cli, tmp_path, case):
     good = np.load(case.sample).astype(np.int64)
     bad = good.copy()

@@ -4,7 +4,7 @@ to run, a uint8 image, and a malformed no_bias."""
 import numpy as np
 import pytest
 
-from pysupport import case_dir, import_ai8xsim, meta, ok_cases, require_corpus
+from pysupport import TESTS, case_dir, load_options, import_ai8xsim, meta, ok_cases, require_corpus
 
 
 @pytest.fixture(scope="module")
@@ -42,6 +42,62 @@ def test_one_sample_to_run_batch_and_a_batch_to_run(image_net):
     with pytest.raises(ai8xsim.Error, match=r"a batch; run takes one sample.*or x\[0\]"):
         net.run(x[None])
     assert net.run_batch(x[None]).shape[0] == 1
+
+
+@pytest.fixture(scope="module")
+def flatten_net():
+    """A model-zoo image network whose layer 0 states no in_dim and whose weights pin the
+    pixel count (a flatten layer): its size comes from the sample, and only one size fits."""
+    require_corpus()
+    ai8xsim = import_ai8xsim()
+    import yaml
+    for case in ok_cases():
+        m = meta(case)
+        d = case_dir(case)
+        x = np.load(d / m["sample_input"])
+        if not m.get("checkpoint") or x.ndim != 3:
+            continue
+        layers = yaml.safe_load((d / m["config"]).read_text())["layers"]
+        if "in_dim" not in layers[0] and any(ly.get("flatten") for ly in layers):
+            return ai8xsim.load(d / m["config"], (d / m["checkpoint"]).resolve(),
+                                device=m["device"], **load_options(m)), x.astype(np.int64)
+    pytest.skip("no image network with a flatten layer in the corpus")
+
+
+def test_wrong_size_without_in_dim_is_refused_at_layer_0(flatten_net):
+    """A network whose layer 0 states no in_dim takes the sample's rows and columns: a sample
+    4 rows and columns short is named at layer 0 with the size taken and the size expected
+    (the one the network was made for), by run and run_batch alike."""
+    ai8xsim = import_ai8xsim()
+    net, x = flatten_net
+    small = x[:, 4:, 4:]
+    taken = "x".join(map(str, small.shape))
+    want = "x".join(map(str, x.shape))
+    for call in (lambda: net.run(small), lambda: net.run_batch(np.stack([small, small]))):
+        with pytest.raises(ai8xsim.Error) as e:
+            call()
+        msg = str(e.value)
+        assert e.value.kind == "input", msg
+        assert ": layer 0: the input is " + taken + " and layer 0 states no `in_dim`" in msg
+        assert "This network expects " + want in msg and "give a sample of that size" in msg
+    net.run(x)
+
+
+def test_wrong_length_1d_without_in_dim():
+    """The same for a 1-D network (the ECG example, layer 0 without in_dim): a sample of
+    length 100 for a network of 128."""
+    ai8xsim = import_ai8xsim()
+    ecg = TESTS.parent / "examples" / "ecg"
+    net = ai8xsim.load(ecg / "ecg.yaml", ecg / "weights.npz", device="MAX78002")
+    x = np.load(ecg / "sample_ecg_1x128.npy")
+    with pytest.raises(ai8xsim.Error) as e:
+        net.run(x[:, :100])
+    msg = str(e.value)
+    assert e.value.kind == "input"
+    assert "ecg.yaml:" in msg and ": layer 0: the input is 1x100 " in msg
+    assert "takes the input's 100; at that size layer " in msg
+    assert "This network expects 1x128" in msg
+    assert net.run(x).shape[0] == 5
 
 
 def test_uint8_image_says_subtract_128(image_net):

@@ -460,7 +460,18 @@ TEST_CASE("limit: kernel rows per processor: exactly full fits, one row more fai
         const auto all = memory_violations(net);
         REQUIRE(all.size() == 1);
         CHECK(all[0].rule == "kernel-memory");
+        // The layers placed before it keep their rows (the memory map draws them), the one
+        // that ran out is the overflow: from its start row to one row past the end.
+        CHECK(k.find(last) == nullptr);
+        CHECK(k.memory.is_written(1, 0));
+        CHECK(k.memory.is_written(1, width - 63));  // the 2-row layer's last row
+        CHECK_FALSE(k.memory.is_written(1, last_start));
+        CHECK(k.overflow.layer == last);
+        CHECK(k.overflow.first_row == last_start);
+        CHECK(k.overflow.first_row + k.overflow.rows == width + 1);
+        CHECK((k.overflow.processors >> 1 & 1) == 1);
       }
+      if (extra == 0) CHECK(k.overflow.layer == -1);
     }
   }
 }
