@@ -165,18 +165,26 @@ def test_sigint_stops_promptly_without_output(cli, tmp_path, case, command):
     x = np.load(case.sample)
     n = 400000 // max(1, x.size // 64)
     samples = tmp_path / "X.npy"
-    np.save(samples, np.broadcast_to(x, (n,) + x.shape).astype(np.int8))
-    np.save(tmp_path / "y.npy", np.zeros(n, np.int64))
-    common = [str(cli), command, "--config-file", str(write_yaml(tmp_path, case.yaml_text)),
-              "--checkpoint-file", str(case.checkpoint), "--device", case.device, "--quiet",
-              "--report", str(tmp_path / "r.json")]
-    if command == "eval":
-        args = common + ["--samples", str(samples), "--labels", str(tmp_path / "y.npy"),
-                         "--outputs", str(tmp_path / "o.npy")]
-    else:
-        args = common + ["--sample-input", str(samples), "--output", str(tmp_path / "o.npy")]
-    proc = subprocess.Popen(args, stderr=subprocess.PIPE)
-    time.sleep(1.5)
+    # A batch that outlasts the wait before the signal, whatever the machine's speed: four
+    # times longer each time one finishes first.
+    for _ in range(4):
+        np.save(samples, np.broadcast_to(x, (n,) + x.shape).astype(np.int8))
+        np.save(tmp_path / "y.npy", np.zeros(n, np.int64))
+        common = [str(cli), command, "--config-file", str(write_yaml(tmp_path, case.yaml_text)),
+                  "--checkpoint-file", str(case.checkpoint), "--device", case.device, "--quiet",
+                  "--report", str(tmp_path / "r.json")]
+        if command == "eval":
+            args = common + ["--samples", str(samples), "--labels", str(tmp_path / "y.npy"),
+                             "--outputs", str(tmp_path / "o.npy")]
+        else:
+            args = common + ["--sample-input", str(samples), "--output", str(tmp_path / "o.npy")]
+        proc = subprocess.Popen(args, stderr=subprocess.PIPE)
+        time.sleep(1.5)
+        if proc.poll() is None:
+            break
+        for f in ("r.json", "o.npy"):
+            (tmp_path / f).unlink(missing_ok=True)
+        n *= 4
     assert proc.poll() is None, "the batch finished before the signal; make it longer"
     t0 = time.time()
     proc.send_signal(signal.SIGINT)
