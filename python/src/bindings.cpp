@@ -127,7 +127,7 @@ py::tuple run(const Simulator& sim, const py::array& x, bool keep_layers, bool m
   {
     py::gil_scoped_release release;
     const Network& net = sim.network(sample.shape);  // the shape checked before the data
-    Tensor input;
+    thread_local Tensor input;  // keeps its allocation from call to call
     sample.load(0, input);
     r = memory_fed ? run_memory_fed(net, input, keep_layers)
                    : sim.run(input, keep_layers, threads);

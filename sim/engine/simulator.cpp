@@ -239,7 +239,8 @@ int usable_threads(int64_t requested) {
   if (requested < 0)
     fail(ErrorKind::Input, "threads: found " + std::to_string(requested) +
                                "; give 0 (all cores) or a positive number");
-  const int64_t cores = std::max(1u, std::thread::hardware_concurrency());
+  // Asked once: hardware_concurrency() is a system call, and a single sample's run asks.
+  static const int64_t cores = std::max(1u, std::thread::hardware_concurrency());
   return static_cast<int>(requested == 0 ? cores : std::min(requested, cores));
 }
 
