@@ -62,27 +62,26 @@ constexpr DeviceNumber kNumbers[] = {
     {&DeviceSpec::max_ifrm_bits, 20, 22},
     {&DeviceSpec::max_wptrinc_bits, 4, 8},
 };
-// APB addresses: the CNN base, then the memories as offsets from it, and the group step.
+// APB addresses: the CNN base and the step between groups, and the memories as offsets from
+// the CNN base.
 struct DeviceAddress {
   uint32_t DeviceSpec::*field;
   uint32_t max78000, max78002;
+  bool from_cnn_base;
 };
 constexpr DeviceAddress kAddresses[] = {
-    {&DeviceSpec::c_cnn_base, 0x100000u, 0x1000000u},
-    {&DeviceSpec::c_bram_base, 0x8000u, 0x180000u},
-    {&DeviceSpec::c_tram_base, 0x10000u, 0x200000u},
-    {&DeviceSpec::c_mram_base, 0x80000u, 0x400000u},
-    {&DeviceSpec::c_sram_base, 0x300000u, 0x800000u},
-    {&DeviceSpec::c_group_offs, 0x400000u, 0x1000000u},
+    {&DeviceSpec::c_cnn_base, 0x100000u, 0x1000000u, false},
+    {&DeviceSpec::c_group_offs, 0x400000u, 0x1000000u, false},
+    {&DeviceSpec::c_bram_base, 0x8000u, 0x180000u, true},
+    {&DeviceSpec::c_tram_base, 0x10000u, 0x200000u, true},
+    {&DeviceSpec::c_mram_base, 0x80000u, 0x400000u, true},
+    {&DeviceSpec::c_sram_base, 0x300000u, 0x800000u, true},
 };
 
 void set_numbers(DeviceSpec& s, int column) {
   for (const DeviceNumber& n : kNumbers) s.*n.field = column == 0 ? n.max78000 : n.max78002;
-  for (const DeviceAddress& a : kAddresses) {
-    const uint32_t v = column == 0 ? a.max78000 : a.max78002;
-    const bool offset = a.field != &DeviceSpec::c_cnn_base && a.field != &DeviceSpec::c_group_offs;
-    s.*a.field = offset ? s.c_cnn_base + v : v;
-  }
+  for (const DeviceAddress& a : kAddresses)  // the CNN base comes first
+    s.*a.field = (a.from_cnn_base ? s.c_cnn_base : 0) + (column == 0 ? a.max78000 : a.max78002);
   s.max_dilation_1d = s.max_row_col - 1;
 }
 
