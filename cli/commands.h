@@ -61,7 +61,7 @@ LoadOptions load_options(const NetworkArgs& a);
 Simulator load_network(const NetworkArgs& a, const LoadOptions& opt);
 
 // `run` and `eval`'s --output/--outputs for a batch (cli/run.cpp): an int32 .npy of
-// N x C x H x W written in place as the outputs come (put() from any thread, each its own
+// N x C x H x W written to its place in the file as the outputs come (put() from any thread, each its own
 // index), then handed to the commit of the command's files. An empty path writes nothing.
 class BatchOutputFile {
  public:
@@ -71,9 +71,8 @@ class BatchOutputFile {
   void finish(OutputTransaction& files, const std::string& option);
 
  private:
-  size_t per_;
-  std::optional<OutputMapping> file_;
-  int32_t* data_ = nullptr;
+  size_t per_, header_ = 0;
+  std::optional<OutputFile> file_;
 };
 
 // ---- data memory commands (cli/memory_commands.cpp) ----

@@ -234,20 +234,21 @@ std::string rate(double samples, double seconds) {
 
 }  // namespace
 
-// The final outputs of a batch written into `path` as they are computed (OutputMapping): an
-// int32 .npy of N x C x H x W, nothing held in memory.
+// The final outputs of a batch written to `path` as they are computed (OutputFile): an int32
+// .npy of N x C x H x W, each output written from its tensor, nothing held in memory.
 BatchOutputFile::BatchOutputFile(const std::string& path, int64_t n, const InputShape& shape)
     : per_(static_cast<size_t>(shape.c) * shape.h * shape.w) {
   if (path.empty()) return;
   const std::string header = npy_header_int32({n, shape.c, shape.h, shape.w});
   file_.emplace(path, header.size() + static_cast<size_t>(n) * per_ * sizeof(int32_t));
-  std::memcpy(file_->data(), header.data(), header.size());
-  // The header is a multiple of 64 bytes long: the data is aligned.
-  data_ = reinterpret_cast<int32_t*>(file_->data() + header.size());
+  file_->write(0, header.data(), header.size());
+  header_ = header.size();
 }
 
 void BatchOutputFile::put(size_t index, const Tensor& output) {
-  if (data_) std::copy(output.data.begin(), output.data.end(), data_ + index * per_);
+  if (file_)
+    file_->write(header_ + index * per_ * sizeof(int32_t), output.data.data(),
+                 per_ * sizeof(int32_t));
 }
 
 void BatchOutputFile::finish(OutputTransaction& files, const std::string& option) {

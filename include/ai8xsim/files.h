@@ -1,6 +1,7 @@
 // ai8xsim: whole-file reads, gzip decompression and atomic writes.
 // Every failure is an ai8xsim::Error (IO) that names the file and the reason.
 #pragma once
+#include <atomic>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -28,29 +29,32 @@ struct PendingFile {
   std::string contents;
   std::string option = {};  // where the path came from, for messages ("--output"); may be empty
   // When set, the contents are already in this temporary file next to `path` (from
-  // OutputMapping::finish); committing renames it.
+  // OutputFile::finish); committing renames it.
   std::string written = {};
 };
 
 // A large output written in place as it is produced, then committed with the others: a
 // temporary file next to `path` with `size` bytes reserved up front (a full disk fails here, not
-// later), mapped for writing; any thread may write to distinct parts of data(). finish() flushes
-// it and hands the temporary over (as PendingFile::written); without finish() the destructor
+// later); any thread may write() distinct byte ranges, straight from its own buffer (positional
+// writes: no mapping, no page faults, no copy of ours). finish() reports the first failed write
+// and hands the temporary over (as PendingFile::written); without finish() the destructor
 // removes it.
-class OutputMapping {
+class OutputFile {
  public:
-  OutputMapping(const std::string& path, size_t size);
-  ~OutputMapping();
-  OutputMapping(const OutputMapping&) = delete;
-  OutputMapping& operator=(const OutputMapping&) = delete;
-  char* data() { return data_; }
+  OutputFile(const std::string& path, size_t size);
+  ~OutputFile();
+  OutputFile(const OutputFile&) = delete;
+  OutputFile& operator=(const OutputFile&) = delete;
+  // `bytes` bytes at `offset` (offset + bytes <= size). Thread-safe for distinct ranges; a
+  // failure is kept and reported by finish().
+  void write(size_t offset, const void* data, size_t bytes);
   PendingFile finish();
 
  private:
   std::string path_, tmp_;
   int fd_ = -1;
-  char* data_ = nullptr;
   size_t size_ = 0;
+  std::atomic<int> error_{0};
 };
 
 // All files or none, through an OutputTransaction (ai8xsim/outputs.h); `directory`, when not

@@ -7,6 +7,9 @@
 //   3. the temporaries are renamed over their targets with SIGINT/SIGTERM/SIGHUP held back;
 //      when a rename fails, the targets already replaced get their old contents back (kept as
 //      hard links) or are removed when they did not exist.
+// Nothing is flushed to the disk (no fsync): other processes see the old file or the complete
+// new one; a power cut may lose what the kernel had not written yet, as with numpy.save. (The
+// flush of a batch's output cost more than its inference: 90 ms for camvid_unet's 37 MB.)
 // A failure at any step, or the transaction's destruction before commit(), leaves the file
 // system as it was: no temporary, no directory it created, every old output intact.
 // Targets are written only when they are regular files or absent: a symbolic link is followed

@@ -1,7 +1,6 @@
 #include "ai8xsim/files.h"
 
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -116,18 +115,13 @@ void write_files_atomically(const std::vector<PendingFile>& files, const std::st
   t.commit();
 }
 
-OutputMapping::OutputMapping(const std::string& path, size_t size) : path_(path), size_(size) {
+OutputFile::OutputFile(const std::string& path, size_t size) : path_(path), size_(size) {
   const OutputTemporary t = create_output_temporary("", path);
   tmp_ = t.name;
   fd_ = t.fd;
   int rc = size ? ::posix_fallocate(fd_, 0, static_cast<off_t>(size)) : 0;
   if (rc == EINVAL || rc == EOPNOTSUPP)  // a file system without fallocate
     rc = ::ftruncate(fd_, static_cast<off_t>(size)) == 0 ? 0 : errno;
-  if (rc == 0 && size) {
-    void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd_, 0);
-    if (p == MAP_FAILED) rc = errno;
-    else data_ = static_cast<char*>(p);
-  }
   if (rc != 0) {
     ::close(fd_);
     discard_output_temporary(tmp_);
@@ -136,25 +130,37 @@ OutputMapping::OutputMapping(const std::string& path, size_t size) : path_(path)
   }
 }
 
-OutputMapping::~OutputMapping() {
-  if (data_) ::munmap(data_, size_);
+OutputFile::~OutputFile() {
   if (fd_ >= 0) {
     ::close(fd_);
     discard_output_temporary(tmp_);
   }
 }
 
-PendingFile OutputMapping::finish() {
-  int rc = data_ && ::msync(data_, size_, MS_SYNC) != 0 ? errno : 0;
-  if (data_) ::munmap(data_, size_);
-  data_ = nullptr;
+void OutputFile::write(size_t offset, const void* data, size_t bytes) {
+  const char* p = static_cast<const char*>(data);
+  while (bytes > 0) {
+    const ssize_t w = ::pwrite(fd_, p, bytes, static_cast<off_t>(offset));
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) {
+      int expected = 0;
+      error_.compare_exchange_strong(expected, w < 0 ? errno : EIO);
+      return;
+    }
+    p += w;
+    offset += static_cast<size_t>(w);
+    bytes -= static_cast<size_t>(w);
+  }
+}
+
+PendingFile OutputFile::finish() {
+  int rc = error_.load();
   ::fchmod(fd_, 0644);
-  if (rc == 0 && ::fsync(fd_) != 0) rc = errno;
   if (::close(fd_) != 0 && rc == 0) rc = errno;
   fd_ = -1;
   if (rc != 0) {
     discard_output_temporary(tmp_);
-    io_fail(path_, "cannot finish the temporary file " + tmp_ + ": " + std::strerror(rc));
+    io_fail(path_, "cannot write the temporary file " + tmp_ + ": " + std::strerror(rc));
   }
   return PendingFile{path_, {}, "", tmp_};
 }

@@ -300,7 +300,7 @@ void OutputTransaction::stage() {
       throw;
     }
     ::fchmod(fd, 0644);
-    if (::fsync(fd) != 0 || ::close(fd) != 0)
+    if (::close(fd) != 0)
       out_fail(f.option, f.path, "cannot finish the temporary file " + f.tmp + ": " +
                                      errno_text());
     std::string().swap(f.contents);  // written: the memory is not needed any more

@@ -1,10 +1,12 @@
 // Batches read in place: SampleArray (any integer dtype, any strides, values checked per
 // sample), Simulator::run_batch with an output sink, NpyFile (a mapped .npy, header first) and
-// OutputMapping (an output written in place, committed with the others).
+// OutputFile (an output written in place, committed with the others).
 #include <doctest/doctest.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstring>
 #include <fstream>
 
@@ -173,27 +175,28 @@ TEST_CASE("NpyFile: the header is read first, the data in place, as read_npy") {
   CHECK(catch_error([&] { NpyFile::open(dir + "/none.npy"); }).contains("none.npy"));
 }
 
-TEST_CASE("OutputMapping: written in place, committed by write_files_atomically") {
+TEST_CASE("OutputFile: written in place, committed by write_files_atomically") {
   const std::string dir = temp_dir();
   const std::string p = dir + "/out.bin";
   {
-    OutputMapping m(p, 8);
-    std::memcpy(m.data(), "abcdefgh", 8);
+    OutputFile m(p, 8);
+    m.write(4, "efgh", 4);  // in any order
+    m.write(0, "abcd", 4);
     write_files_atomically({m.finish(), PendingFile{dir + "/r.txt", "report"}});
   }
   std::ifstream in(p, std::ios::binary);
   std::string got((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   CHECK(got == "abcdefgh");
   // Not finished (an error during the batch): nothing is left, the old file stays.
-  { OutputMapping m(p, 4); }
+  { OutputFile m(p, 4); }
   std::ifstream again(p, std::ios::binary);
   std::string old((std::istreambuf_iterator<char>(again)), std::istreambuf_iterator<char>());
   CHECK(old == "abcdefgh");
   CHECK(ai8xsim::testing::count_temporaries(dir) == 0);
   // A commit that fails on another file removes the finished temporary too.
   {
-    OutputMapping m(p, 4);
-    std::memcpy(m.data(), "wxyz", 4);
+    OutputFile m(p, 4);
+    m.write(0, "wxyz", 4);
     const auto c = catch_error(
         [&] { write_files_atomically({m.finish(), PendingFile{dir + "/no/such/dir/x", "x"}}); });
     CHECK(c.thrown);
@@ -202,4 +205,29 @@ TEST_CASE("OutputMapping: written in place, committed by write_files_atomically"
   std::ifstream kept(p, std::ios::binary);
   std::string k((std::istreambuf_iterator<char>(kept)), std::istreambuf_iterator<char>());
   CHECK(k == "abcdefgh");
+}
+
+TEST_CASE("OutputFile: a write that fails is reported by finish(), naming the file") {
+  // A file-size limit makes a write past it fail (EFBIG) as a full disk would (ENOSPC).
+  const std::string dir = temp_dir();
+  const std::string p = dir + "/big.npy";
+  rlimit old{};
+  REQUIRE(::getrlimit(RLIMIT_FSIZE, &old) == 0);
+  const auto previous = std::signal(SIGXFSZ, SIG_IGN);
+  rlimit small = old;
+  small.rlim_cur = 4096;
+  REQUIRE(::setrlimit(RLIMIT_FSIZE, &small) == 0);
+  std::string message;
+  {
+    OutputFile m(p, 16);
+    m.write(0, "abcd", 4);
+    m.write(8192, "efgh", 4);  // past the limit
+    message = catch_error([&] { m.finish(); }).message;
+  }
+  ::setrlimit(RLIMIT_FSIZE, &old);
+  std::signal(SIGXFSZ, previous);
+  CHECK(message.find("big.npy") != std::string::npos);
+  CHECK(message.find("cannot write") != std::string::npos);
+  CHECK(ai8xsim::testing::count_temporaries(dir) == 0);
+  CHECK_FALSE(std::ifstream(p).good());
 }
