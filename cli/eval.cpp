@@ -162,7 +162,8 @@ int eval_command(const EvalArgs& a) {
   const NpyFile samples_file = NpyFile::open(a.samples);
   const SampleArray samples = SampleArray::c_order(samples_file.data, samples_file.dtype,
                                                    samples_file.shape, true, "--samples " + a.samples);
-  const EvalLabels labels = eval_labels_from_array(read_npy(a.labels), "--labels " + a.labels);
+  const EvalLabels labels =
+      eval_labels_from_npy(NpyFile::open(a.labels), "--labels " + a.labels);
   std::vector<int> reference;
   if (!a.reference.empty())
     reference = reference_from_array(read_npy(a.reference), "--reference " + a.reference);

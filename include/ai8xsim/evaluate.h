@@ -30,6 +30,7 @@
 
 #include "ai8xsim/ai8xsim.h"
 #include "ai8xsim/ndarray.h"
+#include "ai8xsim/npy.h"
 #include "ai8xsim/tensor.h"
 
 namespace ai8xsim {
@@ -148,6 +149,9 @@ std::vector<Tensor> samples_from_array(const NdArray& a, const std::string& what
 std::vector<int> labels_from_array(const NdArray& a, const std::string& what);
 // Shape (N,): one class per sample; (N, H, W): a class per pixel (segmentation).
 EvalLabels eval_labels_from_array(const NdArray& a, const std::string& what);
+// The same from a .npy's typed elements in place (NpyFile, or a NumPy array's buffer): no
+// decoding to doubles, for label maps of millions of pixels.
+EvalLabels eval_labels_from_npy(const NpyData& a, const std::string& what);
 // Another model's results for the same samples: shape (N,) of predicted classes (integers
 // >= 0), or N x K (or N x ...) scores whose argmax per row is the prediction.
 std::vector<int> reference_from_array(const NdArray& a, const std::string& what);

@@ -668,7 +668,21 @@ py::object evaluate_batch(const Simulator& sim, const py::array& xs, const py::a
   const int threads = thread_count(threads_arg);
   py::object keep;
   const SampleArray inputs = sample_array(xs, true, "X", keep);
-  const EvalLabels l = eval_labels_from_array(to_ndarray(labels, "y"), "y");
+  // The labels read in their own dtype (a C-ordered, machine-order copy only when they are
+  // not so already): label maps are millions of values.
+  const py::array y = py::array::ensure(
+      labels.dtype().byteorder() == '>'
+          ? labels.attr("astype")(labels.dtype().attr("newbyteorder")("="))
+          : py::object(labels),
+      py::array::c_style);
+  NpyData view;
+  if (!y || !library_dtype(y.dtype(), view.dtype))
+    fail(ErrorKind::Input, "y: dtype " + py::str(labels.dtype()).cast<std::string>() +
+                               "; labels must be integers (class indices)");
+  view.shape.assign(y.shape(), y.shape() + y.ndim());
+  view.data = static_cast<const char*>(y.data());
+  view.count = static_cast<size_t>(y.size());
+  const EvalLabels l = eval_labels_from_npy(view, "y");
   std::optional<std::vector<int>> ref;
   if (!reference.is_none())
     ref = reference_from_array(to_ndarray(reference.cast<py::array>(), "reference"),

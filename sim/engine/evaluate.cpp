@@ -3,6 +3,7 @@
 #include <chrono>
 #include <mutex>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <thread>
 
@@ -47,6 +48,71 @@ std::vector<int> class_vector(const NdArray& a, const std::string& what, const c
     out.push_back(static_cast<int>(v));
   }
   return out;
+}
+
+
+// The same from the typed elements of a .npy (no decoding to doubles: a segmentation set's
+// label maps are millions of values).
+template <typename T>
+std::vector<int> class_values(const char* data, size_t count, const std::string& what,
+                              const char* noun) {
+  std::vector<int> out(count);
+  bool ok = true;
+  for (size_t i = 0; i < count; ++i) {
+    T v;
+    std::memcpy(&v, data + i * sizeof(T), sizeof v);
+    ok &= !(v < T(0)) && static_cast<uint64_t>(v) <= uint64_t{std::numeric_limits<int>::max()};
+    out[i] = static_cast<int>(v);
+  }
+  if (ok) return out;
+  for (size_t i = 0; i < count; ++i) {
+    T v;
+    std::memcpy(&v, data + i * sizeof(T), sizeof v);
+    if (v < T(0) || static_cast<uint64_t>(v) > uint64_t{std::numeric_limits<int>::max()})
+      fail(ErrorKind::Input, what + ": element " + std::to_string(i) + " is " +
+                                 std::to_string(v) + "; " + noun +
+                                 " must be class indices >= 0");
+  }
+  return out;
+}
+
+std::vector<int> class_vector(const NpyData& a, const std::string& what, const char* noun) {
+  switch (a.dtype) {
+    case DType::Bool:
+    case DType::U8: return class_values<uint8_t>(a.data, a.count, what, noun);
+    case DType::I8: return class_values<int8_t>(a.data, a.count, what, noun);
+    case DType::I16: return class_values<int16_t>(a.data, a.count, what, noun);
+    case DType::U16: return class_values<uint16_t>(a.data, a.count, what, noun);
+    case DType::I32: return class_values<int32_t>(a.data, a.count, what, noun);
+    case DType::U32: return class_values<uint32_t>(a.data, a.count, what, noun);
+    case DType::I64: return class_values<int64_t>(a.data, a.count, what, noun);
+    case DType::U64: return class_values<uint64_t>(a.data, a.count, what, noun);
+    default:
+      fail(ErrorKind::Input, what + ": dtype " + dtype_name(a.dtype) + "; " + noun +
+                                 " must be integers (save them as an integer array)");
+  }
+}
+
+// Shape (N,) or (N, H, W): the labels' n, h and w (the values are not read).
+EvalLabels eval_labels_shape(const std::vector<int64_t>& shape, const std::string& what) {
+  NdArray described;  // for shape_str() in messages
+  described.shape = shape;
+  if (shape.size() != 1 && shape.size() != 3)
+    fail(ErrorKind::Input, what + ": shape " + described.shape_str() +
+                               "; labels are one class per sample, shape (N,), or one class "
+                               "per output pixel, shape (N, H, W)");
+  EvalLabels l;
+  if (shape.size() == 3) {
+    for (int64_t d : shape)
+      if (d <= 0 || d > (int64_t{1} << 24))
+        fail(ErrorKind::Input, what + ": shape " + described.shape_str() +
+                                   " has an empty or huge axis");
+    l.h = static_cast<int>(shape[1]);
+    l.w = static_cast<int>(shape[2]);
+  }
+  l.n = shape[0];
+  l.what = what;
+  return l;
 }
 
 }  // namespace
@@ -399,21 +465,14 @@ std::vector<int> labels_from_array(const NdArray& a, const std::string& what) {
 }
 
 EvalLabels eval_labels_from_array(const NdArray& a, const std::string& what) {
-  if (a.shape.size() != 1 && a.shape.size() != 3)
-    fail(ErrorKind::Input, what + ": shape " + a.shape_str() +
-                               "; labels are one class per sample, shape (N,), or one class "
-                               "per output pixel, shape (N, H, W)");
-  EvalLabels l;
-  if (a.shape.size() == 3) {
-    for (int64_t d : a.shape)
-      if (d <= 0 || d > (int64_t{1} << 24))
-        fail(ErrorKind::Input, what + ": shape " + a.shape_str() + " has an empty or huge axis");
-    l.h = static_cast<int>(a.shape[1]);
-    l.w = static_cast<int>(a.shape[2]);
-  }
-  l.n = a.shape.empty() ? 0 : a.shape[0];
+  EvalLabels l = eval_labels_shape(a.shape, what);
   l.values = class_vector(a, what, "labels");
-  l.what = what;
+  return l;
+}
+
+EvalLabels eval_labels_from_npy(const NpyData& a, const std::string& what) {
+  EvalLabels l = eval_labels_shape(a.shape, what);
+  l.values = class_vector(a, what, "labels");
   return l;
 }
 

@@ -126,6 +126,16 @@ def test_segmentation_pixel_accuracy_and_iou(segmenter):
     assert seg["mean_iou"] == pytest.approx(np.mean(ious))
     assert seg["sample_accuracy"] == pytest.approx([(pred[i] == y[i]).mean() for i in range(n)])
     assert "IoU" in r._repr_html_() and "pixel accuracy" in repr(r)
+    # The labels are read in their own dtype: any integer type, byte order or layout gives
+    # the same report; a negative label is named.
+    for same in (y.astype(np.uint8), y.astype(">i8"), np.asfortranarray(y.astype(np.int16))):
+        timing = ("seconds", "samples_per_second")
+        got = {k: v for k, v in net.evaluate(X, same).raw.items() if k not in timing}
+        assert got == {k: v for k, v in r.raw.items() if k not in timing}, same.dtype
+    bad = y.copy()
+    bad[1, 0, 2] = -3
+    with pytest.raises(import_ai8xsim().Error, match=rf"y: element {h * w + 2} is -3; labels must be"):
+        net.evaluate(X, bad)
 
 
 def test_segmentation_wrong_labels_are_clear(segmenter):

@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "ai8xsim/error.h"
@@ -270,4 +271,59 @@ TEST_CASE("EvalScorer: refusals: map size, class range, too many classes, refere
   CHECK(parsed.h == 2);
   CHECK(error_of([] { eval_labels_from_array(array(DType::I64, {1, 4}, {0, 1, 2, 3}), "f"); })
             .find("shape (N, H, W)") != std::string::npos);
+}
+
+TEST_CASE("eval_labels_from_npy: labels in their own dtype, as eval_labels_from_array") {
+  // The same maps stored as u8, i16, u32 and i64 (unaligned too) give the same labels.
+  const std::vector<int64_t> shape{2, 1, 3};
+  const std::vector<int> want{0, 5, 250, 3, 1, 2};
+  auto view = [&](DType t, const std::string& bytes) {
+    NpyData d;
+    d.dtype = t;
+    d.shape = shape;
+    d.data = bytes.data();
+    d.count = want.size();
+    return d;
+  };
+  auto bytes_of = [&](auto type_tag, size_t skew) {
+    using T = decltype(type_tag);
+    std::string b(skew, '\0');
+    for (int v : want) {
+      const T x = static_cast<T>(v);
+      b.append(reinterpret_cast<const char*>(&x), sizeof x);
+    }
+    return b;
+  };
+  const std::string u8 = bytes_of(uint8_t{}, 0), i16 = bytes_of(int16_t{}, 1),
+                    u32 = bytes_of(uint32_t{}, 3), i64 = bytes_of(int64_t{}, 5);
+  for (const auto& [t, b, skew] : {std::tuple{DType::U8, &u8, 0}, {DType::I16, &i16, 1},
+                                   {DType::U32, &u32, 3}, {DType::I64, &i64, 5}}) {
+    NpyData d = view(t, *b);
+    d.data += skew;
+    const EvalLabels l = eval_labels_from_npy(d, "y.npy");
+    CHECK(l.values == want);
+    CHECK(l.n == 2);
+    CHECK(l.h == 1);
+    CHECK(l.w == 3);
+    CHECK(l.what == "y.npy");
+  }
+  // A negative label, one past int, and a float array are refused with the element named.
+  const std::vector<int64_t> bad{0, 1, -7, 2, 3, 4};
+  const std::string nb(reinterpret_cast<const char*>(bad.data()), 48);
+  NpyData n = view(DType::I64, nb);
+  CHECK(error_of([&] { eval_labels_from_npy(n, "y.npy"); })
+            .find("y.npy: element 2 is -7; labels must be class indices >= 0") !=
+        std::string::npos);
+  const std::vector<uint64_t> huge{0, 1, 2, 3, uint64_t{1} << 31, 4};
+  const std::string hb(reinterpret_cast<const char*>(huge.data()), 48);
+  NpyData h = view(DType::U64, hb);
+  CHECK(error_of([&] { eval_labels_from_npy(h, "y.npy"); }).find("element 4 is 2147483648") !=
+        std::string::npos);
+  NpyData f = view(DType::F64, hb);
+  CHECK(error_of([&] { eval_labels_from_npy(f, "y.npy"); })
+            .find("dtype float64; labels must be integers") != std::string::npos);
+  NpyData wrong = view(DType::U8, u8);
+  wrong.shape = {6, 1};
+  CHECK(error_of([&] { eval_labels_from_npy(wrong, "y.npy"); }).find("shape (N, H, W)") !=
+        std::string::npos);
 }
