@@ -24,6 +24,8 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -102,8 +104,9 @@ struct EvalLabels {
   bool maps() const { return h > 0; }
 };
 
-// Scores outputs one at a time (any order), keeping only counts: memory is bounded by the
-// labels. The first output fixes K and, for maps, is checked against the labels' H x W.
+// Scores outputs one at a time (any order, from any threads at once: add() locks only its
+// counting), keeping only counts: memory is bounded by the labels. The first output fixes K
+// and, for maps, is checked against the labels' H x W.
 class EvalScorer {
  public:
   EvalScorer(EvalLabels labels, const std::vector<int>* reference = nullptr);
@@ -120,6 +123,7 @@ class EvalScorer {
   bool ready_ = false;
   EvalResult r_;
   std::vector<char> added_;
+  std::unique_ptr<std::mutex> mutex_ = std::make_unique<std::mutex>();
 };
 
 // Called from one thread at a time with the samples done so far and the total.

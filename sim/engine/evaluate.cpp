@@ -235,6 +235,24 @@ size_t rank_of(const int32_t* v, size_t n, size_t label) {
 
 std::string hw(int h, int w) { return std::to_string(h) + " x " + std::to_string(w); }
 
+// The class of every pixel of a C x H x W output: the channel of the largest value, the first
+// of equal ones (numpy's argmax over axis 0). Channel by channel over the plane, so that the
+// loop runs along memory.
+void pixel_argmax(const Tensor& out, std::vector<int>& best) {
+  const size_t plane = static_cast<size_t>(out.h) * out.w;
+  thread_local std::vector<int32_t> top;
+  best.assign(plane, 0);
+  top.assign(out.data.begin(), out.data.begin() + static_cast<std::ptrdiff_t>(plane));
+  for (int ch = 1; ch < out.c; ++ch) {
+    const int32_t* v = out.data.data() + static_cast<size_t>(ch) * plane;
+    for (size_t px = 0; px < plane; ++px) {
+      const bool larger = v[px] > top[px];
+      top[px] = larger ? v[px] : top[px];
+      best[px] = larger ? ch : best[px];
+    }
+  }
+}
+
 }  // namespace
 
 EvalScorer::EvalScorer(EvalLabels labels, const std::vector<int>* reference)
@@ -316,7 +334,12 @@ void EvalScorer::init(int c, int h, int w) {
 }
 
 void EvalScorer::add(size_t sample, const Tensor& out) {
-  if (!ready_) init(out.c, out.h, out.w);
+  {
+    std::lock_guard<std::mutex> lock(*mutex_);
+    if (!ready_) init(out.c, out.h, out.w);
+  }
+  // From here on the labels, the class count and the map size are fixed: the checks and the
+  // argmax read them without the lock; only the counts are updated under it.
   if (sample >= added_.size())
     fail(ErrorKind::Input, "evaluate: sample " + std::to_string(sample) + " beyond the " +
                                std::to_string(labels_.n) + " labels");
@@ -324,25 +347,29 @@ void EvalScorer::add(size_t sample, const Tensor& out) {
       (labels_.maps() && (out.h != labels_.h || out.w != labels_.w)))
     fail(ErrorKind::Input, "evaluate: output " + std::to_string(sample) + " is " +
                                out.shape_str() + ", unlike the first output");
-  added_[sample] = 1;
   if (!labels_.maps()) {
     const size_t n = out.size();
     const int label = labels_.values[sample];
-    r_.predictions[sample] = argmax(out.data.data(), n);
-    if (rank_of(out.data.data(), n, static_cast<size_t>(label)) < 5) ++r_.top5_correct;
+    const int predicted = argmax(out.data.data(), n);
+    const bool top5 = rank_of(out.data.data(), n, static_cast<size_t>(label)) < 5;
+    std::lock_guard<std::mutex> lock(*mutex_);
+    added_[sample] = 1;
+    r_.predictions[sample] = predicted;
+    if (top5) ++r_.top5_correct;
     return;
   }
   const size_t plane = static_cast<size_t>(out.h) * out.w;
+  thread_local std::vector<int> best;
+  pixel_argmax(out, best);
   const int* lab = labels_.values.data() + sample * plane;
+  std::lock_guard<std::mutex> lock(*mutex_);
+  added_[sample] = 1;
   int64_t right = 0;
   for (size_t px = 0; px < plane; ++px) {
-    int best = 0;
-    for (int ch = 1; ch < out.c; ++ch)
-      if (out.data[ch * plane + px] > out.data[best * plane + px]) best = ch;
     const int t = lab[px];
-    ++r_.confusion[t][best];
+    ++r_.confusion[t][best[px]];
     ++r_.class_samples[t];
-    if (best == t) {
+    if (best[px] == t) {
       ++right;
       ++r_.class_correct[t];
     }
@@ -399,15 +426,11 @@ EvalResult evaluate(const Simulator& sim, const SampleArray& samples, const Eval
   scorer.check_output(out.c, out.h, out.w);
   std::function<void(size_t)> cb;
   if (progress) cb = [&](size_t done) { progress(done, total); };
-  std::mutex scoring;
   const auto t0 = std::chrono::steady_clock::now();
   sim.run_batch(
       samples,
       [&](size_t i, const Tensor& o) {
-        {
-          std::lock_guard<std::mutex> lock(scoring);
-          scorer.add(i, o);
-        }
+        scorer.add(i, o);  // from the worker threads: add() locks what it counts
         if (outputs) outputs(i, o);
       },
       threads, cb);

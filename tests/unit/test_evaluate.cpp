@@ -5,7 +5,9 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <random>
 #include <string>
+#include <thread>
 #include <tuple>
 #include <vector>
 
@@ -244,6 +246,54 @@ TEST_CASE("EvalScorer: segmentation: per-pixel accuracy, confusion and IoU") {
   CHECK(r.mean_iou == doctest::Approx(2.0 / 3));
   CHECK(r.misclassified == std::vector<int64_t>{0});
   CHECK(r.sample_accuracy == std::vector<double>{0.5, 1.0});
+}
+
+TEST_CASE("EvalScorer: add() from several threads at once counts as one thread does") {
+  // 64 segmentation outputs of 5 channels x 6 x 7 with many ties (values 0..3), and 64
+  // classification outputs; scored in order on one thread and from 4 threads interleaved.
+  std::mt19937 rng(11);
+  for (const bool maps : {true, false}) {
+    EvalLabels l;
+    l.n = 64;
+    if (maps) {
+      l.h = 6;
+      l.w = 7;
+    }
+    const size_t per_label = maps ? 42 : 1;
+    for (size_t i = 0; i < 64 * per_label; ++i) l.values.push_back(static_cast<int>(rng() % 5));
+    std::vector<Tensor> outs;
+    for (int s = 0; s < 64; ++s) {
+      Tensor t = maps ? Tensor(5, 6, 7) : Tensor(5, 1, 1);
+      for (int32_t& v : t.data) v = static_cast<int32_t>(rng() % 4);
+      outs.push_back(t);
+    }
+    EvalScorer one(l), four(l);
+    for (size_t s = 0; s < 64; ++s) one.add(s, outs[s]);
+    std::vector<std::thread> ts;
+    for (size_t k = 0; k < 4; ++k)
+      ts.emplace_back([&, k] {
+        for (size_t s = k; s < 64; s += 4) four.add(s, outs[s]);
+      });
+    for (std::thread& t : ts) t.join();
+    const EvalResult a = one.result(), b = four.result();
+    CHECK(a.correct == b.correct);
+    CHECK(a.confusion == b.confusion);
+    CHECK(a.predictions == b.predictions);
+    CHECK(a.sample_accuracy == b.sample_accuracy);
+    CHECK(a.top5_correct == b.top5_correct);
+    // and the per-pixel argmax is numpy's: the first of equal largest values
+    if (maps) {
+      int64_t right = 0;
+      for (size_t s = 0; s < 64; ++s)
+        for (size_t px = 0; px < 42; ++px) {
+          int best = 0;
+          for (int ch = 1; ch < 5; ++ch)
+            if (outs[s].data[ch * 42 + px] > outs[s].data[best * 42 + px]) best = ch;
+          right += best == l.values[s * 42 + px];
+        }
+      CHECK(a.correct == right);
+    }
+  }
 }
 
 TEST_CASE("EvalScorer: refusals: map size, class range, too many classes, reference") {
