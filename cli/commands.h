@@ -3,8 +3,11 @@
 #include <CLI/CLI.hpp>
 
 #include <functional>
+#include <map>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -61,8 +64,9 @@ LoadOptions load_options(const NetworkArgs& a);
 Simulator load_network(const NetworkArgs& a, const LoadOptions& opt);
 
 // `run` and `eval`'s --output/--outputs for a batch (cli/run.cpp): an int32 .npy of
-// N x C x H x W written to its place in the file as the outputs come (put() from any thread, each its own
-// index), then handed to the commit of the command's files. An empty path writes nothing.
+// N x C x H x W written to its place in the file as the outputs come (put() from any thread,
+// each its own index; a thread's consecutive small outputs are written together), then handed
+// to the commit of the command's files. An empty path writes nothing.
 class BatchOutputFile {
  public:
   BatchOutputFile(const std::string& path, int64_t n, const InputShape& shape);
@@ -71,8 +75,16 @@ class BatchOutputFile {
   void finish(OutputTransaction& files, const std::string& option);
 
  private:
-  size_t per_, header_ = 0;
+  static constexpr size_t kStageBytes = size_t{1} << 20;
+  struct Stage {
+    size_t first = 0, count = 0;  // outputs first .. first + count - 1
+    std::vector<char> bytes;
+  };
+  void flush(Stage& s);
+  size_t bytes_, header_ = 0;  // one output's bytes; the .npy header's
   std::optional<OutputFile> file_;
+  std::mutex stages_mutex_;
+  std::map<std::thread::id, Stage> stages_;
 };
 
 // ---- data memory commands (cli/memory_commands.cpp) ----

@@ -235,24 +235,46 @@ std::string rate(double samples, double seconds) {
 }  // namespace
 
 // The final outputs of a batch written to `path` as they are computed (OutputFile): an int32
-// .npy of N x C x H x W, each output written from its tensor, nothing held in memory.
+// .npy of N x C x H x W. A thread's consecutive outputs gather in its stage (at most
+// kStageBytes) and go to the file in one write; an output as large as a stage is written
+// from its tensor directly.
 BatchOutputFile::BatchOutputFile(const std::string& path, int64_t n, const InputShape& shape)
-    : per_(static_cast<size_t>(shape.c) * shape.h * shape.w) {
+    : bytes_(static_cast<size_t>(shape.c) * shape.h * shape.w * sizeof(int32_t)) {
   if (path.empty()) return;
   const std::string header = npy_header_int32({n, shape.c, shape.h, shape.w});
-  file_.emplace(path, header.size() + static_cast<size_t>(n) * per_ * sizeof(int32_t));
+  file_.emplace(path, header.size() + static_cast<size_t>(n) * bytes_);
   file_->write(0, header.data(), header.size());
   header_ = header.size();
 }
 
 void BatchOutputFile::put(size_t index, const Tensor& output) {
-  if (file_)
-    file_->write(header_ + index * per_ * sizeof(int32_t), output.data.data(),
-                 per_ * sizeof(int32_t));
+  if (!file_) return;
+  const char* data = reinterpret_cast<const char*>(output.data.data());
+  if (bytes_ >= kStageBytes) {
+    file_->write(header_ + index * bytes_, data, bytes_);
+    return;
+  }
+  Stage* s;
+  {
+    std::lock_guard<std::mutex> lock(stages_mutex_);
+    s = &stages_[std::this_thread::get_id()];  // (a map: the reference stays valid)
+  }
+  if (s->count && (index != s->first + s->count || s->bytes.size() + bytes_ > kStageBytes))
+    flush(*s);
+  if (!s->count) s->first = index;
+  s->bytes.insert(s->bytes.end(), data, data + bytes_);
+  ++s->count;
+}
+
+void BatchOutputFile::flush(Stage& s) {
+  if (s.count) file_->write(header_ + s.first * bytes_, s.bytes.data(), s.bytes.size());
+  s.bytes.clear();
+  s.count = 0;
 }
 
 void BatchOutputFile::finish(OutputTransaction& files, const std::string& option) {
   if (!file_) return;
+  for (auto& [thread, stage] : stages_) flush(stage);
   const PendingFile f = file_->finish();
   files.add_written(option, f.path, f.written);
 }

@@ -58,6 +58,30 @@ def test_run_and_eval_batch_files_equal_single_runs(cli, tmp_path, dtype):
         assert np.array_equal(np.load(tmp_path / "one_out.npy"), Y[i]), f"sample {i}"
 
 
+def test_a_long_batch_puts_every_output_at_its_index(cli, tmp_path):
+    # 3,000 samples, ten distinct ones tiled: the threads take runs of consecutive samples
+    # and write each run's outputs together; every output must land at its own index.
+    case, ckpt = mnist_case()
+    base = perturbed_batch(np.load(case / "input.npy"), 10).astype(np.int8)
+    X = base[np.arange(3000) % 10]
+    np.save(tmp_path / "X.npy", X)
+    np.save(tmp_path / "base.npy", base)
+    np.save(tmp_path / "y.npy", np.zeros(len(X), np.int64))
+    for cmd, args in (("run", ["--sample-input", tmp_path / "X.npy", "--output"]),
+                      ("eval", ["--samples", tmp_path / "X.npy", "--labels", tmp_path / "y.npy",
+                                "--outputs"])):
+        rc, _, err, _ = run_wait4(cli, cmd, *net_args(case, ckpt), *args, tmp_path / "Y.npy",
+                                  "--threads", 2, "-q")
+        assert rc == 0, err
+        Y = np.load(tmp_path / "Y.npy")
+        rc, _, err, _ = run_wait4(cli, "run", *net_args(case, ckpt), "--sample-input",
+                                  tmp_path / "base.npy", "--output", tmp_path / "B.npy", "-q")
+        assert rc == 0, err
+        B = np.load(tmp_path / "B.npy")
+        assert len({B[i].tobytes() for i in range(10)}) > 1, "the ten samples give one output"
+        assert np.array_equal(Y, B[np.arange(3000) % 10]), cmd
+
+
 def test_batch_memory_is_bounded_by_the_files(cli, tmp_path):
     case, ckpt = mnist_case()
     x = np.load(case / "input.npy").astype(np.int8)
