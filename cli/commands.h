@@ -75,7 +75,9 @@ class BatchOutputFile {
   void finish(OutputTransaction& files, const std::string& option);
 
  private:
-  static constexpr size_t kStageBytes = size_t{1} << 20;
+  // Outputs smaller than kDirectBytes gather in a stage of at most kStageBytes; larger ones
+  // are written from their tensors (a system call is nothing beside copying them).
+  static constexpr size_t kStageBytes = size_t{1} << 20, kDirectBytes = size_t{64} << 10;
   struct Stage {
     size_t first = 0, count = 0;  // outputs first .. first + count - 1
     std::vector<char> bytes;

@@ -235,9 +235,8 @@ std::string rate(double samples, double seconds) {
 }  // namespace
 
 // The final outputs of a batch written to `path` as they are computed (OutputFile): an int32
-// .npy of N x C x H x W. A thread's consecutive outputs gather in its stage (at most
-// kStageBytes) and go to the file in one write; an output as large as a stage is written
-// from its tensor directly.
+// .npy of N x C x H x W. A thread's consecutive small outputs gather in its stage (at most
+// kStageBytes) and go to the file in one write; a large one is written from its tensor.
 BatchOutputFile::BatchOutputFile(const std::string& path, int64_t n, const InputShape& shape)
     : bytes_(static_cast<size_t>(shape.c) * shape.h * shape.w * sizeof(int32_t)) {
   if (path.empty()) return;
@@ -250,7 +249,7 @@ BatchOutputFile::BatchOutputFile(const std::string& path, int64_t n, const Input
 void BatchOutputFile::put(size_t index, const Tensor& output) {
   if (!file_) return;
   const char* data = reinterpret_cast<const char*>(output.data.data());
-  if (bytes_ >= kStageBytes) {
+  if (bytes_ >= kDirectBytes) {
     file_->write(header_ + index * bytes_, data, bytes_);
     return;
   }

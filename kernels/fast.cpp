@@ -614,6 +614,10 @@ bool to_act(const Tensor& t, Act& out) {
                          out.data.data());
 }
 
+bool narrow_int64(const int64_t* values, size_t n, int32_t* out) {
+  return detail::NarrowI64(values, n, out);
+}
+
 void from_act(const ActView& a, Tensor& out) {
   out.c = a.c;
   out.h = a.h;

@@ -50,6 +50,8 @@ struct Act {
 
 // Tensor (C x H x W int32) -> Act; false (and `out` unspecified) when a value is not 8-bit.
 bool to_act(const Tensor& t, Act& out);
+// n int64 sample values -> int32; false when one is outside [-128, 127] (`out` unspecified).
+bool narrow_int64(const int64_t* values, size_t n, int32_t* out);
 // Act -> Tensor (C x H x W int32). `out` keeps its allocation when large enough.
 void from_act(const ActView& a, Tensor& out);
 

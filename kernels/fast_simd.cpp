@@ -739,6 +739,33 @@ bool ToActU8Impl(const int32_t* src, size_t plane, int channels, int cs, uint8_t
   return lo >= -128 && hi <= 127;
 }
 
+bool NarrowI64Impl(const int64_t* src, size_t n, int32_t* dst) {
+  int64_t lo = 0, hi = 0;
+  size_t i = 0;
+#if HWY_TARGET != HWY_SCALAR
+  const hn::ScalableTag<int64_t> d64;
+  const hn::Repartition<int32_t, decltype(d64)> d32;  // the same bytes as 2L int32 lanes
+  const size_t L = hn::Lanes(d64);
+  auto vmin = hn::Zero(d64), vmax = hn::Zero(d64);
+  for (; i + 2 * L <= n; i += 2 * L) {
+    const auto a = hn::LoadU(d64, src + i), b = hn::LoadU(d64, src + i + L);
+    vmin = hn::Min(vmin, hn::Min(a, b));
+    vmax = hn::Max(vmax, hn::Max(a, b));
+    // The low halves (little-endian: the even int32 lanes), a's first: the values themselves
+    // when they pass the range check.
+    hn::StoreU(hn::ConcatEven(d32, hn::BitCast(d32, b), hn::BitCast(d32, a)), d32, dst + i);
+  }
+  lo = hn::GetLane(hn::MinOfLanes(d64, vmin));
+  hi = hn::GetLane(hn::MaxOfLanes(d64, vmax));
+#endif
+  for (; i < n; ++i) {
+    lo = src[i] < lo ? src[i] : lo;
+    hi = src[i] > hi ? src[i] : hi;
+    dst[i] = static_cast<int32_t>(src[i]);
+  }
+  return lo >= -128 && hi <= 127;
+}
+
 void MinMaxImpl(const int32_t* a, size_t n, int32_t* mn, int32_t* mx) {
   const D32 d;
   const size_t L = hn::Lanes(d);
@@ -852,6 +879,7 @@ HWY_EXPORT(EltwiseIntoImpl);
 HWY_EXPORT(Clamp8Impl);
 HWY_EXPORT(AllNonNegativeU8Impl);
 HWY_EXPORT(MinMaxImpl);
+HWY_EXPORT(NarrowI64Impl);
 HWY_EXPORT(PoolMaxU8Impl);
 HWY_EXPORT(ToActU8Impl);
 HWY_EXPORT(SplitInput16Impl);
@@ -872,6 +900,9 @@ bool AllNonNegativeU8(const uint8_t* p, size_t n) {
 }
 void MinMax(const int32_t* a, size_t n, int32_t* mn, int32_t* mx) {
   HWY_DYNAMIC_DISPATCH(MinMaxImpl)(a, n, mn, mx);
+}
+bool NarrowI64(const int64_t* src, size_t n, int32_t* dst) {
+  return HWY_DYNAMIC_DISPATCH(NarrowI64Impl)(src, n, dst);
 }
 void PoolMaxU8(const uint8_t* in, ptrdiff_t in_row, int cs, int oh, int ow, int ph, int pw,
                int sh, int sw, int dh, int dw, uint8_t* out) {

@@ -88,6 +88,9 @@ void PoolMaxU8(const uint8_t* in, ptrdiff_t in_row, int cs, int oh, int ow, int 
 // C x plane int32 (CHW) -> bytes value + 128, HWC with pixel stride cs (= C rounded up to 4;
 // the pad channels get 128). false when a value is outside [-128, 127] (dst then unspecified).
 bool ToActU8(const int32_t* src, size_t plane, int channels, int cs, uint8_t* dst);
+// n int64 -> int32 (dst[i] = src[i]); false when a value is outside [-128, 127] (dst then
+// unspecified): a sample file's int64 values read as the engine's.
+bool NarrowI64(const int64_t* src, size_t n, int32_t* dst);
 // Largest and smallest value of n int32.
 void MinMax(const int32_t* a, size_t n, int32_t* mn, int32_t* mx);
 

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "ai8xsim/ai8xsim.h"
+#include "kernels/fast.h"
 #include "sim/engine/engine.h"
 #include "sim/model/checkpoint.h"
 #include "sim/model/checks.h"
@@ -107,8 +108,8 @@ void Simulator::Impl::run_samples(const Resolved& r, size_t n, const SampleSourc
   const int per_sample = static_cast<int>(std::max<size_t>(1, wanted / n_threads));
   // Samples are handed out in runs of consecutive indices: a thread's outputs then come in
   // order (a file sink writes them together), and the shared counter is touched once a run.
-  // A run is short enough that the threads end together: n / (16 x threads), at most 64.
-  const size_t run = std::clamp<size_t>(n / (16 * n_threads), 1, 64);
+  // A run is short enough that the threads end together: n / (64 x threads), at most 64.
+  const size_t run = std::clamp<size_t>(n / (64 * n_threads), 1, 64);
   std::atomic<size_t> next{0};
   size_t done = 0;  // guarded by progress_mutex
   std::mutex progress_mutex;
@@ -396,6 +397,9 @@ bool convert_run(const char* p, int64_t step, int64_t n, int32_t* out) {
   if (step == static_cast<int64_t>(sizeof(T))) {  // contiguous: a loop the compiler vectorises
     const T* q = reinterpret_cast<const T*>(p);
     if (reinterpret_cast<uintptr_t>(p) % alignof(T) == 0) {
+      // int64 (NumPy's default integer): a SIMD kernel; the scalar loop does not vectorise
+      // for the baseline target.
+      if constexpr (std::is_same_v<T, int64_t>) return fast::narrow_int64(q, n, out);
       for (int64_t i = 0; i < n; ++i) {
         ok &= in_range(q[i]);
         out[i] = static_cast<int32_t>(q[i]);

@@ -155,7 +155,7 @@ TEST_CASE("run_batch on a SampleArray: outputs equal run, sample by sample; firs
     CHECK(c.message == "w.npy: sample 40, element 9 is -129; sample values must lie in "
                        "[-128, 127] (signed 8-bit)");
   }
-  // 2,048 samples go out in runs of 64 consecutive ones: the bad samples in two runs (held
+  // 2,048 samples go out in runs of 16 consecutive ones: the bad samples in two runs (held
   // by different threads), the later run's error found first in time or not, the lower one
   // is reported; and every output of a good batch lands at its own index.
   std::vector<int16_t> many;

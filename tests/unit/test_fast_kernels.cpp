@@ -503,6 +503,32 @@ TEST_CASE("fast eltwise == reference: 2..16 operands, add/sub/or/xor, wide") {
   }
 }
 
+TEST_CASE("narrow_int64: int64 sample values to int32; one outside int8 is refused") {
+  std::mt19937_64 g(3);
+  std::uniform_int_distribution<int64_t> v8(-128, 127);
+  for_each_simd_target([&](int64_t) {
+    for (size_t n : {size_t{0}, size_t{1}, size_t{3}, size_t{15}, size_t{16}, size_t{17},
+                     size_t{64}, size_t{1001}}) {
+      CAPTURE(n);
+      std::vector<int64_t> v(n);
+      for (auto& x : v) x = v8(g);
+      std::vector<int32_t> out(n, 99);
+      REQUIRE(fast::narrow_int64(v.data(), n, out.data()));
+      CHECK(std::equal(v.begin(), v.end(), out.begin()));
+      // Out of range anywhere, including values whose low 32 bits are in range.
+      for (size_t at : {size_t{0}, n / 2, n ? n - 1 : 0})
+        for (int64_t bad : {int64_t{128}, int64_t{-129}, int64_t{1} << 32,
+                            (int64_t{1} << 32) + 5, -(int64_t{1} << 40),
+                            std::numeric_limits<int64_t>::min()}) {
+          if (n == 0) continue;
+          std::vector<int64_t> u = v;
+          u[at] = bad;
+          CHECK_FALSE(fast::narrow_int64(u.data(), n, out.data()));
+        }
+    }
+  });
+}
+
 TEST_CASE("to_act / from_act: int8 tensors round-trip; a value outside int8 is refused") {
   std::mt19937 g(7);
   std::uniform_int_distribution<int> v8(-128, 127);
