@@ -624,6 +624,10 @@ void from_act(const ActView& a, Tensor& out) {
   out.w = a.w;
   const size_t plane = static_cast<size_t>(a.h) * a.w;
   out.data.resize(plane * a.c);
+  if (plane == 1) {  // one pixel (a dense layer's output): the channels are contiguous
+    for (int c = 0; c < a.c; ++c) out.data[c] = int32_t{a.data[c]} - 128;
+    return;
+  }
   for (size_t p0 = 0; p0 < plane; p0 += 64) {
     const size_t p1 = std::min(plane, p0 + 64);
     for (int c = 0; c < a.c; ++c) {

@@ -10,7 +10,8 @@ namespace ai8xsim {
 
 struct RunResult {
   Tensor output;                              // the final layer's output (C x H x W)
-  std::vector<std::optional<Tensor>> layers;  // by YAML index; set for layers that ran
+  // By YAML index, set for the layers that ran, when the run kept its layers (else empty).
+  std::vector<std::optional<Tensor>> layers;
   std::optional<Tensor> buffer;  // the data buffer after the run (networks with `data_buffer`)
 };
 

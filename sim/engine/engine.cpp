@@ -534,7 +534,7 @@ RunResult run_network(const Network& net, const Tensor& input, bool keep_layers,
   ThreadPool* pool = bytes ? sample_threads(threads) : nullptr;
 
   RunResult result;
-  result.layers.resize(net.layers.size());
+  if (keep_layers) result.layers.resize(net.layers.size());  // (else empty: no allocation)
   std::optional<Tensor> buffer = start_buffer(net, start);
   Workspace& ws = own_ws ? *own_ws : cached_workspace(*prepared, net);
   for (Value& v : ws.slots) v.clear();
