@@ -281,7 +281,7 @@ void BatchOutputFile::finish(OutputTransaction& files, const std::string& option
 namespace {
 
 // Batch input: N results into one output array, no per-layer dumps. The samples are read from
-// the mapped file and the outputs written to the mapped output as the threads go.
+// the mapped file and the outputs written to the output file as the threads go.
 int run_batch_command(const RunArgs& a, const Simulator& sim, const NpyFile& file,
                       Clock::time_point t0) {
   NdArray described;

@@ -702,6 +702,20 @@ void SplitInput16Impl(const uint8_t* src, size_t n, int16_t* dst) {
 bool ToActU8Impl(const int32_t* src, size_t plane, int channels, int cs, uint8_t* dst) {
   const D32 d;
   const size_t L = hn::Lanes(d);
+  if (plane < L) {  // a few pixels of many channels (1-D data, a flattened input): by pixel
+    int32_t lo = 0, hi = 0;
+    for (size_t p = 0; p < plane; ++p) {
+      uint8_t* o = dst + p * cs;
+      for (int c = 0; c < channels; ++c) {
+        const int32_t v = src[c * plane + p];
+        lo = v < lo ? v : lo;
+        hi = v > hi ? v : hi;
+        o[c] = static_cast<uint8_t>(v + 128);
+      }
+      for (int c = channels; c < cs; ++c) o[c] = 128;
+    }
+    return lo >= -128 && hi <= 127;
+  }
   V32 vmin = hn::Zero(d), vmax = hn::Zero(d);
   int32_t lo = 0, hi = 0;
   HWY_ALIGN int32_t tmp[hn::MaxLanes(d)];

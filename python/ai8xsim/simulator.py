@@ -188,6 +188,8 @@ def _layer_list(v):
 
 def as_sample(x):
     """x as a numpy array, unchanged in dtype (the binding checks dtype, shape and range)."""
+    if type(x) is np.ndarray:  # the common case, first: net.run's overhead counts
+        return x
     if hasattr(x, "detach"):  # a torch tensor
         x = x.detach().cpu().numpy()
     return np.asarray(x)
@@ -270,17 +272,23 @@ class Simulator:
         only see values): what was expected and what to do. Raises for the unambiguous ones;
         returns the explanation of a shape the first layer does not seem to take (None if
         it does), for _explained() to add when the library refuses the sample."""
+        facts = self.__dict__.get("_sample_facts")
+        if facts is None:  # the network's first layer, asked once (a loaded network is fixed)
+            facts = self._sample_facts = (self._sim.input_channels, self._sim.one_d,
+                                          self._sim.input_shape)
+        c, one_d, full = facts
+        if (not batch and full is not None and x.dtype != np.uint8
+                and x.shape == full[:2 if one_d else 3]):
+            return None  # the shape the network takes: nothing to say
         name = "X" if batch else "x"
         if x.dtype == np.uint8 and x.size and int(x.max()) > 127:
             raise Error(f"{name} is uint8 with values up to {int(x.max())}: the chip takes "
                         f"signed 8-bit samples in [-128, 127]; subtract 128 "
                         f"({name}.astype(np.int16) - 128), as ai8x-training's normalization "
                         f"maps [0, 255] to [-128, 127]")
-        c = self._sim.input_channels
         if c is None:
             return
-        dims = 2 if self._sim.one_d else 3  # a sample: C x L or C x H x W
-        full = self._sim.input_shape
+        dims = 2 if one_d else 3  # a sample: C x L or C x H x W
         if full:
             want = f"{c}x{full[1]}" + ("" if dims == 2 else f"x{full[2]}")
         else:
@@ -329,9 +337,14 @@ class Simulator:
         and every layer that reads data memory takes its input from there (as `run --kat`);
         the results are the same, the run is slower."""
         x = as_sample(x)
-        with _explained(self._check_sample(x, batch=False)):
-            output, outs = self._sim.run(x, bool(layers), memory_fed=bool(memory_fed),
-                                         threads=threads)
+        hint = self._check_sample(x, batch=False)
+        # (positional arguments and no context manager when there is nothing to explain:
+        # each costs a fraction of a microsecond, a small network's whole run is a few)
+        if hint is None:
+            output, outs = self._sim.run(x, bool(layers), bool(memory_fed), threads)
+        else:
+            with _explained(hint):
+                output, outs = self._sim.run(x, bool(layers), bool(memory_fed), threads)
         self.last_input_shape = x.shape
         if not layers:
             return output

@@ -132,6 +132,7 @@ py::tuple run(const Simulator& sim, const py::array& x, bool keep_layers, bool m
     r = memory_fed ? run_memory_fed(net, input, keep_layers)
                    : sim.run(input, keep_layers, threads);
   }
+  if (!keep_layers) return py::make_tuple(to_numpy(std::move(r.output)), py::none());
   py::dict layers;
   for (size_t i = 0; i < r.layers.size(); ++i)
     if (r.layers[i]) layers[py::int_(i)] = to_numpy(std::move(*r.layers[i]));

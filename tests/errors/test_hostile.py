@@ -153,7 +153,13 @@ def test_signal_while_writing_leaves_no_temporary(cli, tmp_path, case):
         proc.wait(timeout=60)
         assert leftovers(d) == [], f"temporaries left after SIGTERM: {leftovers(d)}"
         if proc.returncode == -signal.SIGTERM:
-            assert not (d / "L").exists() and not (d / "out.npy").exists()
+            # All or nothing: a signal that arrives while the files are renamed into place is
+            # held until they all are (the process then ends by it, its outputs complete).
+            if (d / "out.npy").exists() or (d / "L").exists():
+                assert (d / "out.npy").exists() and (d / "L").is_dir()
+                assert np.load(d / "out.npy").ndim == 3
+                assert sorted(d.glob("L/*.npy")) and all(np.load(f).ndim == 3
+                                                         for f in d.glob("L/*.npy"))
         if caught >= 2:
             break
     assert caught, "no run was caught while writing"
