@@ -50,7 +50,6 @@ std::vector<int> class_vector(const NdArray& a, const std::string& what, const c
   return out;
 }
 
-
 // The same from the typed elements of a .npy (no decoding to doubles: a segmentation set's
 // label maps are millions of values).
 template <typename T>
@@ -119,9 +118,11 @@ EvalLabels eval_labels_shape(const std::vector<int64_t>& shape, const std::strin
 
 int argmax(const int32_t* values, size_t n) {
   if (n == 0) fail(ErrorKind::Input, "argmax of an empty output");
+  // The largest value (a reduction the compiler vectorises), then its first position.
+  int32_t top = values[0];
+  for (size_t i = 1; i < n; ++i) top = values[i] > top ? values[i] : top;
   size_t best = 0;
-  for (size_t i = 1; i < n; ++i)
-    if (values[i] > values[best]) best = i;
+  while (values[best] != top) ++best;
   return static_cast<int>(best);
 }
 
@@ -227,9 +228,11 @@ namespace {
 // Position of the label among the output's elements ranked as argmax ranks them (larger
 // first, ties to the lower index): 0 for the argmax.
 size_t rank_of(const int32_t* v, size_t n, size_t label) {
+  // Two counts the compiler vectorises: before the label, values >= it; after, values > it.
+  const int32_t x = v[label];
   size_t rank = 0;
-  for (size_t i = 0; i < n; ++i)
-    if (v[i] > v[label] || (v[i] == v[label] && i < label)) ++rank;
+  for (size_t i = 0; i < label; ++i) rank += v[i] >= x;
+  for (size_t i = label + 1; i < n; ++i) rank += v[i] > x;
   return rank;
 }
 
