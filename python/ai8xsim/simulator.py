@@ -274,12 +274,13 @@ class Simulator:
         it does), for _explained() to add when the library refuses the sample."""
         facts = self.__dict__.get("_sample_facts")
         if facts is None:  # the network's first layer, asked once (a loaded network is fixed)
-            facts = self._sample_facts = (self._sim.input_channels, self._sim.one_d,
-                                          self._sim.input_shape)
-        c, one_d, full = facts
-        if (not batch and full is not None and x.dtype != np.uint8
-                and x.shape == full[:2 if one_d else 3]):
-            return None  # the shape the network takes: nothing to say
+            c, one_d, full = (self._sim.input_channels, self._sim.one_d,
+                              self._sim.input_shape)
+            facts = self._sample_facts = (c, one_d, full,
+                                          full[:2 if one_d else 3] if full else None)
+        if x.dtype.char != "B" and (facts[0] is None or (not batch and x.shape == facts[3])):
+            return None  # not uint8, and a shape the network takes or one it cannot suggest
+        c, one_d, full, _ = facts
         name = "X" if batch else "x"
         if x.dtype == np.uint8 and x.size and int(x.max()) > 127:
             raise Error(f"{name} is uint8 with values up to {int(x.max())}: the chip takes "
