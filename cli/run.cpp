@@ -284,16 +284,14 @@ namespace {
 // the mapped file and the outputs written to the output file as the threads go.
 int run_batch_command(const RunArgs& a, const Simulator& sim, const NpyFile& file,
                       Clock::time_point t0) {
-  NdArray described;
-  described.shape = file.shape;
   if (!a.kat.file.empty())
     fail(ErrorKind::Input, a.sample_input + ": --kat takes one sample; this file holds " +
                                std::to_string(file.shape[0]) + " (shape " +
-                               described.shape_str() + ")");
+                               shape_str(file.shape) + ")");
   if (!a.dump_layers.empty())
     fail(ErrorKind::Input, a.sample_input + ": --dump-layers takes one sample; this file holds " +
                                std::to_string(file.shape[0]) + " (shape " +
-                               described.shape_str() + ")");
+                               shape_str(file.shape) + ")");
   const SampleArray samples =
       SampleArray::c_order(file.data, file.dtype, file.shape, true, a.sample_input);
   // The shape is checked against the network before any data is read.

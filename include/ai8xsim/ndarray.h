@@ -24,6 +24,9 @@ struct NdArray {
   std::string shape_str() const;  // "(3, 32, 32)"
 };
 
+// A shape as numpy prints it: "(3, 32, 32)", "(5,)".
+std::string shape_str(const std::vector<int64_t>& shape);
+
 using NdArrayMap = std::map<std::string, NdArray>;
 
 }  // namespace ai8xsim

@@ -56,13 +56,16 @@ bool library_dtype(const py::dtype& dt, DType& out) {
 // front), so that a bad array gets the message the CLI gives for the same data in a .npy file.
 // Values are checked as each sample is read. `keep` holds a byte-swapped copy when the array is
 // not in the machine's byte order.
+// `a`, or a copy of it in the machine's byte order when it is big-endian.
+py::array native_order(const py::array& a) {
+  if (a.dtype().byteorder() != '>') return a;
+  return a.attr("astype")(a.dtype().attr("newbyteorder")("=")).cast<py::array>();
+}
+
 SampleArray sample_array(const py::array& a, bool batch, const std::string& what,
                          py::object& keep) {
-  py::array arr = a;
-  if (arr.dtype().byteorder() == '>') {
-    keep = arr.attr("astype")(arr.dtype().attr("newbyteorder")("="));
-    arr = keep.cast<py::array>();
-  }
+  const py::array arr = native_order(a);
+  if (!arr.is(a)) keep = arr;
   DType dt;
   if (!library_dtype(arr.dtype(), dt))
     fail(ErrorKind::Input, what + ": dtype " + py::str(arr.dtype()).cast<std::string>() + "; " +
@@ -671,11 +674,7 @@ py::object evaluate_batch(const Simulator& sim, const py::array& xs, const py::a
   const SampleArray inputs = sample_array(xs, true, "X", keep);
   // The labels read in their own dtype (a C-ordered, machine-order copy only when they are
   // not so already): label maps are millions of values.
-  const py::array y = py::array::ensure(
-      labels.dtype().byteorder() == '>'
-          ? labels.attr("astype")(labels.dtype().attr("newbyteorder")("="))
-          : py::object(labels),
-      py::array::c_style);
+  const py::array y = py::array::ensure(native_order(labels), py::array::c_style);
   NpyData view;
   if (!y || !library_dtype(y.dtype(), view.dtype))
     fail(ErrorKind::Input, "y: dtype " + py::str(labels.dtype()).cast<std::string>() +

@@ -94,17 +94,15 @@ std::vector<int> class_vector(const NpyData& a, const std::string& what, const c
 
 // Shape (N,) or (N, H, W): the labels' n, h and w (the values are not read).
 EvalLabels eval_labels_shape(const std::vector<int64_t>& shape, const std::string& what) {
-  NdArray described;  // for shape_str() in messages
-  described.shape = shape;
   if (shape.size() != 1 && shape.size() != 3)
-    fail(ErrorKind::Input, what + ": shape " + described.shape_str() +
+    fail(ErrorKind::Input, what + ": shape " + shape_str(shape) +
                                "; labels are one class per sample, shape (N,), or one class "
                                "per output pixel, shape (N, H, W)");
   EvalLabels l;
   if (shape.size() == 3) {
     for (int64_t d : shape)
       if (d <= 0 || d > (int64_t{1} << 24))
-        fail(ErrorKind::Input, what + ": shape " + described.shape_str() +
+        fail(ErrorKind::Input, what + ": shape " + shape_str(shape) +
                                    " has an empty or huge axis");
     l.h = static_cast<int>(shape[1]);
     l.w = static_cast<int>(shape[2]);

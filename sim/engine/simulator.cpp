@@ -461,12 +461,6 @@ void load_sample(const SampleArray& a, int64_t s, Tensor& out) {
 
 SampleArray SampleArray::c_order(const char* data, DType dtype, const std::vector<int64_t>& shape,
                                  bool batch, const std::string& what) {
-  // The shape as numpy prints it, for messages (made only when one is needed).
-  const auto shape_str = [&shape] {
-    NdArray described;
-    described.shape = shape;
-    return described.shape_str();
-  };
   if (!dtype_is_integer(dtype))
     fail(ErrorKind::Input, what + ": dtype " + dtype_name(dtype) + "; " +
                                (batch ? "samples must be" : "a sample must hold") +
@@ -474,13 +468,13 @@ SampleArray SampleArray::c_order(const char* data, DType dtype, const std::vecto
                                "training's normalization does, then save as int8 or int64)");
   const size_t axes = shape.size() - (batch ? 1 : 0);
   if ((batch && shape.empty()) || (axes != 2 && axes != 3))
-    fail(ErrorKind::Input, what + ": shape " + shape_str() +
+    fail(ErrorKind::Input, what + ": shape " + shape_str(shape) +
                                (batch ? "; samples are N x C x H x W (2-D) or N x C x L (1-D)"
                                       : "; a sample is C x H x W (2-D) or C x L (1-D)"));
   // (the network checks the sample's shape before any sample is read: see network())
   for (size_t i = 0; i < shape.size(); ++i)
     if (shape[i] <= 0 || (shape[i] > kMaxAxis && !(batch && i == 0)))
-      fail(ErrorKind::Input, what + ": shape " + shape_str() +
+      fail(ErrorKind::Input, what + ": shape " + shape_str(shape) +
                                  " has an empty or huge axis");
   SampleArray a;
   a.data = data;
@@ -493,7 +487,7 @@ SampleArray SampleArray::c_order(const char* data, DType dtype, const std::vecto
                        axes == 3 ? static_cast<int>(shape[b + 2]) : 1};
   const int64_t per = int64_t{a.shape.c} * a.shape.h * a.shape.w;  // < 2^72: may overflow
   if (int64_t{a.shape.c} * a.shape.h > kMaxElements || per > kMaxElements)
-    fail(ErrorKind::Input, what + ": shape " + shape_str() +
+    fail(ErrorKind::Input, what + ": shape " + shape_str(shape) +
                                ": a sample of more than 2^31 elements is too large");
   const int64_t item = static_cast<int64_t>(dtype_size(dtype));
   a.strides = {per * item, int64_t{a.shape.h} * a.shape.w * item, int64_t{a.shape.w} * item,

@@ -36,7 +36,9 @@ bool NdArray::all_integral() const {
   return true;
 }
 
-std::string NdArray::shape_str() const {
+std::string NdArray::shape_str() const { return ai8xsim::shape_str(shape); }
+
+std::string shape_str(const std::vector<int64_t>& shape) {
   std::string s = "(";
   for (size_t i = 0; i < shape.size(); ++i) {
     if (i) s += ", ";
