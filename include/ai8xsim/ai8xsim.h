@@ -68,6 +68,9 @@ class Simulator {
   // Runs one sample (C x H x W, 1-D: C x L x 1). threads > 1 splits the rows of its large
   // layers over that many threads (0: all cores).
   RunResult run(const Tensor& input, bool keep_layers = true, int threads = 1) const;
+  // The final output of one sample read in place (`sample`: one sample, batch false): its
+  // shape checked against the network before any value is read, each value as it is read.
+  Tensor run(const SampleArray& sample, int threads = 1) const;
 
   // The shape of the final output (C x H x W) for an input shape (from a run on zeros, once per
   // shape).

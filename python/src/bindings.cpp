@@ -142,6 +142,21 @@ py::tuple run(const Simulator& sim, const py::array& x, bool keep_layers, bool m
   return py::make_tuple(to_numpy(std::move(r.output)), layers);
 }
 
+// The final output of one sample, as little around the engine as it takes: net.run's common
+// call, where a small network's whole run is a few microseconds.
+py::array_t<int32_t> run_output(const Simulator& sim, const py::array& x,
+                                const py::object& threads_arg) {
+  const int threads = thread_count(threads_arg);
+  py::object keep;
+  const SampleArray sample = sample_array(x, false, "input", keep);
+  Tensor out;
+  {
+    py::gil_scoped_release release;
+    out = sim.run(sample, threads);
+  }
+  return to_numpy(std::move(out));
+}
+
 // `threads` as Python gives it: any integer (usable_threads() bounds it by the cores; a
 // count beyond 64 bits is as many as the machine has), else ai8xsim.Error.
 int thread_count(const py::object& threads) {
@@ -584,6 +599,8 @@ void bind_simulator(py::module_& m) {
            "(output, {yaml_index: layer output}) for one sample; memory_fed: layers read "
            "their input from the data memory image; threads: its large layers' rows split "
            "over that many threads (0: all cores)")
+      .def("run_output", &run_output, py::arg("x"), py::arg("threads") = py::int_(0),
+           "the final output of one sample (run() without the layers)")
       .def("run_batch", &run_batch, py::arg("xs"), py::arg("threads") = py::int_(0),
            py::arg("progress") = py::none(), py::arg("progress_every") = 1)
       .def("evaluate", &evaluate_batch, py::arg("xs"), py::arg("labels"),

@@ -203,6 +203,13 @@ RunResult Simulator::run(const Tensor& input, bool keep_layers, int threads) con
                      usable_threads(threads));
 }
 
+Tensor Simulator::run(const SampleArray& sample, int threads) const {
+  const Impl::Resolved& r = impl_->resolved(sample.shape);  // the shape checked first
+  thread_local Tensor input;  // keeps its allocation from call to call
+  sample.load(0, input);
+  return run_network(r.net, input, false, nullptr, &r.prepared, usable_threads(threads)).output;
+}
+
 InputShape Simulator::output_shape(const InputShape& input) const {
   const Impl::Resolved& r = impl_->resolved(input);
   {

@@ -77,6 +77,21 @@ def test_non_contiguous_input_is_read_correctly():
     assert np.array_equal(net.run(flipped), expected[m["final_layer"]])
 
 
+def test_run_output_alone_equals_the_run_with_layers():
+    # net.run(x) takes a shorter road than net.run(x, layers=True): the same output for
+    # arrays of every kind the library reads (uint8 in range, big-endian, Fortran order)
+    net, x, expected, m = _case(DEMOS[0])
+    clipped = np.clip(x, 0, 127)
+    for a, same_as_x in ((clipped.astype(np.uint8), False), (x.astype(">i4"), True),
+                         (np.asfortranarray(x.astype(np.int16)), True)):
+        out = net.run(a)
+        assert out.dtype == np.int32 and out.flags.c_contiguous
+        assert np.array_equal(out, net.run(a, layers=True).output)
+        assert np.array_equal(out, expected[m["final_layer"]] if same_as_x
+                              else net.run(clipped.astype(np.int8)))
+        assert net.last_input_shape == a.shape
+
+
 def test_float_input_raises_the_librarys_message(tmp_path):
     net, x, _, m = _case(DEMOS[0])
     with pytest.raises(ai8xsim.Error) as e:

@@ -181,6 +181,32 @@ TEST_CASE("run_batch on a SampleArray: outputs equal run, sample by sample; firs
   CHECK(std::count(seen.begin(), seen.end(), 1) == 2048);
 }
 
+TEST_CASE("run on one SampleArray: the output of run on the tensor; shape, then values") {
+  const Simulator sim = ecg();
+  const std::vector<Tensor> samples = ecg_samples(3);
+  for (int s = 0; s < 3; ++s) {
+    // sample s as int64, one sample (no batch axis) of 1 x 128
+    std::vector<int64_t> v(samples[s].data.begin(), samples[s].data.end());
+    const SampleArray a = SampleArray::c_order(reinterpret_cast<const char*>(v.data()),
+                                               DType::I64, {1, 128}, false, "x");
+    for (int threads : {1, 2}) {
+      const Tensor out = sim.run(a, threads);
+      const Tensor want = sim.run(samples[s], false).output;
+      CHECK(out.data == want.data);
+      CHECK((out.c == want.c && out.h == want.h && out.w == want.w));
+    }
+    v[77] = 128;
+    const SampleArray bad = SampleArray::c_order(reinterpret_cast<const char*>(v.data()),
+                                                 DType::I64, {1, 128}, false, "x");
+    CHECK(catch_error([&] { sim.run(bad); }).message ==
+          "x: element 77 is 128; sample values must lie in [-128, 127] (signed 8-bit)");
+  }
+  // A shape the network does not take is refused before a value is read (null data).
+  const SampleArray wrong = SampleArray::c_order(nullptr, DType::I8, {2, 128}, false, "x");
+  const auto c = catch_error([&] { sim.run(wrong); });
+  CHECK(c.contains("layer 0: the input is 2x128"));
+}
+
 TEST_CASE("NpyFile: the header is read first, the data in place, as read_npy") {
   const std::string dir = temp_dir();
   const std::string p = dir + "/m.npy";
