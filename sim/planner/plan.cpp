@@ -433,7 +433,7 @@ class Planner {
         for (int q : members)
           if (q < nl_ && net_.layers[q].processors == 0) bad = true;
         const int64_t misaligned = (s % 4) != 0;
-        Cost c;
+        Cost c{};  // (every mode sets it; zeroed for the compiler)
         switch (mode_) {
           case Mode::Cycles: c = Cost{bad, k.over, cyc, k.top, misaligned, 0}; break;
           case Mode::Kernels: c = Cost{bad, k.over, k.top, cyc, misaligned, 0}; break;
