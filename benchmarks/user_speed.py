@@ -250,12 +250,17 @@ def bench_case(a, build, corpus, case, tmp, n_fixed=None):
 RATES = ("run_int8", "run_int64", "eval_int8", "eval_int64", "py_int8", "py_int64")
 
 
+def latency_ok(r, one_thread):
+    """net.run within 1.2x of net_bench's single-sample latency (--threads threads or 1)."""
+    k = "_1thread_ms" if one_thread else "_ms"
+    return r["py_run_latency" + k] <= 1.2 * r["net_bench_latency" + k]
+
+
 def meets_criteria(r):
     nb = r["net_bench"]
     return (all(r[k] is None or r[k] >= 0.8 * nb for k in RATES)
             and all(r[k] is None or r[k + "_rss_mb"] <= r[k + "_bound_mb"] for k in RATES)
-            and r["py_run_latency_ms"] <= 1.2 * r["net_bench_latency_ms"]
-            and r["py_run_latency_1thread_ms"] <= 1.2 * r["net_bench_latency_1thread_ms"])
+            and latency_ok(r, False) and latency_ok(r, True))
 
 
 def merge_best(a, b):
@@ -335,8 +340,7 @@ def write_report(a, rows, load_before, load_after, out):
                            "py_int64") if r[k] is not None]
         slow = [k for k in ran if r[k] < 0.8 * nb]
         big = [k for k in ran if r[k + "_rss_mb"] > r[k + "_bound_mb"]]
-        lat_ok = r["py_run_latency_ms"] <= 1.2 * r["net_bench_latency_ms"]
-        lat1_ok = r["py_run_latency_1thread_ms"] <= 1.2 * r["net_bench_latency_1thread_ms"]
+        lat_ok, lat1_ok = latency_ok(r, False), latency_ok(r, True)
         lines.append(f"- {r['network']}: speed " + ("all >= 0.80" if not slow else
                                                     "below 0.80: " + ", ".join(slow))
                      + "; RSS " + ("within" if not big else "over: " + ", ".join(big))
@@ -351,8 +355,43 @@ def write_report(a, rows, load_before, load_after, out):
     print(f"wrote {out}")
 
 
+def readme_table(rows):
+    """The README's "How fast?" table from a results JSON's rows, then a line saying how many
+    figures reach 0.8 of the engine's and which is lowest."""
+    lines = ["| network | N | engine alone, samples/s | `run` int8 / int64 "
+             "| `eval` int8 / int64 | `run_batch` int8 / int64 | `net.run` µs (× engine) "
+             "| PyTorch fp32 / int8, samples/s |",
+             "|---|---:|---:|---|---|---|---|---:|"]
+    figures = []
+    for r in rows:
+        nb = r["net_bench"]
+        figures += [(r[k] / nb, f"{r['network']} {k}") for k in RATES if r[k] is not None]
+
+        def pair(a, b):
+            return " / ".join("–" if r[k] is None else f"{r[k] / nb:.2f}" for k in (a, b))
+        lat1, nbl1 = r["py_run_latency_1thread_ms"], r["net_bench_latency_1thread_ms"]
+        torch = ("–" if r.get("torch_fp32") is None
+                 else f"{fmt(r['torch_fp32'])} / {fmt(r.get('torch_int8'))}")
+        name = r["network"] + (" ²" if r.get("passes") == 2 else "")
+        lines.append(f"| {name} | {r['n']:,} | {fmt(nb)} | {pair('run_int8', 'run_int64')} "
+                     f"| {pair('eval_int8', 'eval_int64')} | {pair('py_int8', 'py_int64')} "
+                     f"| {1e3 * lat1:,.1f} ({lat1 / nbl1:.2f}) | {torch} |")
+    low = min(figures)
+    lines += ["", f"{sum(f >= 0.8 for f, _ in figures)} of {len(figures)} figures at least 0.8 "
+              f"of the engine's; lowest {low[0]:.2f} ({low[1]}); net.run within 1.2x of the "
+              f"engine's single-sample latency, on one thread and on the run's threads, on "
+              f"{sum(latency_ok(r, False) and latency_ok(r, True) for r in rows)} of "
+              f"{len(rows)} networks"]
+    return "\n".join(lines)
+
+
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    if len(sys.argv) == 3 and sys.argv[1] == "--readme-table":
+        print(readme_table(json.loads(pathlib.Path(sys.argv[2]).read_text())["rows"]))
+        return
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0],
+                             epilog="--readme-table RESULTS.json: print the README's table "
+                                    "from a run's results")
     ap.add_argument("--build", default=str(ROOT / "build-perf"))
     ap.add_argument("--corpus", default=str(ROOT.parent / "shared" / "parity"))
     ap.add_argument("--device", default="MAX78000")
@@ -401,7 +440,9 @@ def main():
               + f"  lat {r.get('py_run_latency_ms', 0):.3f}/{r['net_bench_latency_ms']:.3f} ms"
               + f"  torch {fmt(r.get('torch_fp32'))} / int8 {fmt(r.get('torch_int8'))}"
               + ("  equal" if r["outputs_equal"] else "  DIFFER"), flush=True)
-    write_report(a, rows, load_before, os.getloadavg(), pathlib.Path(a.out))
+    out = pathlib.Path(a.out)
+    write_report(a, rows, load_before, os.getloadavg(),
+                 out if out.suffix == ".md" else out.with_name(out.name + ".md"))
 
 
 if __name__ == "__main__":
