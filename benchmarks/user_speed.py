@@ -9,13 +9,17 @@ For every `demo-*` case of the device (default MAX78000):
     100,000 values; multiplied where N samples take the engine less than --min-seconds, 0.1 s,
     so that the difference of two process times is not noise): the case's input plus noise, clipped to [-128, 127]; saved as int8 and as
     int64 .npy, N and N/4 samples each;
-  * net_bench: Simulator::run_batch on N in-memory samples (samples/s, median of --repeat) and
-    the one-sample latency on --threads threads;
+  * net_bench: Simulator::run_batch on N in-memory samples (samples/s) and the one-sample
+    latency on 1 and --threads threads;
   * CLI `run` and `eval` (--threads), each on N and on N/4 samples, whole processes; the rate
     is (N - N/4) / (t(N) - t(N/4)), so that start-up (loading the network) is not counted;
     peak RSS (wait4) of the N run against the bound input file + output file + 100 MB;
   * Python `net.run_batch(X)` on the array np.load gives (timed in the process, same formula)
     and its process's peak RSS against the same bound; `net.run(x)` latency (median);
+  * every measurement above once per round, --repeat rounds one after the other, each figure
+    the best of its rounds (the machine's speed drifts for minutes: the engine alone and each
+    way of running it see the same stretches of it); within a round, the better of two back
+    to back (processes, or batches in one process);
   * PyTorch float32 and int8 forwards of the same layer shapes (benchmarks/networks.py), batch
     --torch-batch, torch.set_num_threads(--threads).
 Every output file of `run` and `eval --outputs` must equal Python's run_batch output, and the
@@ -23,6 +27,8 @@ first samples of it net.run one at a time.
 
 usage: /usr/bin/python3 benchmarks/user_speed.py [--build build-perf] [--threads 2]
         [--samples 1024] [--networks kws20,mnist] [--out benchmarks/results/user-speed.md]
+       /usr/bin/python3 benchmarks/user_speed.py --readme-table benchmarks/results/RUN.json
+       (the README's "How fast?" table from a run's results)
 """
 import argparse
 import json
@@ -155,80 +161,96 @@ def bench_case(a, build, corpus, case, tmp, n_fixed=None):
                 "--device", m["device"]] + C.run_flags(m)
     T = str(a.threads)
 
-    # the engine alone
+    # N: a network so fast that N samples take the engine less than --min-seconds gets N
+    # raised (by whole multiples), or the difference of two process times measures noise.
     geo = tmp / "geo.json"
-    nb = NW.run_net_bench(build / "benchmarks" / "net_bench", corpus, case, m, n, a.threads,
-                          a.repeat, 0, geometry=geo)
-    # A network so fast that N samples take the engine less than --min-seconds: N grows (by
-    # whole multiples) until they do, or the difference of two process times measures noise.
+    nb_exe = build / "benchmarks" / "net_bench"
     if n_fixed:
         n = n_fixed
-        nb = NW.run_net_bench(build / "benchmarks" / "net_bench", corpus, case, m, n, a.threads,
-                              a.repeat, 0, geometry=geo)
-    elif n / nb["samples_per_s_best"] < a.min_seconds:
-        n *= int(np.ceil(a.min_seconds * nb["samples_per_s_best"] / n))
-        nb = NW.run_net_bench(build / "benchmarks" / "net_bench", corpus, case, m, n, a.threads,
-                              a.repeat, 0, geometry=geo)
+    else:
+        probe = NW.run_net_bench(nb_exe, corpus, case, m, n, a.threads, 1, 0, geometry=geo)
+        if n / probe["samples_per_s_best"] < a.min_seconds:
+            n *= int(np.ceil(a.min_seconds * probe["samples_per_s_best"] / n))
     X, files = make_batches(x, n, tmp)
     q = n // 4
     row = {"network": name, "case": case, "n": n, "sample_values": int(x.size)}
-    row["net_bench"] = nb["samples_per_s_best"]  # best of --repeat, as every figure here
-    row["net_bench_latency_ms"] = 1e3 * nb["latency_threads_s"]
-    row["net_bench_latency_1thread_ms"] = 1e3 * nb["latency_1thread_s"]
-
     cli = str(build / "ai8xsim")
+    # eval's labels: one class per sample, or label maps N x H x W for a bigger output
+    # (segmentation, C x H x W); the output's shape from an untimed run of one batch.
+    shape_probe = tmp / "shape_probe.npy"
+    rss_process([cli, "run"] + net_args + ["--sample-input", str(files["int8", q]), "--output",
+                                           str(shape_probe), "--threads", T, "-q"])
+    out_shape = np.load(shape_probe, mmap_mode="r").shape[1:]
+    shape_probe.unlink()
+    labels = "maps" if int(np.prod(out_shape)) > MAX_EVAL_CLASSES else "labels"
+    if labels == "maps":
+        for mm in (n, q):
+            np.save(tmp / f"maps_{mm}.npy", np.zeros((mm,) + tuple(out_shape[1:]), np.int64))
+    opts = json.dumps(C.load_options(m))
+
+    # Every measurement once per round, --repeat rounds, each figure the best of its rounds:
+    # the machine's speed drifts for minutes at a time, and interleaving gives the engine
+    # alone and each way of running it the same stretches of it. Within a round each is the
+    # better of two back to back: on a VM the first touch of memory the host has taken back
+    # costs a hypervisor fault (600 MB: 0.8-1.5 s the first time, 0.05 s right after), which
+    # the engine's second batch and the second process no longer pay.
+    def measure(key, mm, dtype):
+        if key == "net_bench":
+            # (two batches in the process, the better kept: the engine's steady state, its
+            # buffers and output tensors allocated once already)
+            r = NW.run_net_bench(nb_exe, corpus, case, m, n, a.threads, 2, 0, geometry=geo)
+            return min(r["seconds"]), None, r
+        if key in ("run", "eval"):
+            out = tmp / f"out_{key}_{dtype}_{mm}.npy"
+            args = ([cli, "run"] + net_args + ["--sample-input", str(files[dtype, mm]),
+                                               "--output", str(out)]
+                    if key == "run" else
+                    [cli, "eval"] + net_args + ["--samples", str(files[dtype, mm]), "--labels",
+                                                str(tmp / f"{labels}_{mm}.npy"), "--outputs",
+                                                str(out)])
+            return best_of(2, args + ["--threads", T, "-q"])
+        out = tmp / f"out_py_{dtype}_{mm}.npy"  # Python run_batch
+        _, rss, so = rss_process([
+            sys.executable, "-c", PY_WORKER, str(build / "python"), str(d / m["config"]),
+            str(d / m["weights"]), m["device"], opts, str(files[dtype, mm]), T, str(out),
+            "1" if mm == q and dtype == "int8" else "0", "2"])  # as net_bench: best of 2
+        res = json.loads(so.strip().splitlines()[-1])
+        return res["seconds"], rss, res
+
+    plan = [("net_bench", n, None)] + [(k, mm, dt) for dt in ("int8", "int64")
+                                       for k in ("run", "eval", "py") for mm in (n, q)]
+    best = {}  # (key, mm, dtype) -> [seconds, peak rss, extra of each round]
+    for _ in range(a.repeat):
+        for job in plan:
+            t, rss, extra = measure(*job)
+            b = best.setdefault(job, [t, rss, []])
+            b[0] = min(b[0], t)
+            if rss is not None:
+                b[1] = max(b[1], rss)
+            b[2].append(extra)
+    nbs = best["net_bench", n, None][2]
+    row["net_bench"] = max(r["samples_per_s_best"] for r in nbs)
+    row["net_bench_latency_ms"] = 1e3 * min(r["latency_threads_s"] for r in nbs)
+    row["net_bench_latency_1thread_ms"] = 1e3 * min(r["latency_1thread_s"] for r in nbs)
     outs = {}
     for dtype in ("int8", "int64"):
-        t, rss, outfile = {}, {}, None
-        for mm in (q, n):  # N last: its write-back is the one reported
-            outfile = tmp / f"out_run_{dtype}_{mm}.npy"
-            t[mm], rss[mm], wb = best_of(a.repeat, [cli, "run"] + net_args + [
-                "--sample-input", str(files[dtype, mm]), "--output", str(outfile), "--threads", T,
-                "-q"])
-        outs["run", dtype] = np.load(tmp / f"out_run_{dtype}_{n}.npy")
-        row["run_output_mb"] = (tmp / f"out_run_{dtype}_{n}.npy").stat().st_size / MB
-        bound = files[dtype, n].stat().st_size + (tmp / f"out_run_{dtype}_{n}.npy").stat().st_size
-        row[f"run_{dtype}"] = (n - q) / max(t[n] - t[q], 1e-9)
-        row[f"run_{dtype}_rss_mb"] = rss[n] / MB
-        row[f"run_{dtype}_bound_mb"] = bound / MB + 100
-        row[f"run_{dtype}_writeback_ms"] = 1e3 * wb  # of the N run (the last measured)
-        # eval (with --outputs, so that its outputs are checked too). A classifier takes one
-        # label per sample; a bigger output (segmentation, C x H x W) label maps N x H x W.
-        out_shape = outs["run", dtype].shape[1:]
-        labels = "maps" if outs["run", dtype][0].size > MAX_EVAL_CLASSES else "labels"
-        if labels == "maps" and not (tmp / f"maps_{q}.npy").is_file():
-            for mm in (n, q):
-                np.save(tmp / f"maps_{mm}.npy", np.zeros((mm,) + tuple(out_shape[1:]), np.int64))
-        for mm in (n, q):
-            outfile = tmp / f"out_eval_{dtype}_{mm}.npy"
-            t[mm], rss[mm], _ = best_of(a.repeat, [cli, "eval"] + net_args + [
-                "--samples", str(files[dtype, mm]), "--labels", str(tmp / f"{labels}_{mm}.npy"),
-                "--outputs", str(outfile), "--threads", T, "-q"])
-        outs["eval", dtype] = np.load(tmp / f"out_eval_{dtype}_{n}.npy")
-        bound = (files[dtype, n].stat().st_size + (tmp / f"{labels}_{n}.npy").stat().st_size
-                 + (tmp / f"out_eval_{dtype}_{n}.npy").stat().st_size)
-        row[f"eval_{dtype}"] = (n - q) / max(t[n] - t[q], 1e-9)
-        row[f"eval_{dtype}_rss_mb"] = rss[n] / MB
-        row[f"eval_{dtype}_bound_mb"] = bound / MB + 100
-        # Python run_batch
-        opts = json.dumps(C.load_options(m))
-        res, py_rss = {}, {}
-        for mm in (n, q):
-            out = tmp / f"out_py_{dtype}_{mm}.npy"
-            _, py_rss[mm], so = rss_process([
-                sys.executable, "-c", PY_WORKER, str(build / "python"), str(d / m["config"]),
-                str(d / m["weights"]), m["device"], opts, str(files[dtype, mm]), T, str(out),
-                "1" if mm == q and dtype == "int8" else "0", str(a.repeat)])
-            res[mm] = json.loads(so.strip().splitlines()[-1])
-        outs["py", dtype] = np.load(tmp / f"out_py_{dtype}_{n}.npy")
-        row[f"py_{dtype}"] = (n - q) / max(res[n]["seconds"] - res[q]["seconds"], 1e-9)
-        row[f"py_{dtype}_rss_mb"] = py_rss[n] / MB
-        row[f"py_{dtype}_bound_mb"] = (files[dtype, n].stat().st_size
-                                       + outs["py", dtype].nbytes) / MB + 100
-        if "latency_s" in res[q]:
-            row["py_run_latency_ms"] = 1e3 * res[q]["latency_s"]
-            row["py_run_latency_1thread_ms"] = 1e3 * res[q]["latency_1thread_s"]
-            row["py_run_first_equal"] = res[q]["first_equal"]
+        for key, figure in (("run", "run"), ("eval", "eval"), ("py", "py")):
+            tn, tq = best[key, n, dtype][0], best[key, q, dtype][0]
+            row[f"{figure}_{dtype}"] = (n - q) / max(tn - tq, 1e-9)
+            row[f"{figure}_{dtype}_rss_mb"] = best[key, n, dtype][1] / MB
+            outfile = tmp / f"out_{key}_{dtype}_{n}.npy"
+            outs[key, dtype] = np.load(outfile, mmap_mode="r")
+            extra = {"eval": tmp / f"{labels}_{n}.npy"}.get(key)
+            row[f"{figure}_{dtype}_bound_mb"] = (
+                files[dtype, n].stat().st_size + outfile.stat().st_size
+                + (extra.stat().st_size if extra else 0)) / MB + 100
+            if key == "run":
+                row[f"run_{dtype}_writeback_ms"] = 1e3 * max(best[key, n, dtype][2])
+                row["run_output_mb"] = outfile.stat().st_size / MB
+    lat = best["py", q, "int8"][2]
+    row["py_run_latency_ms"] = 1e3 * min(r["latency_s"] for r in lat)
+    row["py_run_latency_1thread_ms"] = 1e3 * min(r["latency_1thread_s"] for r in lat)
+    row["py_run_first_equal"] = all(r["first_equal"] for r in lat)
     ref = outs["py", "int8"]
     row["outputs_equal"] = bool(row.get("py_run_first_equal", False)) and all(
         np.array_equal(v, ref) for v in outs.values())
@@ -295,9 +317,12 @@ def write_report(a, rows, load_before, load_after, out):
         f"{a.threads} threads. N samples per batch (N/4 for the start-up correction; N = "
         f"{a.samples}, a quarter of it for samples over {BIG_SAMPLE:,} values, raised to whole "
         f"multiples where N samples take the engine under {a.min_seconds} s); samples/s "
-        "of run, eval and Python run_batch = (N - N/4) / (t(N) - t(N/4)), each t the best of "
-        f"{a.repeat} runs; in brackets the ratio to net_bench (best of {a.repeat} batches of N: "
-        "the engine alone on in-memory samples, same run). RSS: peak of the N "
+        "of run, eval and Python run_batch = (N - N/4) / (t(N) - t(N/4)); in brackets the "
+        "ratio to net_bench (the engine alone on N in-memory samples). Every measurement is "
+        f"taken once per round, {a.repeat} rounds one after the other, and each t (net_bench's "
+        "too) is the best of its rounds; within a round each is the better of two back to "
+        "back (two CLI processes, two batches in net_bench's and in Python's process). RSS: "
+        "peak of the N "
         "process / bound (input file + output file + 100 MB). Each CLI run starts with the "
         "page cache written back (`sync`, not timed); the command ends with its files complete "
         "and renamed, and the kernel's write-back of them to the disk after it (the `sync` "

@@ -116,10 +116,16 @@ EvalLabels eval_labels_shape(const std::vector<int64_t>& shape, const std::strin
 
 int argmax(const int32_t* values, size_t n) {
   if (n == 0) fail(ErrorKind::Input, "argmax of an empty output");
-  // The largest value (a reduction the compiler vectorises), then its first position.
+  // The largest value (a reduction the compiler vectorises), then its first position: the
+  // first block of 64 holding it (a vectorisable test per block), then the place in it.
   int32_t top = values[0];
   for (size_t i = 1; i < n; ++i) top = values[i] > top ? values[i] : top;
   size_t best = 0;
+  for (; best + 64 <= n; best += 64) {
+    int hit = 0;
+    for (size_t i = 0; i < 64; ++i) hit |= values[best + i] == top;
+    if (hit) break;
+  }
   while (values[best] != top) ++best;
   return static_cast<int>(best);
 }

@@ -4,6 +4,7 @@
 // number below is worked out by hand in the comment next to it.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <string>
@@ -56,6 +57,18 @@ TEST_CASE("argmax: the largest value, ties to the lowest index (numpy.argmax)") 
   // numpy: the first NaN is the argmax.
   CHECK(argmax(std::vector<double>{1.0, NAN, 9.0, NAN}) == 1);
   CHECK(error_of([] { argmax(std::vector<int32_t>{}); }).find("empty") != std::string::npos);
+  // Long outputs (searched in blocks of 64): the first of the largest, in any block and at
+  // any place in it, against std::max_element, whose first maximum is numpy's too.
+  std::mt19937 rng(11);
+  for (size_t n : {63, 64, 65, 127, 128, 129, 200, 768, 1000}) {
+    for (int trial = 0; trial < 50; ++trial) {
+      std::vector<int32_t> v(n);
+      for (auto& x : v) x = static_cast<int32_t>(rng() % 7) - 3;  // many ties
+      v[rng() % n] = 5;
+      if (trial % 2) v[rng() % n] = 5;  // two places hold the largest
+      CHECK(argmax(v) == std::max_element(v.begin(), v.end()) - v.begin());
+    }
+  }
 }
 
 TEST_CASE("score: accuracy, per-class accuracy, confusion, misclassified") {
