@@ -618,6 +618,21 @@ bool narrow_int64(const int64_t* values, size_t n, int32_t* out) {
   return detail::NarrowI64(values, n, out);
 }
 
+int32_t max_value(const int32_t* values, size_t n) {
+  int32_t mn = 0, mx = 0;
+  detail::MinMax(values, n, &mn, &mx);
+  return mx;
+}
+
+void pixel_argmax(const Tensor& out, std::vector<int32_t>& best) {
+  const size_t plane = static_cast<size_t>(out.h) * out.w;
+  thread_local std::vector<int32_t> top;
+  top.resize(plane);
+  best.resize(plane);
+  if (plane == 0 || out.c == 0) return;
+  detail::PixelArgmax(out.data.data(), out.c, plane, top.data(), best.data());
+}
+
 void from_act(const ActView& a, Tensor& out) {
   out.c = a.c;
   out.h = a.h;

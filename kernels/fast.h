@@ -54,6 +54,11 @@ bool to_act(const Tensor& t, Act& out);
 bool narrow_int64(const int64_t* values, size_t n, int32_t* out);
 // Act -> Tensor (C x H x W int32). `out` keeps its allocation when large enough.
 void from_act(const ActView& a, Tensor& out);
+// The largest of n > 0 values (SIMD: an output's argmax starts with it).
+int32_t max_value(const int32_t* values, size_t n);
+// The class of every pixel of a C x H x W output: the channel of the largest value, the first
+// of equal ones (numpy's argmax over axis 0); `best` gets H x W entries.
+void pixel_argmax(const Tensor& out, std::vector<int32_t>& best);
 
 // Pooling of an Act as fast::pool2d / pool1d / ref::subsample compute it. false when the fast
 // path does not apply (izer's read-past-the-end windows, degenerate parameters): use the Tensor

@@ -780,6 +780,30 @@ bool NarrowI64Impl(const int64_t* src, size_t n, int32_t* dst) {
   return lo >= -128 && hi <= 127;
 }
 
+void PixelArgmaxImpl(const int32_t* map, int channels, size_t plane, int32_t* top,
+                     int32_t* best) {
+  std::copy(map, map + plane, top);
+  std::fill(best, best + plane, 0);
+  const D32 d;
+  const size_t L = hn::Lanes(d);
+  for (int ch = 1; ch < channels; ++ch) {
+    const int32_t* v = map + static_cast<size_t>(ch) * plane;
+    const V32 c = hn::Set(d, ch);
+    size_t p = 0;
+    for (; p + L <= plane; p += L) {
+      const V32 x = hn::LoadU(d, v + p), t = hn::LoadU(d, top + p);
+      const auto larger = hn::Gt(x, t);  // strictly: a tie keeps the lower channel
+      hn::StoreU(hn::IfThenElse(larger, x, t), d, top + p);
+      hn::StoreU(hn::IfThenElse(larger, c, hn::LoadU(d, best + p)), d, best + p);
+    }
+    for (; p < plane; ++p) {
+      const bool larger = v[p] > top[p];
+      top[p] = larger ? v[p] : top[p];
+      best[p] = larger ? ch : best[p];
+    }
+  }
+}
+
 void MinMaxImpl(const int32_t* a, size_t n, int32_t* mn, int32_t* mx) {
   const D32 d;
   const size_t L = hn::Lanes(d);
@@ -893,6 +917,7 @@ HWY_EXPORT(EltwiseIntoImpl);
 HWY_EXPORT(Clamp8Impl);
 HWY_EXPORT(AllNonNegativeU8Impl);
 HWY_EXPORT(MinMaxImpl);
+HWY_EXPORT(PixelArgmaxImpl);
 HWY_EXPORT(NarrowI64Impl);
 HWY_EXPORT(PoolMaxU8Impl);
 HWY_EXPORT(ToActU8Impl);
@@ -914,6 +939,9 @@ bool AllNonNegativeU8(const uint8_t* p, size_t n) {
 }
 void MinMax(const int32_t* a, size_t n, int32_t* mn, int32_t* mx) {
   HWY_DYNAMIC_DISPATCH(MinMaxImpl)(a, n, mn, mx);
+}
+void PixelArgmax(const int32_t* map, int channels, size_t plane, int32_t* top, int32_t* best) {
+  HWY_DYNAMIC_DISPATCH(PixelArgmaxImpl)(map, channels, plane, top, best);
 }
 bool NarrowI64(const int64_t* src, size_t n, int32_t* dst) {
   return HWY_DYNAMIC_DISPATCH(NarrowI64Impl)(src, n, dst);

@@ -93,6 +93,9 @@ bool ToActU8(const int32_t* src, size_t plane, int channels, int cs, uint8_t* ds
 bool NarrowI64(const int64_t* src, size_t n, int32_t* dst);
 // Largest and smallest value of n int32.
 void MinMax(const int32_t* a, size_t n, int32_t* mn, int32_t* mx);
+// Per pixel of a C x plane int32 map (CHW): the channel of the largest value, the first of
+// equal ones, into best[plane]; top[plane] is scratch.
+void PixelArgmax(const int32_t* map, int channels, size_t plane, int32_t* top, int32_t* best);
 
 // == ref::output_stage on n accumulators.
 void OutputStage64(const int64_t* acc, size_t n, int shift, bool wide, Activation act,

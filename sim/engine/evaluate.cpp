@@ -7,6 +7,8 @@
 #include <limits>
 #include <thread>
 
+#include "kernels/fast.h"
+
 namespace ai8xsim {
 
 namespace {
@@ -116,10 +118,9 @@ EvalLabels eval_labels_shape(const std::vector<int64_t>& shape, const std::strin
 
 int argmax(const int32_t* values, size_t n) {
   if (n == 0) fail(ErrorKind::Input, "argmax of an empty output");
-  // The largest value (a reduction the compiler vectorises), then its first position: the
-  // first block of 64 holding it (a vectorisable test per block), then the place in it.
-  int32_t top = values[0];
-  for (size_t i = 1; i < n; ++i) top = values[i] > top ? values[i] : top;
+  // The largest value (a SIMD reduction), then its first position: the first block of 64
+  // holding it (a vectorisable test per block), then the place in it.
+  const int32_t top = fast::max_value(values, n);
   size_t best = 0;
   for (; best + 64 <= n; best += 64) {
     int hit = 0;
@@ -242,24 +243,6 @@ size_t rank_of(const int32_t* v, size_t n, size_t label) {
 
 std::string hw(int h, int w) { return std::to_string(h) + " x " + std::to_string(w); }
 
-// The class of every pixel of a C x H x W output: the channel of the largest value, the first
-// of equal ones (numpy's argmax over axis 0). Channel by channel over the plane, so that the
-// loop runs along memory.
-void pixel_argmax(const Tensor& out, std::vector<int>& best) {
-  const size_t plane = static_cast<size_t>(out.h) * out.w;
-  thread_local std::vector<int32_t> top;
-  best.assign(plane, 0);
-  top.assign(out.data.begin(), out.data.begin() + static_cast<std::ptrdiff_t>(plane));
-  for (int ch = 1; ch < out.c; ++ch) {
-    const int32_t* v = out.data.data() + static_cast<size_t>(ch) * plane;
-    for (size_t px = 0; px < plane; ++px) {
-      const bool larger = v[px] > top[px];
-      top[px] = larger ? v[px] : top[px];
-      best[px] = larger ? ch : best[px];
-    }
-  }
-}
-
 }  // namespace
 
 EvalScorer::EvalScorer(EvalLabels labels, const std::vector<int>* reference)
@@ -366,8 +349,8 @@ void EvalScorer::add(size_t sample, const Tensor& out) {
     return;
   }
   const size_t plane = static_cast<size_t>(out.h) * out.w;
-  thread_local std::vector<int> best;
-  pixel_argmax(out, best);
+  thread_local std::vector<int32_t> best;
+  fast::pixel_argmax(out, best);
   const int* lab = labels_.values.data() + sample * plane;
   std::lock_guard<std::mutex> lock(*mutex_);
   added_[sample] = 1;

@@ -529,6 +529,35 @@ TEST_CASE("narrow_int64: int64 sample values to int32; one outside int8 is refus
   });
 }
 
+TEST_CASE("max_value and pixel_argmax: the largest value; per pixel its first channel") {
+  std::mt19937 g(5);
+  for_each_simd_target([&](int64_t) {
+    for (size_t n : {size_t{1}, size_t{15}, size_t{16}, size_t{17}, size_t{100}, size_t{768}}) {
+      std::vector<int32_t> v(n);
+      for (auto& x : v) x = static_cast<int32_t>(g()) >> (g() % 31);  // the full int32 range
+      CHECK(fast::max_value(v.data(), n) == *std::max_element(v.begin(), v.end()));
+    }
+    // Channels x planes around the vector lengths, few values (many ties): the first channel
+    // of the largest value, as numpy.argmax over axis 0.
+    for (int c : {1, 2, 5, 64})
+      for (int hw : {1, 7, 16, 33}) {
+        CAPTURE(c);
+        CAPTURE(hw);
+        Tensor t(c, hw, 1);
+        for (auto& x : t.data) x = static_cast<int32_t>(g() % 4) - 2;
+        std::vector<int32_t> best(3, 99);
+        fast::pixel_argmax(t, best);
+        REQUIRE(best.size() == static_cast<size_t>(hw));
+        for (int p = 0; p < hw; ++p) {
+          int want = 0;
+          for (int ch = 1; ch < c; ++ch)
+            if (t.data[ch * hw + p] > t.data[want * hw + p]) want = ch;
+          CHECK(best[p] == want);
+        }
+      }
+  });
+}
+
 TEST_CASE("to_act / from_act: int8 tensors round-trip; a value outside int8 is refused") {
   std::mt19937 g(7);
   std::uniform_int_distribution<int> v8(-128, 127);
