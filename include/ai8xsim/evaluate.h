@@ -22,6 +22,7 @@
 // Errors are ai8xsim::Error (Input) naming the file / argument, the value found and what is
 // allowed.
 #pragma once
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -110,7 +111,9 @@ struct EvalLabels {
 class EvalScorer {
  public:
   EvalScorer(EvalLabels labels, const std::vector<int>* reference = nullptr);
-  void add(size_t sample, const Tensor& output);  // sample in [0, n)
+  // sample in [0, n), each once; from any threads at once (a classifier's output is scored
+  // without a lock, a label map's counts under one).
+  void add(size_t sample, const Tensor& output);
   EvalResult result() const;                      // every sample must have been added
   // The class count and shape checks for an output shape, before any run.
   void check_output(int c, int h, int w) const;
@@ -120,10 +123,14 @@ class EvalScorer {
   EvalLabels labels_;
   std::vector<int> reference_;
   bool has_reference_ = false;
-  bool ready_ = false;
   EvalResult r_;
   std::vector<char> added_;
-  std::unique_ptr<std::mutex> mutex_ = std::make_unique<std::mutex>();
+  struct Shared {  // (held by pointer: the scorer stays movable)
+    std::mutex mutex;                // init, and a label map's counts
+    std::atomic<bool> ready{false};  // init done: r_'s sizes are fixed
+    std::atomic<int64_t> top5{0};    // a classifier's top-5 hits
+  };
+  std::unique_ptr<Shared> shared_ = std::make_unique<Shared>();
 };
 
 // Called from one thread at a time with the samples done so far and the total.

@@ -320,16 +320,16 @@ void EvalScorer::init(int c, int h, int w) {
   } else {
     r_.predictions.assign(static_cast<size_t>(labels_.n), 0);
   }
-  ready_ = true;
+  shared_->ready.store(true, std::memory_order_release);
 }
 
 void EvalScorer::add(size_t sample, const Tensor& out) {
-  {
-    std::lock_guard<std::mutex> lock(*mutex_);
-    if (!ready_) init(out.c, out.h, out.w);
+  if (!shared_->ready.load(std::memory_order_acquire)) {
+    std::lock_guard<std::mutex> lock(shared_->mutex);
+    if (!shared_->ready.load(std::memory_order_relaxed)) init(out.c, out.h, out.w);
   }
   // From here on the labels, the class count and the map size are fixed: the checks and the
-  // argmax read them without the lock; only the counts are updated under it.
+  // argmax read them without the lock; only a label map's counts are updated under it.
   if (sample >= added_.size())
     fail(ErrorKind::Input, "evaluate: sample " + std::to_string(sample) + " beyond the " +
                                std::to_string(labels_.n) + " labels");
@@ -342,17 +342,17 @@ void EvalScorer::add(size_t sample, const Tensor& out) {
     const int label = labels_.values[sample];
     const int predicted = argmax(out.data.data(), n);
     const bool top5 = rank_of(out.data.data(), n, static_cast<size_t>(label)) < 5;
-    std::lock_guard<std::mutex> lock(*mutex_);
+    // (each sample its own elements: no lock; two samples' bytes are distinct objects)
     added_[sample] = 1;
     r_.predictions[sample] = predicted;
-    if (top5) ++r_.top5_correct;
+    if (top5) shared_->top5.fetch_add(1, std::memory_order_relaxed);
     return;
   }
   const size_t plane = static_cast<size_t>(out.h) * out.w;
   thread_local std::vector<int32_t> best;
   fast::pixel_argmax(out, best);
   const int* lab = labels_.values.data() + sample * plane;
-  std::lock_guard<std::mutex> lock(*mutex_);
+  std::lock_guard<std::mutex> lock(shared_->mutex);
   added_[sample] = 1;
   int64_t right = 0;
   for (size_t px = 0; px < plane; ++px) {
@@ -375,7 +375,7 @@ EvalResult EvalScorer::result() const {
   if (!labels_.maps()) {
     EvalResult r = score(r_.predictions, labels_.values, r_.classes,
                          has_reference_ ? &reference_ : nullptr);
-    r.top5_correct = r_.top5_correct;
+    r.top5_correct = shared_->top5.load();
     r.top5_accuracy = ratio(r.top5_correct, r.samples);
     return r;
   }
