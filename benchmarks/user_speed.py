@@ -6,9 +6,9 @@ the parity corpus, with int8 and int64 input files, and the peak memory of each 
 
 For every `demo-*` case of the device (default MAX78000):
   * a batch of N samples (N = --samples, 1024; a quarter of it where a sample holds more than
-    100,000 values; multiplied where N samples take the engine less than --min-seconds, 0.1 s,
-    so that the difference of two process times is not noise): the case's input plus noise, clipped to [-128, 127]; saved as int8 and as
-    int64 .npy, N and N/4 samples each;
+    100,000 values; multiplied where N samples take the engine less than --min-seconds, 0.3 s,
+    so that the difference of two process times is not noise): the case's input plus noise,
+    clipped to [-128, 127]; saved as int8 and as int64 .npy, N and N/4 samples each;
   * net_bench: Simulator::run_batch on N in-memory samples (samples/s) and the one-sample
     latency on 1 and --threads threads;
   * CLI `run` and `eval` (--threads), each on N and on N/4 samples, whole processes; the rate
@@ -415,14 +415,14 @@ def main():
         print(readme_table(json.loads(pathlib.Path(sys.argv[2]).read_text())["rows"]))
         return
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0],
-                             epilog="--readme-table RESULTS.json: print the README's table "
-                                    "from a run's results")
+                                 epilog="--readme-table RESULTS.json: print the README's "
+                                        "table from a run's results")
     ap.add_argument("--build", default=str(ROOT / "build-perf"))
     ap.add_argument("--corpus", default=str(ROOT.parent / "shared" / "parity"))
     ap.add_argument("--device", default="MAX78000")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--samples", type=int, default=1024)
-    ap.add_argument("--min-seconds", type=float, default=0.1,
+    ap.add_argument("--min-seconds", type=float, default=0.3,
                     help="raise N for a network whose N samples take the engine less than this")
     ap.add_argument("--repeat", type=int, default=3,
                     help="runs of each measurement; the best (shortest) is kept")
