@@ -234,16 +234,15 @@ def bench_case(a, build, corpus, case, tmp, n_fixed=None):
     row["net_bench_latency_1thread_ms"] = 1e3 * min(r["latency_1thread_s"] for r in nbs)
     outs = {}
     for dtype in ("int8", "int64"):
-        for key, figure in (("run", "run"), ("eval", "eval"), ("py", "py")):
+        for key in ("run", "eval", "py"):
             tn, tq = best[key, n, dtype][0], best[key, q, dtype][0]
-            row[f"{figure}_{dtype}"] = (n - q) / max(tn - tq, 1e-9)
-            row[f"{figure}_{dtype}_rss_mb"] = best[key, n, dtype][1] / MB
+            row[f"{key}_{dtype}"] = (n - q) / max(tn - tq, 1e-9)
+            row[f"{key}_{dtype}_rss_mb"] = best[key, n, dtype][1] / MB
             outfile = tmp / f"out_{key}_{dtype}_{n}.npy"
             outs[key, dtype] = np.load(outfile, mmap_mode="r")
-            extra = {"eval": tmp / f"{labels}_{n}.npy"}.get(key)
-            row[f"{figure}_{dtype}_bound_mb"] = (
-                files[dtype, n].stat().st_size + outfile.stat().st_size
-                + (extra.stat().st_size if extra else 0)) / MB + 100
+            bound = [files[dtype, n], outfile] + ([tmp / f"{labels}_{n}.npy"]
+                                                   if key == "eval" else [])
+            row[f"{key}_{dtype}_bound_mb"] = sum(f.stat().st_size for f in bound) / MB + 100
             if key == "run":
                 row[f"run_{dtype}_writeback_ms"] = 1e3 * max(best[key, n, dtype][2])
                 row["run_output_mb"] = outfile.stat().st_size / MB

@@ -188,8 +188,6 @@ def _layer_list(v):
 
 def as_sample(x):
     """x as a numpy array, unchanged in dtype (the binding checks dtype, shape and range)."""
-    if type(x) is np.ndarray:  # the common case, first: net.run's overhead counts
-        return x
     if hasattr(x, "detach"):  # a torch tensor
         x = x.detach().cpu().numpy()
     return np.asarray(x)
@@ -276,11 +274,8 @@ class Simulator:
         if facts is None:  # the network's first layer, asked once (a loaded network is fixed)
             c, one_d, full = (self._sim.input_channels, self._sim.one_d,
                               self._sim.input_shape)
-            facts = self._sample_facts = (c, one_d, full,
-                                          full[:2 if one_d else 3] if full else None)
-        if x.dtype.char != "B" and (facts[0] is None or (not batch and x.shape == facts[3])):
-            return None  # not uint8, and a shape the network takes or one it cannot suggest
-        c, one_d, full, _ = facts
+            facts = self._sample_facts = (c, one_d, full)
+        c, one_d, full = facts
         name = "X" if batch else "x"
         if x.dtype == np.uint8 and x.size and int(x.max()) > 127:
             raise Error(f"{name} is uint8 with values up to {int(x.max())}: the chip takes "
@@ -350,13 +345,8 @@ class Simulator:
                 self.last_input_shape = x.shape
                 return output
         x = as_sample(x)
-        hint = self._check_sample(x, batch=False)
-        # (positional arguments and no context manager when there is nothing to explain)
-        if hint is None:
+        with _explained(self._check_sample(x, batch=False)):
             output, outs = self._sim.run(x, bool(layers), bool(memory_fed), threads)
-        else:
-            with _explained(hint):
-                output, outs = self._sim.run(x, bool(layers), bool(memory_fed), threads)
         self.last_input_shape = x.shape
         if not layers:
             return output

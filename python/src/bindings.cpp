@@ -51,17 +51,17 @@ bool library_dtype(const py::dtype& dt, DType& out) {
   return true;
 }
 
-// The array read in place as the library's SampleArray (no copy): its dtype, shape and
-// strides, checked by the library (integers; a sample C x H x W or C x L, a batch with N in
-// front), so that a bad array gets the message the CLI gives for the same data in a .npy file.
-// Values are checked as each sample is read. `keep` holds a byte-swapped copy when the array is
-// not in the machine's byte order.
 // `a`, or a copy of it in the machine's byte order when it is big-endian.
 py::array native_order(const py::array& a) {
   if (a.dtype().byteorder() != '>') return a;
   return a.attr("astype")(a.dtype().attr("newbyteorder")("=")).cast<py::array>();
 }
 
+// The array read in place as the library's SampleArray (no copy): its dtype, shape and
+// strides, checked by the library (integers; a sample C x H x W or C x L, a batch with N in
+// front), so that a bad array gets the message the CLI gives for the same data in a .npy file.
+// Values are checked as each sample is read. `keep` holds a byte-swapped copy when the array is
+// not in the machine's byte order.
 SampleArray sample_array(const py::array& a, bool batch, const std::string& what,
                          py::object& keep) {
   const py::array arr = native_order(a);
